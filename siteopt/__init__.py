@@ -1,0 +1,13 @@
+"""siteopt: which community hospitals keep inpatient wards, and at what size.
+
+The data flow, one module per stage::
+
+    geodata (load + validate)  ->  roads / travel (drive-time matrices)  ->  demand (bed need)
+        ->  model (PuLP MILP from matrices)  ->  solve  ->  results / appraisal  ->  maps / reports
+        ->  cli (click)
+
+Only ``model`` and ``solve`` import pulp, only ``maps`` imports folium and only ``cli`` imports
+click.
+"""
+
+__version__ = "0.1.0"

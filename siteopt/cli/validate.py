@@ -2,28 +2,37 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import click
 
 from siteopt.cli.options import geodata_option
 from siteopt.geodata import load_geodata, summarise
+from siteopt.geodata_build import write_atomically
 
 
 @click.command()
 @geodata_option
-def validate(geodata_dir: Path) -> None:
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Also write the summary as DIR/geodata_summary.json.")
+def validate(geodata_dir: Path, out_dir: Path | None) -> None:
     """Check every geodata file and print a summary of the data.
 
-    Reports every problem at once (file, row, field and the fix) and exits 2 if there is any.
+    Reports every problem at once (file, row, field and the fix) and exits 2 if there is any;
+    nothing is written then.
 
     \b
     Example:
       siteopt validate
-      siteopt validate --geodata my_region/
+      siteopt validate --geodata my_region/ --out outputs/
     """
     data = load_geodata(geodata_dir)
     s = summarise(data)
+    if out_dir is not None:
+        text = json.dumps(dataclasses.asdict(s), indent=2, sort_keys=True) + "\n"
+        write_atomically(out_dir / "geodata_summary.json", text)
     click.echo(f"geodata OK: {geodata_dir}")
     click.echo(f"region: {s.region}")
     click.echo(f"sites: {s.n_sites} ({s.n_sites_with_beds} with inpatient beds today)")

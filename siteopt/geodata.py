@@ -155,6 +155,8 @@ def load_geodata(directory: Path) -> GeoData:
         services = assumptions.services
         if wards is not None and spaces is not None and schemes is not None:
             problems += v.check_wards(wards, spaces, schemes, services)
+            problems += v.check_service_lists(spaces, v.WARD_SPACES.filename, services)
+            problems += v.check_service_lists(schemes, v.CAPITAL_SCHEMES.filename, services)
         if rates is not None:
             problems += v.check_bed_day_rates(rates, services, assumptions.age_bands)
         if zones is not None:

@@ -108,6 +108,8 @@ WARD_SPACES = TableSchema("ward_spaces.csv", (
     Column("space_id", unique=True, is_id=True),
     Column("beds_max", "int", min_value=0, max_value=200,
            hint="the most beds the ward space can physically hold"),
+    Column("services", hint="the services the space can host, separated by ';', e.g. "
+                            "rehab;stroke"),
     Column("status", choices=SPACE_STATUSES),
     Column("available_in_future", "bool"),
     Column("note", required=False),
@@ -130,6 +132,7 @@ CAPITAL_SCHEMES = TableSchema("capital_schemes.csv", (
     Column("kind", choices=SCHEME_KINDS),
     Column("space_id", required=False),
     Column("beds_max", "int", min_value=0, max_value=200),
+    Column("services", required=False, hint="services the built space can host, e.g. rehab"),
     Column("capex_gbp", "float", min_value=0, max_value=1e10, hint="pounds, e.g. 8600000"),
     Column("disposal_gbp", "float", min_value=0, max_value=1e10, hint="pounds, e.g. 4000000"),
     Column("year", required=False),
@@ -399,11 +402,15 @@ def check_wards(
                                 "assumptions.toml [services]")
     space_site = dict(zip(spaces["space_id"], spaces["site_id"], strict=True))
     space_beds = dict(zip(spaces["space_id"], spaces["beds_max"], strict=True))
+    space_services = {sid: set(str(x or "").split(";"))
+                      for sid, x in zip(spaces["space_id"], spaces["services"], strict=True)}
     for _, s in schemes.iterrows():
         if s["kind"] in ("new_space", "replace_space") and s["space_id"]:
             space_site.setdefault(s["space_id"], s["site_id"])
             space_beds[s["space_id"]] = max(space_beds.get(s["space_id"]) or 0,
                                             s["beds_max"] or 0)
+            space_services.setdefault(s["space_id"], set()).update(
+                str(s["services"] or "").split(";"))
     for i, w in wards.iterrows():
         row = int(str(i)) + 2
         sid = w["space_id"]
@@ -419,6 +426,12 @@ def check_wards(
             problems.append(Problem(WARDS.filename, f"ward space '{sid}' belongs to site "
                                                     f"'{space_site[sid]}', not '{w['site_id']}'",
                                     row, "space_id"))
+        if w["service"] in services and w["service"] not in space_services.get(sid, set()):
+            hosts = ";".join(sorted(space_services[sid] - {""}))
+            problems.append(Problem(WARDS.filename, f"ward space '{sid}' cannot host "
+                                                    f"{w['service']} (its services: {hosts}); "
+                                                    "add the service to the space or move the "
+                                                    "ward", row, "service"))
         cap = space_beds.get(sid)
         if w["beds"] is not None and cap is not None and w["beds"] > cap:
             problems.append(Problem(WARDS.filename, f"{w['beds']} beds do not fit ward space "
@@ -450,9 +463,28 @@ def check_schemes(schemes: pd.DataFrame, spaces: pd.DataFrame) -> list[Problem]:
             if s["beds_max"] is not None and s["beds_max"] <= 0:
                 problems.append(Problem(name, f"a '{kind}' scheme must give the beds the space "
                                               "will hold (beds_max > 0)", row, "beds_max"))
+            if not s["services"]:
+                problems.append(Problem(name, f"a '{kind}' scheme must list the services the "
+                                              "space will host (e.g. rehab)", row, "services"))
         elif sid:
             problems.append(Problem(name, f"a '{kind}' scheme does not build a ward space; leave "
                                           "space_id blank", row, "space_id"))
+    return problems
+
+
+def check_service_lists(table: pd.DataFrame, filename: str,
+                        services: Sequence[str]) -> list[Problem]:
+    """The ``services`` column lists known services separated by ';'."""
+    problems: list[Problem] = []
+    for i, value in zip(table.index, table["services"], strict=True):
+        if not value:
+            continue
+        for svc in str(value).split(";"):
+            if svc.strip() not in services:
+                problems.append(Problem(filename, f"'{svc.strip()}' is not defined in "
+                                                  "assumptions.toml [services]; use one of: "
+                                                  f"{', '.join(services)}, separated by ';'",
+                                        int(i) + 2, "services"))
     return problems
 
 

@@ -107,8 +107,8 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
     ("empty-file", write("ward_spaces.csv", b""),
      r"^ward_spaces\.csv: file is empty; it needs a header row and data rows"),
     ("header-only", write("capital_schemes.csv",
-                          b"scheme_id,site_id,kind,space_id,beds_max,capex_gbp,disposal_gbp,"
-                          b"year,description,source\n"),
+                          b"scheme_id,site_id,kind,space_id,beds_max,services,capex_gbp,"
+                          b"disposal_gbp,year,description,source\n"),
      r"^capital_schemes\.csv: has a header but no data rows"),
     ("missing-file", delete("bed_day_rates.csv"),
      r"^bed_day_rates\.csv: file not found in .*; add it"),
@@ -145,7 +145,15 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
      r"is not a ward space of site 'melton'"),
     ("ragged-row", edit("ward_spaces.csv", "loughborough,loughborough_1,24,",
                         "loughborough,loughborough_1,24,extra,"),
-     r"^ward_spaces\.csv, row 4: has 8 fields but the header has 7"),
+     r"^ward_spaces\.csv, row 4: has 9 fields but the header has 8"),
+    ("space-unknown-service", edit("ward_spaces.csv", "coalville_2,24,rehab;stroke,",
+                                   "coalville_2,24,rehab;strokes,"),
+     r"^ward_spaces\.csv, row 3, field 'services': 'strokes' is not defined in "
+     r"assumptions\.toml \[services\]"),
+    ("ward-service-not-allowed", edit("wards.csv", "loughborough_1,rehab,24,",
+                                      "loughborough_1,stroke,24,"),
+     r"^wards\.csv, row 4, field 'service': ward space 'loughborough_1' cannot host stroke "
+     r"\(its services: rehab\)"),
 ]
 
 

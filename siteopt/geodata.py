@@ -82,6 +82,11 @@ class GeoData:
         return self.directory / f"boundaries_{kind}.geojson"
 
 
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table as plain dicts (column -> value)."""
+    return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
+
+
 def load_assumptions(path: Path) -> tuple[Assumptions | None, list[Problem]]:
     """Read and check an assumptions TOML file."""
     problems: list[Problem] = []

@@ -128,11 +128,11 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
                                     " }\n"),
      r"^assumptions\.toml, field 'home_first\.reduction_rehb': unknown key; valid keys here: "
      r"home_first\.reduction_rehab, home_first\.reduction_stroke"),
-    ("assumption-no-source", edit("assumptions.toml", "max_travel_min = { value = 45, source = "
-                                  "\"assumption: no 65+ resident more than 45 minutes' drive "
-                                  "from an inpatient ward (a common rural access standard)\" }",
-                                  "max_travel_min = { value = 45 }"),
-     r"^assumptions\.toml, field 'limits\.max_travel_min': has no source; add source"),
+    ("assumption-no-source", edit("assumptions.toml", "capital_gross_gbp = { value = 16300000,"
+                                  " source = \"STP Nov 2016: 'the community hospital schemes "
+                                  "need 16.3m of capital for the relocation of inpatient "
+                                  "services'\" }", "capital_gross_gbp = { value = 16300000 }"),
+     r"^assumptions\.toml, field 'limits\.capital_gross_gbp': has no source; add source"),
     ("assumption-bad-toml", edit("assumptions.toml", "[costs]", "[costs"),
      r"^assumptions\.toml: is not valid TOML \(.*\); fix the syntax"),
     ("boundary-wrong-crs", edit("boundaries_lad.geojson", "urn:ogc:def:crs:OGC:1.3:CRS84",

@@ -20,6 +20,7 @@ from siteopt.errors import SiteoptError
 COMMANDS: list[tuple[str, str]] = [
     ("validate", "validate"),
     ("geodata", "geodata"),
+    ("solve", "solve"),
 ]
 
 

@@ -23,3 +23,23 @@ def geodata_option(func: F) -> F:
         show_default="embedded LLR data",
         help="Folder of geodata in siteopt's format (see geodata/README.md).",
     )(func)
+
+
+def scenario_options(func: F) -> F:
+    """``--scenario FILE``, ``--set key=value`` (repeatable) and ``--travel CSV``."""
+    func = click.option(
+        "--travel", "travel_csv",
+        type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+        help="Precomputed drive times (CSV: zone_id, site_id, travel_min) instead of the road "
+             "graph.",
+    )(func)
+    func = click.option(
+        "--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE",
+        help="Override one scenario value, e.g. --set model.capital_limit_gbp=10e6 "
+             "(repeatable).",
+    )(func)
+    return click.option(
+        "--scenario", "scenario_path",
+        type=click.Path(dir_okay=False, path_type=Path), default=None,
+        help="Scenario file (TOML) with [demand], [catalogue], [model] and [solver] tables.",
+    )(func)

@@ -1,0 +1,236 @@
+"""The data flow end to end: geodata -> travel times -> demand -> catalogue -> solve/evaluate.
+
+:func:`prepare` runs the stages up to the model's input once (so a what-if or a sweep can reuse
+them), :func:`optimise_scenario` and :func:`evaluate_configuration` solve or evaluate on it, and
+:func:`write_run` writes a run's files with a manifest. Every stage is also callable alone from
+its own module.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from siteopt import __version__
+from siteopt.demand import Demand, bed_need
+from siteopt.errors import DataError, Problem
+from siteopt.geodata import GeoData, load_geodata
+from siteopt.geodata_build import write_atomically
+from siteopt.instance import Instance
+from siteopt.options import Catalogue, build_catalogue
+from siteopt.results import Solution, solution_to_dict, totals
+from siteopt.scenario import Scenario, load_scenario
+from siteopt.solve import evaluate, optimise
+from siteopt.travel import TravelMatrix, read_precomputed_matrix, zone_site_travel
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything up to the model's input, for one scenario."""
+
+    data: GeoData
+    scenario: Scenario
+    demand: Demand
+    travel: TravelMatrix
+    catalogue: Catalogue
+    inputs_sha256: str
+
+    @property
+    def instance(self) -> Instance:
+        """The optimiser's instance."""
+        return self.catalogue.instance
+
+    @property
+    def evaluation_instance(self) -> Instance:
+        """The instance that also holds named options the optimiser may not choose."""
+        return self.catalogue.evaluation_instance
+
+
+def prepare(
+    geodata_dir: Path,
+    scenario_path: Path | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    travel_csv: Path | None = None,
+    cache_dir: Path | None = None,
+    data: GeoData | None = None,
+    travel: TravelMatrix | None = None,
+) -> Prepared:
+    """Load, validate and derive the model input of a scenario.
+
+    Parameters
+    ----------
+    geodata_dir : Path
+        The region's geodata folder.
+    scenario_path : Path, optional
+        A scenario TOML file; None for the defaults.
+    overrides : sequence of str
+        ``section.key=value`` overrides.
+    travel_csv : Path, optional
+        A precomputed matrix (``zone_id, site_id, travel_min``) instead of the road graph.
+    cache_dir : Path, optional
+        Where travel matrices are cached.
+    data, travel : optional
+        Already loaded geodata and travel matrix (reused across the runs of a sweep).
+    """
+    data = data or load_geodata(geodata_dir)
+    scenario = load_scenario(scenario_path, overrides, data.assumptions)
+    if travel is None:
+        zone_ids = [str(z) for z in data.zones["zone_id"]]
+        site_ids = [str(s) for s in data.sites["site_id"]]
+        travel = (read_precomputed_matrix(travel_csv, zone_ids, site_ids)
+                  if travel_csv is not None
+                  else zone_site_travel(geodata_dir, cache_dir=cache_dir))
+    travel_min = aligned_travel(data, travel)
+    demand = bed_need(data, scenario.demand)
+    catalogue = build_catalogue(data, demand, travel_min, scenario.catalogue)
+    digest = inputs_hash(data.directory, scenario, travel_min)
+    return Prepared(data, scenario, demand, travel, catalogue, digest)
+
+
+def aligned_travel(data: GeoData, travel: TravelMatrix) -> npt.NDArray[np.float64]:
+    """The travel matrix with rows in zones.csv order and columns in sites.csv order."""
+    zone_pos = {z: i for i, z in enumerate(travel.origin_ids)}
+    site_pos = {s: j for j, s in enumerate(travel.destination_ids)}
+    zones = [str(z) for z in data.zones["zone_id"]]
+    sites = [str(s) for s in data.sites["site_id"]]
+    problems = [Problem("travel matrix", f"has no row for zone '{z}'") for z in zones
+                if z not in zone_pos][:5]
+    problems += [Problem("travel matrix", f"has no column for site '{s}'") for s in sites
+                 if s not in site_pos]
+    if problems:
+        raise DataError(problems)
+    rows = np.array([zone_pos[z] for z in zones])
+    cols = np.array([site_pos[s] for s in sites])
+    matrix: npt.NDArray[np.float64] = np.asarray(travel.travel_min, dtype=np.float64)
+    return matrix[np.ix_(rows, cols)]
+
+
+def inputs_hash(geodata_dir: Path, scenario: Scenario, travel_min: np.ndarray) -> str:
+    """SHA-256 of every input: geodata files, the resolved scenario and the travel matrix."""
+    h = hashlib.sha256()
+    for path in sorted(Path(geodata_dir).glob("*")):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    h.update(json.dumps(scenario.values, sort_keys=True, default=str).encode())
+    h.update(np.ascontiguousarray(np.round(travel_min, 9)).tobytes())
+    return h.hexdigest()
+
+
+def optimise_scenario(prepared: Prepared) -> Solution:
+    """Solve the scenario's MILP."""
+    s = prepared.scenario
+    return optimise(prepared.instance, s.model, s.solver)
+
+
+def evaluate_configuration(prepared: Prepared, name: str) -> Solution:
+    """Evaluate a named configuration of wards.csv (e.g. ``status_quo``) by the same code path.
+
+    The scenario's limits are checked and reported as violations, never enforced.
+    """
+    choice = prepared.catalogue.configurations.get(name)
+    if choice is None:
+        known = ", ".join(prepared.catalogue.configurations) or "(none)"
+        raise DataError([Problem("wards.csv", f"no configuration '{name}'; known: {known}",
+                                 field="configuration")])
+    s = prepared.scenario
+    return evaluate(prepared.evaluation_instance, choice, s.model, s.solver, label=name)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing a run
+# ---------------------------------------------------------------------------------------------
+def versions() -> dict[str, str]:
+    """Versions of Python, siteopt and the libraries that shape results."""
+    out = {"python": platform.python_version(), "siteopt": __version__}
+    for pkg in ("pulp", "highspy", "numpy", "scipy", "pandas", "networkx"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def manifest(prepared: Prepared, solutions: Mapping[str, Solution]) -> dict[str, Any]:
+    """What a business case cites: inputs hash, scenario, versions, solver and status."""
+    s = prepared.scenario
+    return {
+        "siteopt_version": __version__,
+        "inputs_sha256": prepared.inputs_sha256,
+        "geodata": str(prepared.data.directory.name),
+        "scenario": {"name": s.name, "files": [Path(f).name for f in s.files],
+                     "overrides": list(s.overrides)},
+        "planning_year": prepared.demand.planning_year,
+        "versions": versions(),
+        "runs": {name: {"solver": sol.solver, "status": sol.status_text, "gap": sol.gap,
+                        "evaluated": sol.evaluated,
+                        "independent_check": "passed" if not sol.violations else "violations"}
+                 for name, sol in solutions.items()},
+    }
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def run_files(prepared: Prepared, name: str, solution: Solution) -> dict[str, str]:
+    """The files of one solution: JSON, sites table and assignment table."""
+    instance = prepared.evaluation_instance if solution.evaluated else prepared.instance
+    doc = solution_to_dict(instance, solution)
+    services = list(instance.services)
+    site_rows = []
+    for site in doc["sites"]:
+        row: list[Any] = [site["site_id"], site["name"], site["option_id"]]
+        row += [site["wards"][v] for v in services] + [site["beds"][v] for v in services]
+        before = site["beds_before"] or {}
+        row += [before.get(v, "") for v in services]
+        row += ["true" if site["inpatient"] else "false", "true" if site["paired"] else "false"]
+        site_rows.append(row)
+    header = (["site_id", "name", "option_id"] + [f"wards_{v}" for v in services]
+              + [f"beds_{v}" for v in services] + [f"beds_before_{v}" for v in services]
+              + ["inpatient", "paired"])
+    assignment = [[a["zone_id"], a["site_id"], a["service"], a["share"]]
+                  for a in doc["assignment"]]
+    return {
+        f"{name}.json": json.dumps(doc, sort_keys=True, indent=1) + "\n",
+        f"{name}_sites.csv": _csv(header, site_rows),
+        f"{name}_assignment.csv": _csv(["zone_id", "site_id", "service", "share"], assignment),
+    }
+
+
+def write_run(out_dir: Path, prepared: Prepared, solutions: Mapping[str, Solution]) -> list[Path]:
+    """Write every solution's files and the manifest, each atomically; return the paths."""
+    files: dict[str, str] = {}
+    for name, sol in solutions.items():
+        files.update(run_files(prepared, name, sol))
+    files["manifest.json"] = json.dumps(manifest(prepared, solutions), sort_keys=True,
+                                        indent=1) + "\n"
+    paths = []
+    for fname, text in files.items():
+        path = Path(out_dir) / fname
+        write_atomically(path, text)
+        paths.append(path)
+    return paths
+
+
+def headline(instance: Instance, solution: Solution) -> dict[str, Any]:
+    """Totals and access measures of a solution, for tables."""
+    doc = solution_to_dict(instance, solution)
+    return {"totals": totals(instance, solution.choice), "access": doc["access"],
+            "sites": doc["sites"]}

@@ -44,6 +44,7 @@ arrays themselves for code that goes straight to scipy.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 from collections.abc import Iterable, Mapping
@@ -193,9 +194,26 @@ def is_urban(
     lon_a = np.atleast_1d(np.asarray(lon, dtype=float))
     inside = np.zeros(lat_a.shape, dtype=bool)
     for area in urban_areas:
-        d_m = haversine_m(lat_a, lon_a, np.full_like(lat_a, area.lat), np.full_like(lon_a, area.lon))
+        d_m = haversine_m(lat_a, lon_a, np.full_like(lat_a, area.lat),
+                          np.full_like(lon_a, area.lon))
         inside |= d_m <= area.radius_km * 1000.0
     return inside
+
+
+def urban_length_m(
+    lat1: float, lon1: float, lat2: float, lon2: float, urban_areas: Iterable[UrbanArea],
+    *, pieces: int = 0,
+) -> tuple[float, float]:
+    """Length of a straight segment and how much of it lies in urban areas, in metres.
+
+    The segment is cut into pieces of at most about 200 m (or ``pieces``) and each piece's
+    midpoint is tested with :func:`is_urban`.
+    """
+    length_m = float(haversine_m(lat1, lon1, lat2, lon2))
+    n = pieces or max(1, math.ceil(length_m / 200.0))
+    f = (np.arange(n) + 0.5) / n
+    inside = is_urban(lat1 + f * (lat2 - lat1), lon1 + f * (lon2 - lon1), urban_areas)
+    return length_m, length_m * float(inside.mean())
 
 
 def haversine_m(
@@ -300,7 +318,7 @@ def osm_to_graph(
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
     for obj in processor:
-        if not obj.is_way():
+        if not isinstance(obj, osmium.osm.Way):
             continue
         tags = {t.k: t.v for t in obj.tags}
         highway = tags.get("highway", "")
@@ -320,7 +338,7 @@ def osm_to_graph(
             refs.append(n.ref)
         direction = _oneway(tags, highway)
         maxspeed = parse_maxspeed_kph(tags.get("maxspeed"))
-        for a, b in zip(refs[:-1], refs[1:], strict=True):
+        for a, b in itertools.pairwise(refs):
             if a == b:
                 continue
             if direction >= 0:
@@ -370,8 +388,9 @@ def strategic_to_graph(
     Each feature is a LineString with properties ``ref`` (road number), ``highway``
     (``motorway``, ``trunk``, ``primary`` or ``secondary``) and optionally ``oneway``
     (true: drawn direction only). Vertices with identical coordinates (to 1e-6 degree) are the
-    same node, so roads meet only where they share a vertex (a junction). Edge speeds come from
-    ``speeds`` for the class and for the setting of the segment's midpoint.
+    same node, so roads meet only where they share a vertex (a junction). An edge's time sums its
+    urban length at the class's urban speed and the rest at its rural speed (``speeds``; urban
+    length from :func:`urban_length_m`).
 
     Parameters
     ----------
@@ -411,13 +430,14 @@ def strategic_to_graph(
             continue
         oneway = bool(props.get("oneway", False))
         pts = geom["coordinates"]
-        for (lon1, lat1), (lon2, lat2) in zip(pts[:-1], pts[1:], strict=True):
+        for (lon1, lat1), (lon2, lat2) in itertools.pairwise(pts):
             a, b = node_for(lon1, lat1), node_for(lon2, lat2)
             if a == b:
                 continue
-            length_m = float(haversine_m(lat1, lon1, lat2, lon2))
-            mid_urban = bool(is_urban((lat1 + lat2) / 2, (lon1 + lon2) / 2, areas)[0])
-            speed = speeds[(highway, "urban" if mid_urban else "rural")]
+            length_m, urban_m = urban_length_m(lat1, lon1, lat2, lon2, areas)
+            travel_min = (urban_m / speeds[(highway, "urban")]
+                          + (length_m - urban_m) / speeds[(highway, "rural")]) / 1000.0 * 60.0
+            speed = length_m / 1000.0 / (travel_min / 60.0) if travel_min > 0 else 1.0
             _add_min_edge(graph, a, b, length_m, speed, highway)
             if not oneway:
                 _add_min_edge(graph, b, a, length_m, speed, highway)

@@ -20,7 +20,8 @@ Method
 ------
 1. Snapping: graph nodes and points are projected to British National Grid (EPSG:27700) and
    each point is joined to its ``snap_candidates`` nearest nodes (a KD-tree). The access time to
-   a node is ``straight-line metres * detour_factor / access speed``, with the urban or rural
+   a node is ``access_fixed_min + straight-line metres * detour_factor / access speed`` (the
+   fixed part: from the door to the road network, parking), with the urban or rural
    access speed by the point's setting (``urban_areas.csv``). The access time is never ignored;
    points farther than ``max_snap_m`` from every node are reported in ``too_far_ids``.
 2. Each destination becomes a virtual node reached from its candidate nodes by their access
@@ -54,7 +55,6 @@ from siteopt.roads import (
     GraphArrays,
     UrbanArea,
     arrays_to_graph,
-    graph_to_arrays,
     haversine_m,
     is_urban,
     load_graph_arrays,
@@ -171,6 +171,7 @@ class AccessModel:
     snap_candidates: int
     max_snap_m: float
     urban_areas: tuple[UrbanArea, ...] = ()
+    access_fixed_min: float = 0.0
 
     @classmethod
     def from_roads_dir(cls, roads_dir: Path) -> AccessModel:
@@ -178,7 +179,8 @@ class AccessModel:
         p = read_parameters(roads_dir / "parameters.csv")
         return cls(p["access_speed_urban_kph"], p["access_speed_rural_kph"], p["detour_factor"],
                    int(p["snap_candidates"]), p["max_snap_m"],
-                   tuple(read_urban_areas(roads_dir / "urban_areas.csv")))
+                   tuple(read_urban_areas(roads_dir / "urban_areas.csv")),
+                   p["access_fixed_min"])
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,8 @@ def snap_points(arrays: GraphArrays, points: Points, access: AccessModel) -> Sna
     idx = np.asarray(idx, dtype=np.int64).reshape(len(points.ids), k)
     urban = is_urban(points.lat, points.lon, access.urban_areas)
     speed_kph = np.where(urban, access.access_speed_urban_kph, access.access_speed_rural_kph)
-    access_min = dist * access.detour_factor / 1000.0 / speed_kph[:, None] * 60.0
+    access_min = (access.access_fixed_min
+                  + dist * access.detour_factor / 1000.0 / speed_kph[:, None] * 60.0)
     too_far = tuple(int(i) for i in np.nonzero(dist[:, 0] > access.max_snap_m)[0])
     return Snap(idx, access_min, dist[:, 0], too_far)
 
@@ -384,7 +387,8 @@ def travel_matrix(
     roads_dir = roads_dir or graph_path.parent
     cache_file: Path | None = None
     if cache_dir is not None:
-        cache_file = cache_dir / f"travel_{cache_key(graph_path, roads_dir, origins, destinations)}.npz"
+        key = cache_key(graph_path, roads_dir, origins, destinations)
+        cache_file = cache_dir / f"travel_{key}.npz"
         if cache_file.exists():
             with np.load(cache_file, allow_pickle=False) as z:
                 return TravelMatrix(origins.ids, destinations.ids, z["travel_min"],
@@ -491,15 +495,15 @@ def read_precomputed_matrix(
             problems.append(Problem(name, f"{len(ids)} unknown {label} values (e.g. {sample}): "
                                     "they must match the model's ids", field=label))
     missing_mask = np.isnan(out)
-    for i in np.nonzero(missing_mask.all(axis=1))[0]:
+    for i in np.nonzero(missing_mask.all(axis=1))[0].tolist():
         problems.append(Problem(name, f"zone {zone_ids[i]} has no rows: add its times to every "
                                 "site", field="zone_id"))
-    for j in np.nonzero(missing_mask.all(axis=0))[0]:
+    for j in np.nonzero(missing_mask.all(axis=0))[0].tolist():
         problems.append(Problem(name, f"site {site_ids[j]} has no rows: add its times from "
                                 "every zone", field="site_id"))
     partial = missing_mask.any(axis=1) & ~missing_mask.all(axis=1)
-    for i in np.nonzero(partial)[0][:20]:
-        lacking = [site_ids[j] for j in np.nonzero(missing_mask[i])[0]]
+    for i in np.nonzero(partial)[0][:20].tolist():
+        lacking = [site_ids[j] for j in np.nonzero(missing_mask[i])[0].tolist()]
         problems.append(Problem(name, f"zone {zone_ids[i]} lacks sites {lacking}",
                                 field="site_id"))
     if problems:
@@ -676,3 +680,25 @@ def reference_check(
                        ErrorStats.of(model_min[hold], ref[hold]), by_dest,
                        ErrorStats.of(pooled[hold], ref[hold]),
                        ErrorStats.of(per_dest[hold], ref[hold]))
+
+
+def format_check(reference: Reference, model_min: npt.NDArray[np.float64]) -> list[str]:
+    """Lines of the reference-check report: held-out half B (the shipped calibration used half
+    A), per destination, the straight-line baselines, then half A (in-sample) for comparison."""
+
+    def fmt(s: ErrorStats) -> str:
+        return (f"MAE {s.mae_min:.2f} min, P90 {s.p90_abs_min:.2f}, bias {s.bias_min:+.2f}, "
+                f"max {s.max_abs_min:.1f} (n={s.n})")
+
+    lines: list[str] = []
+    for cal, label in (("A", "held-out half B"), ("B", "half A (in-sample: calibration half)")):
+        r = reference_check(reference, model_min, calibration_half=cal)
+        lines.append(f"{label}: {r.n_holdout} LSOAs x {len(reference.destinations.ids)} "
+                     f"destinations (split: first byte of sha256(LSOA code) even = A)")
+        lines.append(f"  road graph:                        {fmt(r.model)}")
+        lines.append(f"  baseline a + b*km (pooled):        {fmt(r.baseline_pooled)}")
+        lines.append(f"  baseline a + b*km per destination: {fmt(r.baseline_per_destination)}")
+        for d, s in r.model_by_destination.items():
+            name = REFERENCE_DESTINATIONS.get(d, d)
+            lines.append(f"    {d:8s} {name[:34]:34s} {fmt(s)}")
+    return lines

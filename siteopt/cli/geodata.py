@@ -34,3 +34,7 @@ def build(raw_dir: Path, out_dir: Path) -> None:
     report = build_geodata(raw_dir, out_dir)
     click.echo(f"wrote {len(report.files)} files to {report.out_dir}: {report.n_sites} sites, "
                f"{report.n_zones} zones")
+
+from siteopt.cli.roads import roads  # noqa: E402  (issue 3: the OSM road-graph build)
+
+geodata.add_command(roads)

@@ -1,0 +1,134 @@
+"""Calibrate the few free parameters of the default road graph against the reference (half A).
+
+Usage::
+
+    python benchmarks/calibrate_travel.py [--half A] [--write]
+
+Free parameters: the class speeds of the strategic network (motorway; trunk, primary and
+secondary roads, each urban and rural) and the urban and rural access speeds. The detour factor
+is fixed (its ratio to the access speed is what matters, so fitting both would be degenerate);
+the Rutland OSM edges keep their maxspeed / class speeds. The objective is the mean absolute
+error over the calibration half's LSOAs (split: ``siteopt.travel.holdout_half``) to the seven
+reference destinations. ``--write`` stores the fitted values in ``geodata/roads/speeds.csv`` and
+``parameters.csv`` (sources say "calibrated"), then rebuild the graph with
+``siteopt geodata roads --default``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import minimize
+
+from siteopt import roads
+from siteopt import travel as tr
+from siteopt.paths import REPO_DIR
+
+RAW = REPO_DIR.parent / "shared" / "geodata"
+ROADS = REPO_DIR / "geodata" / "roads"
+STRATEGIC_KEYS = [("motorway", "rural"), ("trunk", "rural"), ("primary", "rural"),
+                  ("secondary", "rural"), ("primary", "urban")]
+"""Fitted speeds. Tied: motorway urban = motorway rural; trunk and secondary urban = primary
+urban (one urban speed for all non-motorway roads)."""
+TIED = {("motorway", "urban"): ("motorway", "rural"), ("trunk", "urban"): ("primary", "urban"),
+        ("secondary", "urban"): ("primary", "urban")}
+ACCESS_KEYS = ["access_speed_urban_kph", "access_speed_rural_kph", "access_fixed_min"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--half", default="A", choices=["A", "B"])
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+
+    ref = tr.read_reference(
+        RAW / "reference" / "LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv",
+        RAW / "llr" / "LLR_lsoa11_pwc_wgs84.csv",
+        RAW / "england" / "stroke_hospitals_2022_samuel.csv",
+    )
+    cal = np.array([tr.holdout_half(c) == args.half for c in ref.origins.ids])
+    speeds = roads.read_speeds(ROADS / "speeds.csv")
+    params = roads.read_parameters(ROADS / "parameters.csv")
+    arrays = roads.load_graph_arrays(ROADS / tr.DEFAULT_GRAPH_NAME)
+    access = tr.AccessModel.from_roads_dir(ROADS)
+    names = arrays.highway_names
+    hw = np.array([names[c] for c in arrays.highway_code])
+    strategic = (arrays.node_id[arrays.edge_u] < 0) & (arrays.node_id[arrays.edge_v] < 0)
+    mid_lat = (arrays.lat[arrays.edge_u] + arrays.lat[arrays.edge_v]) / 2
+    mid_lon = (arrays.lon[arrays.edge_u] + arrays.lon[arrays.edge_v]) / 2
+    del mid_lat, mid_lon
+    urban_m = np.zeros(len(arrays.edge_u))
+    for e in np.nonzero(strategic)[0]:
+        u, v = arrays.edge_u[e], arrays.edge_v[e]
+        urban_m[e] = roads.urban_length_m(arrays.lat[u], arrays.lon[u], arrays.lat[v],
+                                          arrays.lon[v], access.urban_areas)[1]
+    classes = ["motorway", "trunk", "primary", "secondary"]
+    class_mask = {h: strategic & (hw == h) for h in classes}
+    urban_key = {"motorway": ("motorway", "rural"), "trunk": ("primary", "urban"),
+                 "primary": ("primary", "urban"), "secondary": ("primary", "urban")}
+    x0 = np.array([speeds[k] for k in STRATEGIC_KEYS] + [params[k] for k in ACCESS_KEYS])
+
+    def model(x: np.ndarray) -> np.ndarray:
+        t = arrays.travel_min.copy()
+        sp = {k: max(v, 1.0) for k, v in zip(STRATEGIC_KEYS, x, strict=False)}
+        for h in classes:
+            m = class_mask[h]
+            rural_m = arrays.length_m[m] - urban_m[m]
+            t[m] = (rural_m / sp[(h, "rural")] + urban_m[m] / sp[urban_key[h]]) * 60.0 / 1000.0
+        a = replace(arrays, travel_min=t)
+        acc = replace(access, access_speed_urban_kph=max(x[-3], 1.0),
+                      access_speed_rural_kph=max(x[-2], 1.0), access_fixed_min=max(x[-1], 0.0))
+        return tr.matrix_from_arrays(a, ref.origins, ref.destinations, acc).travel_min
+
+    def loss(x: np.ndarray) -> float:
+        m = model(x)
+        return float(np.abs(m[cal] - ref.travel_min[cal]).mean())
+
+    print("start MAE on half", args.half, round(loss(x0), 3))
+    res = minimize(loss, x0, method="Powell", options={"maxiter": 20, "xtol": 0.5, "ftol": 1e-3})
+    x = res.x
+    print("fitted MAE on half", args.half, round(res.fun, 3))
+    for k, v in zip([*STRATEGIC_KEYS, *ACCESS_KEYS], x, strict=True):
+        print(f"  {k}: {v:.1f}")
+    m = model(x)
+    r = tr.reference_check(ref, m, args.half)
+    print("held-out:", r.model)
+    for d, s in r.model_by_destination.items():
+        print(f"  {d}: MAE {s.mae_min:.2f} P90 {s.p90_abs_min:.2f} bias {s.bias_min:+.2f}")
+    if args.write:
+        _write(x)
+
+
+def _write(x: np.ndarray) -> None:
+    n = len(STRATEGIC_KEYS)
+    fitted = {k: round(float(v), 1) for k, v in zip(STRATEGIC_KEYS, x[:n], strict=True)}
+    path = ROADS / "speeds.csv"
+    rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+    for row in rows:
+        key = (row["highway"], row["setting"])
+        key = TIED.get(key, key)
+        if key in fitted:
+            row["speed_kph"] = str(fitted[key])
+    _write_csv(path, rows)
+    path = ROADS / "parameters.csv"
+    rows = list(csv.DictReader(path.open(newline="", encoding="utf-8")))
+    for row in rows:
+        if row["name"] in ACCESS_KEYS:
+            row["value"] = str(round(float(x[len(STRATEGIC_KEYS) + ACCESS_KEYS.index(row["name"])]),
+                                     1))
+    _write_csv(path, rows)
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""``siteopt geodata roads``: build a drive graph from an OpenStreetMap extract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from siteopt.paths import DEFAULT_GEODATA_DIR
+
+DEFAULT_ROADS_DIR = DEFAULT_GEODATA_DIR / "roads"
+
+
+@click.command()
+@click.option("--osm", "osm_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="An OpenStreetMap extract (.osm.pbf), e.g. leicestershire-latest.osm.pbf "
+                   "from Geofabrik.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Graph file to write (.npz). Default: geodata/roads/osm_roads.npz, or "
+                   "geodata/roads/llr_roads.npz with --default.")
+@click.option("--roads-dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=DEFAULT_ROADS_DIR, show_default="geodata/roads",
+              help="Folder with speeds.csv, parameters.csv, urban_areas.csv and the strategic "
+                   "network tables.")
+@click.option("--default", "build_default", is_flag=True,
+              help="Build the LLR default graph: the strategic network (re-authored from "
+                   "strategic_nodes.csv and strategic_routes.csv) merged with the --osm graph.")
+def roads(osm_path: Path | None, out_path: Path | None, roads_dir: Path,
+          build_default: bool) -> None:
+    """Build a compact drive graph (networkx, saved as .npz) from an OSM extract.
+
+    Keeps drivable highways, sets each edge's length and drive time (maxspeed where tagged,
+    else the class speed of speeds.csv), respects one-way streets, contracts degree-2 chains
+    and keeps the largest strongly connected component.
+
+    \b
+    Examples:
+      siteopt geodata roads --osm leicestershire-latest.osm.pbf --out geodata/roads/llr_roads.npz
+      siteopt geodata roads --default --osm ../shared/geodata/osm/rutland-latest-2018.osm.pbf
+    """
+    from siteopt import roads as roads_lib
+
+    if osm_path is None and not build_default:
+        raise click.UsageError("give --osm FILE.osm.pbf, or --default")
+    detailed = None
+    if osm_path is not None:
+        detailed, report = roads_lib.build_osm_graph(osm_path, roads_dir)
+        click.echo(f"OSM graph from {osm_path.name}: {report.raw_nodes} -> {report.nodes} nodes, "
+                   f"{report.raw_edges} -> {report.edges} edges in {report.seconds:.2f} s")
+    if build_default:
+        geojson = roads_lib.write_strategic_geojson(roads_dir)
+        click.echo(f"wrote {geojson}")
+        graph = roads_lib.build_default_graph(roads_dir, detailed)
+        out = out_path or roads_dir / "llr_roads.npz"
+    else:
+        assert detailed is not None
+        graph = detailed
+        out = out_path or roads_dir / "osm_roads.npz"
+    roads_lib.save_graph(graph, out)
+    click.echo(f"wrote {out}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, "
+               f"{out.stat().st_size / 1e6:.2f} MB")

@@ -1,0 +1,86 @@
+"""``siteopt travel-times`` and ``siteopt travel-check``: drive-time matrices and their check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from siteopt.cli.options import geodata_option
+from siteopt.paths import REPO_DIR
+
+RAW_DIR = REPO_DIR.parent / "shared" / "geodata"
+
+
+@click.command("travel-times")
+@click.option("--origins", required=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CSV with columns id,lat,lon (WGS84).")
+@click.option("--destinations", required=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="CSV with columns id,lat,lon (WGS84).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="CSV to write: origin_id,destination_id,travel_min ('inf' = no route).")
+@click.option("--method", type=click.Choice(["csr", "networkx"]), default="csr",
+              show_default=True, help="Shortest-path engine (identical results).")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the matrix cache.")
+@geodata_option
+def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
+                 no_cache: bool, geodata_dir: Path) -> None:
+    """Drive minutes from every origin to every destination on the road graph.
+
+    \b
+    Example:
+      siteopt travel-times --origins zones.csv --destinations sites.csv --out times.csv
+    """
+    from siteopt import travel as tr
+
+    o = tr.Points.from_csv(origins)
+    d = tr.Points.from_csv(destinations)
+    roads_dir = geodata_dir / "roads"
+    matrix = tr.travel_matrix(roads_dir / tr.DEFAULT_GRAPH_NAME, o, d, roads_dir=roads_dir,
+                              method="networkx" if method == "networkx" else "csr",
+                              cache_dir=None if no_cache else tr.default_cache_dir())
+    matrix.to_csv(out_path)
+    click.echo(f"wrote {out_path}: {len(o.ids)} x {len(d.ids)} drive times")
+    for pid in matrix.too_far_ids:
+        click.echo(f"warning: {pid} is farther than max_snap_m from every road node", err=True)
+    unreachable = matrix.unreachable_pairs()
+    if unreachable:
+        click.echo(f"warning: {len(unreachable)} pairs have no route, e.g. {unreachable[:3]}",
+                   err=True)
+
+
+@click.command("travel-check")
+@click.option("--reference", required=True,
+              type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Reference drive minutes: LSOA (2011 name) rows x unit postcode columns.")
+@click.option("--lsoa-centroids", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=RAW_DIR / "llr" / "LLR_lsoa11_pwc_wgs84.csv",
+              show_default="../shared/geodata/llr/LLR_lsoa11_pwc_wgs84.csv",
+              help="LSOA 2011 centroids (X lon, Y lat, lsoa11cd, lsoa11nm).")
+@click.option("--units", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=RAW_DIR / "england" / "stroke_hospitals_2022_samuel.csv",
+              show_default="../shared/geodata/england/stroke_hospitals_2022_samuel.csv",
+              help="Destination coordinates (Postcode, lat, long).")
+@geodata_option
+def travel_check(reference: Path, lsoa_centroids: Path, units: Path, geodata_dir: Path) -> None:
+    """Error statistics of the road graph against a reference (held-out LSOAs).
+
+    The LSOAs are split by a fixed hash of their code into half A (used to calibrate the
+    speeds) and half B (held out); figures are for B, with the straight-line baselines fitted
+    on A, then the reverse split.
+
+    \b
+    Example:
+      siteopt travel-check --reference \\
+        ../shared/geodata/reference/LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv
+    """
+    from siteopt import travel as tr
+
+    ref = tr.read_reference(reference, lsoa_centroids, units)
+    roads_dir = geodata_dir / "roads"
+    model = tr.travel_matrix(roads_dir / tr.DEFAULT_GRAPH_NAME, ref.origins, ref.destinations,
+                             roads_dir=roads_dir, cache_dir=tr.default_cache_dir())
+    for line in tr.format_check(ref, model.travel_min):
+        click.echo(line)

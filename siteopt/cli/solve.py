@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import geodata_option, scenario_options
 from siteopt.instance import Instance
 from siteopt.pipeline import (
@@ -62,13 +63,14 @@ def solve(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str
         extra.append(f"solver.solver={json.dumps(solver)}")
     if time_limit_s is not None:
         extra.append(f"solver.time_limit_s={time_limit_s}")
-    prepared = prepare(geodata_dir, scenario_path, extra, travel_csv=travel_csv)
-    if configuration:
-        solution = evaluate_configuration(prepared, configuration)
-        name = configuration
-    else:
-        solution = optimise_scenario(prepared)
-        name = "solution"
+    with solver_chatter_to_stderr():
+        prepared = prepare(geodata_dir, scenario_path, extra, travel_csv=travel_csv)
+        if configuration:
+            solution = evaluate_configuration(prepared, configuration)
+            name = configuration
+        else:
+            solution = optimise_scenario(prepared)
+            name = "solution"
     instance = prepared.evaluation_instance if solution.evaluated else prepared.instance
     if out_dir is not None:
         write_run(out_dir, prepared, {name: solution})

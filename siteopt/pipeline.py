@@ -9,6 +9,7 @@ its own module.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -113,8 +114,9 @@ def aligned_travel(data: GeoData, travel: TravelMatrix) -> npt.NDArray[np.float6
         raise DataError(problems)
     rows = np.array([zone_pos[z] for z in zones])
     cols = np.array([site_pos[s] for s in sites])
-    matrix: npt.NDArray[np.float64] = np.asarray(travel.travel_min, dtype=np.float64)
-    return matrix[np.ix_(rows, cols)]
+    matrix = np.asarray(travel.travel_min, dtype=np.float64)
+    out: npt.NDArray[np.float64] = matrix[np.ix_(rows, cols)]
+    return out
 
 
 def inputs_hash(geodata_dir: Path, scenario: Scenario, travel_min: np.ndarray) -> str:
@@ -146,7 +148,36 @@ def evaluate_configuration(prepared: Prepared, name: str) -> Solution:
         raise DataError([Problem("wards.csv", f"no configuration '{name}'; known: {known}",
                                  field="configuration")])
     s = prepared.scenario
-    return evaluate(prepared.evaluation_instance, choice, s.model, s.solver, label=name)
+    instance = prepared.evaluation_instance
+    shortfall = bed_shortfall(instance, choice)
+    if not shortfall:
+        return evaluate(instance, choice, s.model, s.solver, label=name)
+    # The configuration has fewer usable beds than the need: measure it on the share of the
+    # need it can hold (every zone served in the same proportion) and say how short it is.
+    scale = np.ones(len(instance.services))
+    for k, svc in enumerate(instance.services):
+        if svc in shortfall:
+            capacity, need = shortfall[svc]
+            scale[k] = capacity / need if need > 0 else 1.0
+    zones = dataclasses.replace(instance.zones, demand_beds=instance.zones.demand_beds * scale)
+    scaled = dataclasses.replace(instance, zones=zones)
+    solution = evaluate(scaled, choice, s.model, s.solver, label=name)
+    notes = tuple(f"bed need not met: {svc} has {cap:.1f} usable beds for a need of {need:.1f} "
+                  f"({need - cap:.1f} short); drive times are for the share it can hold"
+                  for svc, (cap, need) in shortfall.items())
+    return dataclasses.replace(solution, violations=notes + tuple(solution.violations))
+
+
+def bed_shortfall(instance: Instance, choice: Mapping[str, str]) -> dict[str, tuple[float, float]]:
+    """Services whose usable beds in ``choice`` fall short of the need: (usable, need)."""
+    out = {}
+    need = instance.total_demand_beds
+    for k, svc in enumerate(instance.services):
+        usable = sum(site.option(choice[site.site_id]).usable_beds.get(svc, 0.0)
+                     for site in instance.sites)
+        if usable < need[k] - 1e-9:
+            out[svc] = (float(usable), float(need[k]))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

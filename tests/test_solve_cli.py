@@ -166,3 +166,13 @@ def test_time_limited_solve_is_never_called_optimal_without_proof() -> None:
 
 def test_numpy_free_json(solved: dict[str, Any]) -> None:
     assert np.isfinite(solved["access"]["max_travel_min"])
+
+
+def test_stp_2016_is_evaluated_with_its_shortfall_against_todays_need() -> None:
+    result = CliRunner().invoke(cli, ["solve", "--evaluate", "stp_2016"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "beds: rehab 150, stroke 45" in out
+    assert "sites with beds: 8 today -> 6" in out
+    assert "capital: capex £22.30m, disposals £18.76m, net £3.54m" in out
+    assert "bed need not met: rehab has 150.0 usable beds for a need of 165.1 (15.1 short)" in out

@@ -1,0 +1,268 @@
+"""Road graphs: OSM parsing on a tiny hand-written extract and on the real Rutland extract,
+simplification, strongly connected component, the strategic network, save/load."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pytest
+
+from siteopt import roads
+from siteopt.errors import DataError
+from siteopt.paths import DEFAULT_GEODATA_DIR
+
+ROADS_DIR = DEFAULT_GEODATA_DIR / "roads"
+
+# A tiny OSM world, about 100 m between nodes along a line of latitude 52.6 (east-west):
+#   1 --- 2 --- 3 --- 4     primary, maxspeed 30 mph, two-way
+#         |           |
+#         5 --------> 6     residential, oneway=yes (5 -> 6), no maxspeed
+#   7 --- 8                 footway (not drivable)
+#   9 --- 10                an isolated residential street (not in the largest SCC)
+LON0, LAT0, DLON = -0.7, 52.6, 0.00147  # 0.00147 deg of longitude ~ 99.6 m at 52.6 N
+TINY_OSM = f"""<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6" generator="test">
+  <node id="1" version="1" lat="{LAT0}" lon="{LON0}"/>
+  <node id="2" version="1" lat="{LAT0}" lon="{LON0 + DLON}"/>
+  <node id="3" version="1" lat="{LAT0}" lon="{LON0 + 2 * DLON}"/>
+  <node id="4" version="1" lat="{LAT0}" lon="{LON0 + 3 * DLON}"/>
+  <node id="5" version="1" lat="{LAT0 - 0.0009}" lon="{LON0 + DLON}"/>
+  <node id="6" version="1" lat="{LAT0 - 0.0009}" lon="{LON0 + 3 * DLON}"/>
+  <node id="7" version="1" lat="{LAT0 + 0.002}" lon="{LON0}"/>
+  <node id="8" version="1" lat="{LAT0 + 0.002}" lon="{LON0 + DLON}"/>
+  <node id="9" version="1" lat="{LAT0 + 0.004}" lon="{LON0}"/>
+  <node id="10" version="1" lat="{LAT0 + 0.004}" lon="{LON0 + DLON}"/>
+  <way id="100" version="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/>
+    <tag k="highway" v="primary"/><tag k="maxspeed" v="30 mph"/></way>
+  <way id="101" version="1"><nd ref="2"/><nd ref="5"/><tag k="highway" v="residential"/></way>
+  <way id="102" version="1"><nd ref="5"/><nd ref="6"/>
+    <tag k="highway" v="residential"/><tag k="oneway" v="yes"/></way>
+  <way id="103" version="1"><nd ref="6"/><nd ref="4"/><tag k="highway" v="residential"/></way>
+  <way id="104" version="1"><nd ref="7"/><nd ref="8"/><tag k="highway" v="footway"/></way>
+  <way id="105" version="1"><nd ref="9"/><nd ref="10"/><tag k="highway" v="residential"/></way>
+</osm>
+"""
+
+
+@pytest.fixture()
+def tiny_osm(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.osm"
+    path.write_text(TINY_OSM, encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def speeds() -> dict[tuple[str, str], float]:
+    return roads.read_speeds(ROADS_DIR / "speeds.csv")
+
+
+@pytest.fixture(scope="module")
+def params() -> dict[str, float]:
+    return roads.read_parameters(ROADS_DIR / "parameters.csv")
+
+
+def test_parse_maxspeed() -> None:
+    assert roads.parse_maxspeed_kph("30 mph") == pytest.approx(48.28032)
+    assert roads.parse_maxspeed_kph("50") == 50.0
+    assert roads.parse_maxspeed_kph("80 km/h") == 80.0
+    assert roads.parse_maxspeed_kph("national") is None
+    assert roads.parse_maxspeed_kph(None) is None
+    assert roads.parse_maxspeed_kph("0") is None
+
+
+def test_tiny_osm_graph(tiny_osm: Path, speeds: dict[tuple[str, str], float],
+                        params: dict[str, float]) -> None:
+    g = roads.osm_to_graph(tiny_osm, speeds, params)
+    # footway excluded; the isolated street is present before the SCC step
+    assert 7 not in g and 8 not in g
+    assert g.has_edge(9, 10)
+    # one-way respected
+    assert g.has_edge(5, 6) and not g.has_edge(6, 5)
+    # length and time from maxspeed * factor
+    e = g[1][2]
+    assert e["length_m"] == pytest.approx(99.6, abs=0.5)
+    speed = 30 * roads.MPH_TO_KPH * params["maxspeed_factor"]
+    assert e["travel_min"] == pytest.approx(e["length_m"] / 1000 / speed * 60)
+    # untagged residential uses the class speed (rural: no urban areas given)
+    e = g[2][5]
+    assert e["travel_min"] == pytest.approx(e["length_m"] / 1000
+                                            / speeds[("residential", "rural")] * 60)
+    scc = roads.largest_scc(g)
+    assert 9 not in scc and 10 not in scc
+    assert set(scc.nodes) == {1, 2, 3, 4, 5, 6}
+
+
+def test_simplify_keeps_shortest_times(tiny_osm: Path, speeds: dict[tuple[str, str], float],
+                                       params: dict[str, float]) -> None:
+    g = roads.largest_scc(roads.osm_to_graph(tiny_osm, speeds, params))
+    s = roads.simplify_graph(g)
+    assert s.number_of_nodes() < g.number_of_nodes()
+    assert 3 not in s  # a two-way pass-through node
+    for a in s.nodes:
+        full = nx.single_source_dijkstra_path_length(g, a, weight="travel_min")
+        simple = nx.single_source_dijkstra_path_length(s, a, weight="travel_min")
+        for b, t in simple.items():
+            assert t == pytest.approx(full[b])
+
+
+def test_simplify_one_way_chain() -> None:
+    g = nx.DiGraph()
+    for n in range(4):
+        g.add_node(n, x=0.0, y=0.0)
+    for a, b in [(0, 1), (1, 2), (2, 3)]:
+        g.add_edge(a, b, length_m=100.0, travel_min=1.0, speed_kph=6.0, highway="road")
+    s = roads.simplify_graph(g)
+    assert list(s.edges) == [(0, 3)]
+    assert s[0][3]["travel_min"] == 3.0 and s[0][3]["length_m"] == 300.0
+
+
+def test_save_load_roundtrip(tmp_path: Path, tiny_osm: Path,
+                             speeds: dict[tuple[str, str], float],
+                             params: dict[str, float]) -> None:
+    g = roads.largest_scc(roads.osm_to_graph(tiny_osm, speeds, params))
+    path = roads.save_graph(g, tmp_path / "g.npz")
+    h = roads.load_graph(path)
+    assert set(h.nodes) == set(g.nodes)
+    assert set(h.edges) == set(g.edges)
+    for a, b, d in g.edges(data=True):
+        assert h[a][b]["travel_min"] == d["travel_min"]
+        assert h[a][b]["length_m"] == d["length_m"]
+        assert h[a][b]["highway"] == d["highway"]
+    assert h.nodes[1]["x"] == g.nodes[1]["x"]
+
+
+def test_load_rejects_other_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, x=np.zeros(2))
+    with pytest.raises(DataError, match="not a siteopt-roads-1"):
+        roads.load_graph(bad)
+    with pytest.raises(DataError, match="not found"):
+        roads.load_graph(tmp_path / "missing.npz")
+
+
+def test_missing_weight_is_an_error(tmp_path: Path) -> None:
+    g = nx.DiGraph()
+    g.add_node(1, x=0.0, y=52.0)
+    g.add_node(2, x=0.001, y=52.0)
+    g.add_edge(1, 2, length_m=70.0)  # no travel_min: networkx would silently count 1
+    with pytest.raises(DataError, match="travel_min"):
+        roads.save_graph(g, tmp_path / "g.npz")
+
+
+def test_speeds_file_validation(tmp_path: Path) -> None:
+    p = tmp_path / "speeds.csv"
+    p.write_text("highway,setting,speed_kph,source\nprimary,rural,-5,x\nprimary,town,50,\n",
+                 encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        roads.read_speeds(p)
+    text = "\n".join(err.value.lines())
+    assert "row 2, field 'speed_kph'" in text
+    assert "row 3, field 'setting'" in text and "row 3, field 'source'" in text
+
+
+def test_every_assumption_has_a_source() -> None:
+    roads.read_speeds(ROADS_DIR / "speeds.csv")
+    roads.read_parameters(ROADS_DIR / "parameters.csv")
+
+
+def test_strategic_tables_unknown_node(tmp_path: Path) -> None:
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("node,lat,lon,note\nA,52.0,-1.0,a\nB,52.1,-1.0,b\n", encoding="utf-8")
+    routes = tmp_path / "r.csv"
+    routes.write_text("ref,highway,nodes,note\nA1,trunk,A B C,x\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"unknown nodes \['C'\]"):
+        roads.strategic_geojson_from_tables(nodes, routes)
+
+
+def test_strategic_graph_shares_junctions(tmp_path: Path,
+                                          speeds: dict[tuple[str, str], float]) -> None:
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("node,lat,lon,note\nA,52.0,-1.0,a\nB,52.1,-1.0,b\nC,52.1,-0.9,c\n",
+                     encoding="utf-8")
+    routes = tmp_path / "r.csv"
+    routes.write_text("ref,highway,nodes,note\nA1,trunk,A B,x\nA2,primary,B C,y\n",
+                      encoding="utf-8")
+    gj = tmp_path / "s.geojson"
+    gj.write_text(json.dumps(roads.strategic_geojson_from_tables(nodes, routes)),
+                  encoding="utf-8")
+    g = roads.strategic_to_graph(gj, speeds)
+    assert g.number_of_nodes() == 3 and g.number_of_edges() == 4
+    a = next(n for n, d in g.nodes(data=True) if d["y"] == 52.0)
+    c = next(n for n, d in g.nodes(data=True) if d["x"] == -0.9)
+    t = nx.shortest_path_length(g, a, c, weight="travel_min")
+    ab_km = roads.haversine_m(52.0, -1.0, 52.1, -1.0) / 1000
+    bc_km = roads.haversine_m(52.1, -1.0, 52.1, -0.9) / 1000
+    expected = (ab_km / speeds[("trunk", "rural")] + bc_km / speeds[("primary", "rural")]) * 60
+    assert t == pytest.approx(float(expected))
+
+
+def test_shipped_geojson_matches_tables() -> None:
+    """The committed GeoJSON is exactly what the tables produce (no hand edits drift)."""
+    built = roads.strategic_geojson_from_tables(ROADS_DIR / "strategic_nodes.csv",
+                                                ROADS_DIR / "strategic_routes.csv")
+    shipped = json.loads((ROADS_DIR / "strategic_roads.geojson").read_text(encoding="utf-8"))
+    assert shipped == built
+
+
+# ------------------------------------------------------------------ the real Rutland extract
+
+OAKHAM = (52.6703, -0.7277)  # market place
+UPPINGHAM = (52.5876, -0.7224)  # market place
+STAMFORD_EDGE = (52.6510, -0.5060)  # A606 at the Rutland boundary west of Stamford (Tinwell)
+
+
+@pytest.fixture(scope="module")
+def rutland(raw_dir: Path) -> tuple[nx.DiGraph, roads.BuildReport, float]:
+    start = time.perf_counter()
+    g, report = roads.build_osm_graph(raw_dir / "osm" / "rutland-latest-2018.osm.pbf",
+                                      ROADS_DIR)
+    return g, report, time.perf_counter() - start
+
+
+def _nearest(g: nx.DiGraph, lat: float, lon: float) -> int:
+    nodes = list(g.nodes)
+    lats = np.array([g.nodes[n]["y"] for n in nodes])
+    lons = np.array([g.nodes[n]["x"] for n in nodes])
+    return int(nodes[int(np.argmin(roads.haversine_m(lats, lons, lat, lon)))])
+
+
+def test_rutland_build(rutland: tuple[nx.DiGraph, roads.BuildReport, float]) -> None:
+    g, report, seconds = rutland
+    assert seconds < 30
+    assert report.raw_nodes > 15_000  # drivable-way nodes of the 113k-node extract
+    assert 2_000 < report.nodes < report.raw_nodes  # simplified
+    assert nx.is_strongly_connected(g)
+    roads.check_edge_weights(g)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "low", "high"),
+    [
+        # Oakham - Uppingham: 9.3 km straight, about 11 km by the A6003, 60 mph road; free-flow
+        # (OSRM-like, which is what the speeds are calibrated to) about 9-10 min, congested 13
+        (OAKHAM, UPPINGHAM, 8.0, 18.0),
+        # Oakham - Stamford edge: 15.5 km straight, about 18 km by the A606 past Empingham
+        (OAKHAM, STAMFORD_EDGE, 12.0, 25.0),
+        # Uppingham - Stamford edge: 15 km straight, A47 then A6121 or lanes, about 20 km
+        (UPPINGHAM, STAMFORD_EDGE, 13.0, 28.0),
+    ],
+)
+def test_rutland_drive_times_plausible(
+    rutland: tuple[nx.DiGraph, roads.BuildReport, float],
+    a: tuple[float, float], b: tuple[float, float], low: float, high: float,
+) -> None:
+    """Checks: times within a plausible band, average speed 35-90 km/h over the straight line
+    times 1.2, and both directions within 20% of each other."""
+    g = rutland[0]
+    na, nb = _nearest(g, *a), _nearest(g, *b)
+    there = nx.shortest_path_length(g, na, nb, weight="travel_min")
+    back = nx.shortest_path_length(g, nb, na, weight="travel_min")
+    assert low <= there <= high
+    assert abs(there - back) <= 0.2 * there
+    km = float(roads.haversine_m(a[0], a[1], b[0], b[1])) / 1000
+    speed_kph = 1.2 * km / (there / 60)
+    assert 35 <= speed_kph <= 90

@@ -137,6 +137,24 @@ def _uncapacitated_bound(
     return np.asarray(beta * vals[inv.ravel()] / float(z.weight.sum()), dtype=np.float64)
 
 
+def _weight_within(
+    instance: Instance, settings: ModelSettings, open_mask: np.ndarray, within_min: float
+) -> FloatArray:
+    """Per configuration: the weight of zones with an open, allowed site within ``within_min``."""
+    t = instance.travel_min
+    near = np.isfinite(t) & (t <= within_min)
+    if settings.max_travel_min is not None:
+        near &= t <= settings.max_travel_min
+    w = instance.zones.weight
+    uniq, inv = np.unique(open_mask, axis=0, return_inverse=True)
+    vals = np.empty(len(uniq))
+    for start in range(0, len(uniq), _CHUNK):
+        block = uniq[start : start + _CHUNK].astype(np.float64)
+        reach = (near.astype(np.float64) @ block.T) > 0  # (zones, b)
+        vals[start : start + len(block)] = w @ reach
+    return np.asarray(vals[inv.ravel()], dtype=np.float64)
+
+
 def enumerate_optimum(
     instance: Instance,
     settings: ModelSettings | None = None,
@@ -227,6 +245,15 @@ def enumerate_optimum(
         bound = s.travel_weight * lb_travel + s.cost_weight_per_gbp_m * cost_k / GBP_PER_M
     if s.max_mean_travel_min is not None:
         bound = np.where(lb_travel <= s.max_mean_travel_min + 1e-9, bound, np.inf)
+    if s.within_travel_min is not None and s.min_share_within is not None:
+        # Necessary: enough weight has an open site within the time at all (capacity aside).
+        w_total = float(instance.zones.weight.sum())
+        for v in range(len(instance.services)):
+            open_mask = np.stack(
+                [usable_by_v[v][j][grid[idx, j]] > 0 for j in range(len(sizes))], axis=1
+            )
+            covered = _weight_within(instance, s, open_mask, s.within_travel_min)
+            bound = np.where(covered >= s.min_share_within * w_total - 1e-9, bound, np.inf)
     order = np.argsort(bound, kind="stable")
     best = np.inf
     best_c = -1

@@ -107,7 +107,7 @@ class SiteModel:
 
     @property
     def n_constraints(self) -> int:
-        return len(self.prob.constraints)
+        return int(self.prob.numConstraints())
 
 
 ExtraConstraints = Callable[[SiteModel], None]
@@ -232,14 +232,14 @@ def build_model(
     for s_idx, site in enumerate(inst.sites):
         row = []
         for k_idx, opt in enumerate(site.options):
-            var = pulp.LpVariable(f"y_{s_idx}_{k_idx}", cat=pulp.LpBinary)
+            var = prob.add_variable(f"y_{s_idx}_{k_idx}", cat=pulp.LpBinary)
             y[(site.site_id, opt.option_id)] = var
             row.append((var, k_idx))
         y_by_site.append(row)
     open_: dict[tuple[str, str], pulp.LpVariable] = {}
     for s_idx, sid in enumerate(site_ids):
         for v_idx, v in enumerate(services):
-            open_[(sid, v)] = pulp.LpVariable(f"o_{s_idx}_{v_idx}", lowBound=0, upBound=1)
+            open_[(sid, v)] = prob.add_variable(f"o_{s_idx}_{v_idx}", lowBound=0, upBound=1)
 
     x: dict[ZoneSiteService, pulp.LpVariable] = {}
     # per (site, service): list of (var, demand) for capacity; per service: within-T terms
@@ -264,7 +264,7 @@ def build_model(
             d = float(demand[z_idx, v_idx])
             for s_idx in zs_idx[starts[z_idx] : starts[z_idx + 1], 1]:
                 s_i = int(s_idx)
-                var = pulp.LpVariable(f"x_{z_idx}_{s_i}_{v_idx}", lowBound=0, upBound=1)
+                var = prob.add_variable(f"x_{z_idx}_{s_i}_{v_idx}", lowBound=0, upBound=1)
                 x[(zid, site_ids[s_i], v)] = var
                 row_terms.append((var, 1.0))
                 t = float(travel[z_idx, s_i])
@@ -284,7 +284,7 @@ def build_model(
                         f"c05_link_{z_idx}_{s_i}_{v_idx}",
                     )
             if elastic:
-                unmet = pulp.LpVariable(f"unmet_{z_idx}_{v_idx}", lowBound=0, upBound=1)
+                unmet = prob.add_variable(f"unmet_{z_idx}_{v_idx}", lowBound=0, upBound=1)
                 elastic_vars[f"unmet|{zid}|{v}"] = unmet
                 row_terms.append((unmet, 1.0))
             add(
@@ -359,7 +359,7 @@ def build_model(
 
     def limit(expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str, key: str) -> None:
         if elastic:
-            slack = pulp.LpVariable(f"slack_{name}", lowBound=0)
+            slack = prob.add_variable(f"slack_{name}", lowBound=0)
             elastic_vars[key] = slack
             sign = -1.0 if sense == pulp.LpConstraintLE else 1.0
             expr = expr + pulp.LpAffineExpression([(slack, sign)])
@@ -471,7 +471,7 @@ def build_model(
     for c in cons:
         prob.addConstraint(c)
     if elastic and over_terms:
-        over = pulp.LpVariable("slack_travel", lowBound=0)
+        over = prob.add_variable("slack_travel", lowBound=0)
         elastic_vars["travel"] = over
         prob.addConstraint(
             pulp.LpConstraint(

@@ -24,6 +24,7 @@ import signal
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -127,7 +128,10 @@ def _solver(options: SolverOptions, start: Mapping[Any, float] | None, log: Path
         }
         if log is not None:
             kwargs["logPath"] = str(log)
-        return pulp.PULP_CBC_CMD(**kwargs)
+        with warnings.catch_warnings():
+            # PuLP 3.3 warns that 4.0 drops the bundled CBC; 3.3 is pinned, the bundle is wanted.
+            warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated")
+            return pulp.PULP_CBC_CMD(**kwargs)
     raise SolverError(f"unknown solver {options.solver!r}: use one of {', '.join(SOLVERS)}")
 
 

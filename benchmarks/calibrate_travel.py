@@ -90,6 +90,8 @@ def main() -> None:
 
     print("start MAE on half", args.half, round(loss(x0), 3))
     res = minimize(loss, x0, method="Powell", options={"maxiter": 20, "xtol": 0.5, "ftol": 1e-3})
+    res = minimize(loss, res.x, method="Nelder-Mead",
+                   options={"maxiter": 400, "xatol": 0.2, "fatol": 1e-3})
     x = res.x
     print("fitted MAE on half", args.half, round(res.fun, 3))
     for k, v in zip([*STRATEGIC_KEYS, *ACCESS_KEYS], x, strict=True):

@@ -471,14 +471,27 @@ class ModelSettings:
             raise DataError(problems)
 
 
-def allowed_pairs(instance: Instance, settings: ModelSettings) -> npt.NDArray[np.bool_]:
+def offers_service(instance: Instance, service: str) -> npt.NDArray[np.bool_]:
+    """Per site: True if any option of its catalogue has usable beds of ``service``."""
+    return np.array(
+        [any(o.usable_beds.get(service, 0.0) > 0 for o in s.options) for s in instance.sites],
+        dtype=bool,
+    )
+
+
+def allowed_pairs(
+    instance: Instance, settings: ModelSettings, service: str | None = None
+) -> npt.NDArray[np.bool_]:
     """Zone-site pairs the assignment may use, shape (n_zones, n_sites).
 
-    A pair is allowed if the site is reachable, within ``max_travel_min`` and, with
-    ``k_nearest``, among the zone's ``k_nearest`` nearest such sites (ties broken by site order).
+    A pair is allowed if the site is reachable, within ``max_travel_min``, can offer
+    ``service`` (if given) and, with ``k_nearest``, among the zone's ``k_nearest`` nearest such
+    sites (ties broken by site order).
     """
     t = instance.travel_min
     ok = np.isfinite(t)
+    if service is not None:
+        ok &= offers_service(instance, service)[None, :]
     if settings.max_travel_min is not None:
         ok &= t <= settings.max_travel_min
     k = settings.k_nearest

@@ -130,7 +130,6 @@ def active_zones(instance: Instance) -> np.ndarray:
 def presolve_problems(instance: Instance, settings: ModelSettings) -> list[Problem]:
     """Problems that make the model infeasible before any solve, in plain words with numbers."""
     problems: list[Problem] = []
-    ok = allowed_pairs(instance, settings)
     act = active_zones(instance)
     limit = (
         f"within {settings.max_travel_min:g} minutes"
@@ -138,10 +137,8 @@ def presolve_problems(instance: Instance, settings: ModelSettings) -> list[Probl
         else "reachable by road"
     )
     for v_idx, v in enumerate(instance.services):
-        offers = np.array(
-            [any(o.usable_beds.get(v, 0.0) > 0 for o in s.options) for s in instance.sites]
-        )
-        no_site = act[:, v_idx] & ~(ok & offers[None, :]).any(axis=1)
+        ok = allowed_pairs(instance, settings, v)
+        no_site = act[:, v_idx] & ~ok.any(axis=1)
         if no_site.any():
             ids = [instance.zones.zone_ids[i] for i in np.flatnonzero(no_site)]
             shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
@@ -211,10 +208,11 @@ def build_model(
         raise DataError([Problem("instance", "zone weights sum to 0: access is undefined")])
     beta = service_shares(inst)
 
-    base_pairs = allowed_pairs(inst, settings)
+    base_pairs = [allowed_pairs(inst, settings, v) for v in services]
     if elastic:
         # Pairs beyond the maximum drive time are allowed, at a cost (slack "travel").
-        pairs = allowed_pairs(inst, ModelSettings(k_nearest=settings.k_nearest)) | base_pairs
+        loose = ModelSettings(k_nearest=settings.k_nearest)
+        pairs = [allowed_pairs(inst, loose, v) | base_pairs[i] for i, v in enumerate(services)]
     else:
         pairs = base_pairs
     act = active_zones(inst)
@@ -250,10 +248,10 @@ def build_model(
     }
     elastic_vars: dict[str, pulp.LpVariable] = {}
     over_terms: list[tuple[pulp.LpVariable, float]] = []
-    zs_idx = np.argwhere(pairs)  # sorted by zone then site
-    starts = np.searchsorted(zs_idx[:, 0], np.arange(inst.n_zones + 1))
     tau = settings.within_travel_min
     for v_idx, v in enumerate(services):
+        zs_idx = np.argwhere(pairs[v_idx])  # sorted by zone then site
+        starts = np.searchsorted(zs_idx[:, 0], np.arange(inst.n_zones + 1))
         coef_travel = beta[v_idx] / total_weight
         for z_idx in range(inst.n_zones):
             if not act[z_idx, v_idx]:
@@ -274,7 +272,7 @@ def build_model(
                         within_terms[v_idx].append((var, w))
                 if d > 0:
                     cap_terms.setdefault((s_i, v_idx), []).append((var, d))
-                if elastic and not base_pairs[z_idx, s_i]:
+                if elastic and not base_pairs[v_idx][z_idx, s_i]:
                     over_terms.append((var, w if w > 0 else 1.0))
                 if settings.tight_linking:
                     add(

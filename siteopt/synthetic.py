@@ -31,6 +31,9 @@ class SyntheticParams:
     rehab_beds_per_1000_65plus: float = 0.9
     stroke_beds_per_1000_65plus: float = 0.2
     zone_65plus_mean: float = 300.0
+    load_factor: float | None = 0.5
+    """If set, scale each service's demand to this share of the largest possible usable beds
+    (so that instances of any size are neither trivially loose nor infeasible)."""
     revenue_gbp_per_bed: float = 120_000.0
     site_fixed_revenue_gbp: float = 400_000.0
     rn_wte_per_bed: float = 0.6
@@ -147,6 +150,12 @@ def synthetic_instance(
                 current_option_id=f"r{cur_r}s{cur_s if max_s else 0}",
             )
         )
+    if p.load_factor is not None:
+        for v_idx, v in enumerate(services):
+            most = sum(max(o.usable_beds.get(v, 0.0) for o in site.options) for site in sites)
+            total = demand[:, v_idx].sum()
+            if total > 0 and most > 0:
+                demand[:, v_idx] *= p.load_factor * most / total
     zones = Zones(
         zone_ids=tuple(f"Z{j:05d}" for j in range(n_zones)),
         demand_beds=demand,

@@ -419,6 +419,11 @@ def explain_infeasibility(
         )
     if not reasons:
         return "The scenario is infeasible, but the elastic model found no limit to relax."
+    if len(reasons) == 1:
+        return (
+            f"The scenario is infeasible: to cover the bed need ({need}){travel_phrase}, "
+            f"{reasons[0]}."
+        )
     return (
         "The scenario is infeasible: the limits conflict. The smallest relaxation found "
         f"(bed need {need}{travel_phrase}): " + "; ".join(reasons) + "."

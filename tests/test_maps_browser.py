@@ -1,0 +1,214 @@
+"""Open every HTML map of the LLR appraisal in headless Chromium, offline.
+
+The browser is driven through the DevTools protocol (``--remote-debugging-port`` and a
+websocket): the test fails on any JavaScript exception, any ``console.error``/``console.assert``,
+any browser log entry of level error except the OpenStreetMap tiles (which cannot load offline),
+any dialog (an ``alert`` would mean injected script ran), or if the markers and SVG paths in the
+DOM are not the ones the map was built with. It saves a screenshot of each page for people to look
+at (``SITEOPT_SCREENSHOT_DIR``, default a temporary folder).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+TILE_HOSTS = ("tile.openstreetmap.org",)
+"""The only URLs allowed to fail: background tiles, fetched from the web."""
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+
+websocket = pytest.importorskip("websocket", reason="needs websocket-client (test extras)")
+
+
+class Browser:
+    """A headless Chromium with one page, driven over the DevTools protocol."""
+
+    def __init__(self) -> None:
+        self.profile = tempfile.mkdtemp(prefix="siteopt-chromium-")
+        self.proc = subprocess.Popen(
+            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--hide-scrollbars", "--window-size=1200,900",
+             f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = Path(self.profile) / "DevToolsActivePort"
+        deadline = time.monotonic() + 30
+        while not port_file.exists() or not port_file.read_text().strip():
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                self.close()
+                raise RuntimeError("chromium did not start")
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
+            pages = [t for t in json.load(r) if t["type"] == "page"]
+        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=30,
+                                              suppress_origin=True)
+        self.next_id = 0
+        self.events: list[dict[str, Any]] = []
+        for domain in ("Page", "Runtime", "Log"):
+            self.call(f"{domain}.enable")
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        my_id = self.next_id
+        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == my_id:
+                if "error" in msg:
+                    raise RuntimeError(f"{method}: {msg['error']}")
+                result: dict[str, Any] = msg.get("result", {})
+                return result
+            if "method" in msg:
+                self.events.append(msg)
+                if msg["method"] == "Page.javascriptDialogOpening":
+                    self.ws.send(json.dumps({"id": 10**6, "method": "Page.handleJavaScriptDialog",
+                                             "params": {"accept": True}}))
+
+    def evaluate(self, expression: str) -> Any:
+        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
+                        awaitPromise=True)
+        if "exceptionDetails" in res:
+            raise RuntimeError(f"evaluation failed: {res['exceptionDetails']}")
+        return res["result"].get("value")
+
+    def open(self, url: str) -> None:
+        self.events.clear()
+        self.call("Page.navigate", url=url)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            ready = self.evaluate("document.readyState === 'complete' && "
+                                  "typeof window.L !== 'undefined'")
+            if ready:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{url}: Leaflet did not load within 30 s")
+
+    def screenshot(self, path: Path) -> None:
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+
+    def problems(self) -> list[str]:
+        """JavaScript errors, console errors, dialogs and failed loads other than tiles."""
+        self.evaluate("1")  # drain pending events
+        out = []
+        for ev in self.events:
+            m, p = ev["method"], ev.get("params", {})
+            if m == "Runtime.exceptionThrown":
+                out.append(f"exception: {p['exceptionDetails'].get('text')} "
+                           f"{p['exceptionDetails'].get('exception', {}).get('description')}")
+            elif m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "assert"):
+                out.append(f"console.{p['type']}: "
+                           + " ".join(str(a.get("value", a.get("description"))) for a in p["args"]))
+            elif m == "Log.entryAdded" and p["entry"]["level"] == "error":
+                entry = p["entry"]
+                if not any(h in (entry.get("url") or "") for h in TILE_HOSTS):
+                    out.append(f"log: {entry.get('text')} {entry.get('url', '')}")
+            elif m == "Page.javascriptDialogOpening":
+                out.append(f"dialog: {p.get('message')}")
+        return out
+
+    def close(self) -> None:
+        try:
+            if getattr(self, "ws", None) is not None:
+                self.ws.close()
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    b = Browser()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    env = os.environ.get("SITEOPT_SCREENSHOT_DIR")
+    if env:
+        path = Path(env)
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+def llr() -> Any:
+    from siteopt.paths import DEFAULT_GEODATA_DIR
+    from siteopt.pipeline import evaluate_configuration, optimise_scenario, prepare
+    prepared = prepare(DEFAULT_GEODATA_DIR)
+    solutions = {"status_quo": evaluate_configuration(prepared, "status_quo"),
+                 "stp_2016": evaluate_configuration(prepared, "stp_2016"),
+                 "optimal": optimise_scenario(prepared)}
+    return prepared, solutions
+
+
+def test_every_llr_map_renders_offline(llr: Any, browser: Browser, tmp_path: Path,
+                                       tmp_path_factory: pytest.TempPathFactory) -> None:
+    from siteopt import maps
+    prepared, solutions = llr
+    shots = screenshot_dir(tmp_path_factory)
+    plan = maps.map_plan(list(solutions))
+    assert len(plan) == 8
+    for kind, names in plan:
+        if kind == "option":
+            obj: Any = maps.option_map(prepared, solutions, names[0])
+        elif kind == "change":
+            obj = maps.change_map(prepared, solutions, names[0])
+        else:
+            obj = maps.comparison_map(prepared, solutions, names[0], names[1])
+        name = maps.page_name(kind, names)
+        path = maps.write_page(obj, tmp_path / name)
+        expected = maps.page_counts(obj)
+        browser.open(path.as_uri())
+        got = browser.evaluate(
+            "({markers: document.querySelectorAll('.leaflet-marker-icon').length,"
+            " paths: document.querySelectorAll('.leaflet-overlay-pane svg path').length,"
+            " maps: document.querySelectorAll('.leaflet-container').length,"
+            " layersControls: document.querySelectorAll('.leaflet-control-layers').length,"
+            " legend: document.querySelectorAll('aside.siteopt-legend').length,"
+            " tables: document.querySelectorAll('#tables table').length})")
+        browser.screenshot(shots / name.replace(".html", ".png"))
+        assert browser.problems() == [], name
+        n_maps = len(maps.page_maps(obj))
+        assert got["markers"] == expected["markers"] > 0, name
+        assert got["paths"] == expected["paths"] > 0, name
+        assert got["maps"] == got["layersControls"] == n_maps, name
+        assert got["legend"] == 1 and got["tables"] >= 2, name
+
+
+def test_harness_catches_errors(browser: Browser, tmp_path: Path) -> None:
+    """The checks above can fail: a script error, a console error and a dialog are all seen."""
+    page = tmp_path / "broken.html"
+    page.write_text("<!DOCTYPE html><html><head><script>window.L = {};</script></head><body>"
+                    "<script>console.error('boom');</script>"
+                    "<script>alert('injected');</script>"
+                    "<script>undefinedFunction();</script></body></html>", encoding="utf-8")
+    browser.open(page.as_uri())
+    problems = browser.problems()
+    assert any("boom" in p for p in problems)
+    assert any("dialog: injected" in p for p in problems)
+    assert any("undefinedFunction" in p for p in problems)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,6 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--half", default="A", choices=["A", "B"])
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--folds", type=int, default=0,
+                        help="also run K-fold cross-validation (fold = second byte of "
+                             "SHA-256(LSOA code) mod K) and print the pooled out-of-fold errors")
     args = parser.parse_args()
 
     ref = tr.read_reference(
@@ -58,9 +62,6 @@ def main() -> None:
     names = arrays.highway_names
     hw = np.array([names[c] for c in arrays.highway_code])
     strategic = (arrays.node_id[arrays.edge_u] < 0) & (arrays.node_id[arrays.edge_v] < 0)
-    mid_lat = (arrays.lat[arrays.edge_u] + arrays.lat[arrays.edge_v]) / 2
-    mid_lon = (arrays.lon[arrays.edge_u] + arrays.lon[arrays.edge_v]) / 2
-    del mid_lat, mid_lon
     urban_m = np.zeros(len(arrays.edge_u))
     for e in np.nonzero(strategic)[0]:
         u, v = arrays.edge_u[e], arrays.edge_v[e]
@@ -84,16 +85,43 @@ def main() -> None:
                       access_speed_rural_kph=max(x[-2], 1.0), access_fixed_min=max(x[-1], 0.0))
         return tr.matrix_from_arrays(a, ref.origins, ref.destinations, acc).travel_min
 
-    def loss(x: np.ndarray) -> float:
-        m = model(x)
-        return float(np.abs(m[cal] - ref.travel_min[cal]).mean())
+    def fit(mask: np.ndarray) -> tuple[np.ndarray, float]:
+        def loss(x: np.ndarray) -> float:
+            m = model(x)
+            return float(np.abs(m[mask] - ref.travel_min[mask]).mean())
 
-    print("start MAE on half", args.half, round(loss(x0), 3))
-    res = minimize(loss, x0, method="Powell", options={"maxiter": 20, "xtol": 0.5, "ftol": 1e-3})
-    res = minimize(loss, res.x, method="Nelder-Mead",
-                   options={"maxiter": 400, "xatol": 0.2, "fatol": 1e-3})
-    x = res.x
-    print("fitted MAE on half", args.half, round(res.fun, 3))
+        res = minimize(loss, x0, method="Powell",
+                       options={"maxiter": 20, "xtol": 0.5, "ftol": 1e-3})
+        res = minimize(loss, res.x, method="Nelder-Mead",
+                       options={"maxiter": 400, "xatol": 0.2, "fatol": 1e-3})
+        return res.x, float(res.fun)
+
+    if args.folds:
+        fold = np.array([hashlib.sha256(c.encode()).digest()[1] % args.folds
+                         for c in ref.origins.ids])
+        oof = np.full(ref.travel_min.shape, np.nan)
+        for k in range(args.folds):
+            xk, _ = fit(fold != k)
+            oof[fold == k] = model(xk)[fold == k]
+        km = tr.straight_line_km(ref.origins, ref.destinations)
+        pooled = np.full(km.shape, np.nan)
+        per_dest = np.full(km.shape, np.nan)
+        for k in range(args.folds):
+            tr_, te = fold != k, fold == k
+            a, b = tr.fit_line(km[tr_], ref.travel_min[tr_])
+            pooled[te] = a + b * km[te]
+            for j in range(km.shape[1]):
+                aj, bj = tr.fit_line(km[tr_, j], ref.travel_min[tr_, j])
+                per_dest[te, j] = aj + bj * km[te, j]
+        for label, pred in (("baseline pooled", pooled), ("baseline per destination", per_dest)):
+            st = tr.ErrorStats.of(pred, ref.travel_min)
+            print(f"{args.folds}-fold {label}: MAE {st.mae_min:.2f} P90 {st.p90_abs_min:.2f}")
+        stats = tr.ErrorStats.of(oof, ref.travel_min)
+        print(f"{args.folds}-fold out-of-fold: MAE {stats.mae_min:.2f} P90 "
+              f"{stats.p90_abs_min:.2f} bias {stats.bias_min:+.2f} (n={stats.n})")
+
+    x, fitted_mae = fit(cal)
+    print("fitted MAE on half", args.half, round(fitted_mae, 3))
     for k, v in zip([*STRATEGIC_KEYS, *ACCESS_KEYS], x, strict=True):
         print(f"  {k}: {v:.1f}")
     m = model(x)

@@ -21,6 +21,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("validate", "validate"),
     ("geodata", "geodata"),
     ("solve", "solve"),
+    ("whatif", "whatif"),
+    ("whatif", "sweep"),
     ("travel", "travel_times"),
     ("travel", "travel_check"),
 ]

@@ -9,7 +9,7 @@ Usage::
 Instances are seeded synthetic worlds (:mod:`siteopt.synthetic`): 0-3 rehab wards per site,
 0-1 stroke ward at 40% of sites, demand at half of the largest possible capacity, drive times
 from straight-line distance. Scenario: minimise the weighted mean drive time subject to a net
-capital limit (10% of the capex of building every site to its maximum), the 90-minute
+capital limit (a quarter of the capex of building every site to its maximum), the 90-minute
 maximum drive time, at most a quarter of sites with an isolated ward; assignment to each zone's
 ``k`` nearest sites per service. Prints one Markdown table row per run.
 """
@@ -33,7 +33,7 @@ from siteopt.solve import SolverOptions, solve_model
 SIZES = {"llr": (9, 650), "mid": (50, 5_000), "scale": (200, 35_000)}
 SEED = 2026
 MAX_TRAVEL_MIN = 90.0
-CAPITAL_SHARE = 0.10
+CAPITAL_SHARE = 0.25
 ISOLATED_SHARE = 0.25
 
 

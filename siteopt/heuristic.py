@@ -47,14 +47,14 @@ def aggregate_zones(
     group = group.ravel()
     n_groups = int(group.max()) + 1
     z = instance.zones
-    weight = np.bincount(group, weights=z.weight, minlength=n_groups)
-    demand = np.stack(
+    weight = np.asarray(np.bincount(group, weights=z.weight, minlength=n_groups), np.float64)
+    demand = np.asarray(
         [
             np.bincount(group, weights=z.demand_beds[:, v], minlength=n_groups)
             for v in range(len(instance.services))
         ],
-        axis=1,
-    )
+        dtype=np.float64,
+    ).T
     # weight-weighted mean travel rows (plain mean where a group has no weight)
     w_eff = np.where(weight[group] > 0, z.weight, 1.0)
     finite = np.isfinite(t)

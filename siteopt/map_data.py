@@ -501,6 +501,26 @@ def catchment_areas(prepared: Prepared, view: OptionView) -> list[tuple[int, Bas
     return out
 
 
+def catchment_divides(prepared: Prepared, view: OptionView) -> BaseGeometry:
+    """The lines between catchments (WGS84), each drawn once, without the area's outer edge.
+
+    Drawing each catchment's own outline dashed would double shared edges (out of phase dashes
+    look solid); these are the unique dividing lines.
+    """
+    path = prepared.data.boundary_path("lad")
+    doc = _read_geojson(str(path), path.stat().st_mtime_ns)
+    fwd, back = _to_bng(), _to_wgs()
+    area = unary_union([_reproject(shape(f["geometry"]), fwd) for f in doc["features"]])
+    cells = _voronoi_cells(str(path), path.stat().st_mtime_ns,
+                           tuple(float(x) for x in view.zones.lon),
+                           tuple(float(y) for y in view.zones.lat))
+    merged = [unary_union([cells[i] for i in np.flatnonzero(view.zones.catchment_site == s)])
+              .buffer(1).buffer(-1)
+              for s in sorted(set(view.zones.catchment_site.tolist())) if s >= 0]
+    lines = unary_union([g.boundary for g in merged]).difference(area.boundary.buffer(60))
+    return _reproject(lines, back).simplify(0.0005)
+
+
 def bng_geometry(geom: BaseGeometry) -> BaseGeometry:
     """A WGS84 geometry in British National Grid metres."""
     return _reproject(geom, _to_bng())

@@ -47,6 +47,7 @@ from siteopt.map_data import (
     baseline_view,
     boundaries,
     catchment_areas,
+    catchment_divides,
     change_colour,
     change_labels,
     ensure_dir,
@@ -138,10 +139,12 @@ def esc(text: object) -> str:
 
 
 def js_value(obj: Any) -> str:
-    """JSON for a ``<script>`` block: ``<``, ``>``, ``&`` and line separators escaped."""
+    """JSON for a ``<script>`` block: ``<``, ``>``, ``&``, backtick, ``$`` and line separators
+    written as ``\\u`` escapes (the same string for JavaScript, no markup or template syntax)."""
     text = json.dumps(obj, sort_keys=True, ensure_ascii=False, allow_nan=False,
                       separators=(",", ":"))
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("`", "\\u0060").replace("$", "\\u0024")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
@@ -505,6 +508,8 @@ def catchment_features(prepared: Prepared, view: OptionView) -> list[dict[str, A
                f"{people:,.0f} people aged 65+")
         out.append({"type": "Feature", "geometry": geojson_geometry(geom),
                     "properties": {"tooltip": tip}})
+    out.append({"type": "Feature", "geometry": geojson_geometry(catchment_divides(prepared, view)),
+                "properties": {"style": {"stroke": True, "fill": False, "interactive": False}}})
     return out
 
 
@@ -685,7 +690,8 @@ def _add_layers(m: folium.Map, prepared: Prepared, view: OptionView,
               sticky=True).add_to(m)
     if catchments:
         DataLayer("Catchments (site each area is assigned to)", catchment_features(prepared, view),
-                  base_style={"color": "#000", "weight": 2.5, "dashArray": "6 4", "fill": False},
+                  base_style={"color": "#000", "weight": 2.5, "dashArray": "6 4", "stroke": False,
+                              "fill": True, "fillOpacity": 0.0},
                   sticky=True).add_to(m)
     name = ("Neighbourhoods: change in drive time" if change_min is not None
             else "Neighbourhoods: drive time to nearest site with beds")
@@ -813,7 +819,7 @@ def comparison_map(prepared: Prepared, solutions: Mapping[str, Solution], left: 
 # --------------------------------------------------------------------------------------------
 # Rendering and writing
 # --------------------------------------------------------------------------------------------
-_ID = re.compile(r"(?<=_)[0-9a-f]{32}\b")
+_ID = re.compile(r"(?<=_)[0-9a-f]{32}(?![0-9A-Za-z])")
 
 
 def render_page(obj: folium.Map | Figure) -> str:
@@ -881,8 +887,9 @@ def page_name(kind: str, names: Sequence[str]) -> str:
 
 
 def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: Path,
-               baseline: str = "status_quo", compare: str | None = None) -> list[Path]:
-    """Write every interactive map of the options, and an index page.
+               baseline: str = "status_quo", compare: str | None = None,
+               only: Sequence[str] | None = None) -> list[Path]:
+    """Write every interactive map of the options, and an index page ``maps.html``.
 
     Parameters
     ----------
@@ -895,6 +902,8 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
         ``wards.csv`` if it is not among ``solutions``).
     compare : str, optional
         Compare every option with this one side by side (default: see :func:`map_plan`).
+    only : sequence of str, optional
+        Draw only these options (the others, e.g. the baseline, are used for reference).
 
     Returns
     -------
@@ -903,11 +912,9 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
     """
     out = ensure_dir(Path(out_dir))
     solutions = dict(solutions)
+    shown = list(only) if only is not None else list(solutions)
     if baseline not in solutions:
         solutions[baseline] = evaluate_configuration(prepared, baseline)
-        shown = [n for n in solutions if n != baseline]
-    else:
-        shown = list(solutions)
     paths = []
     links = []
     for kind, names in map_plan(shown, baseline, compare):

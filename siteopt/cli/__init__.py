@@ -21,6 +21,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("validate", "validate"),
     ("geodata", "geodata"),
     ("solve", "solve"),
+    ("map", "map_command"),
     ("whatif", "whatif"),
     ("whatif", "sweep"),
     ("travel", "travel_times"),

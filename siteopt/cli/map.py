@@ -1,0 +1,77 @@
+"""``siteopt map``: the consultation maps of one option (web page or print)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from siteopt.cli.console import solver_chatter_to_stderr
+from siteopt.cli.options import geodata_option, scenario_options
+from siteopt.errors import DataError, Problem
+from siteopt.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
+from siteopt.results import Solution
+
+OPTIMAL = "optimal"
+"""The option name that means "optimise the scenario" rather than a configuration of wards.csv."""
+
+
+def solve_named(prepared: Prepared, name: str) -> Solution:
+    """``optimal`` -> the scenario's optimum; any other name -> that configuration, evaluated."""
+    if name == OPTIMAL:
+        return optimise_scenario(prepared)
+    if name not in prepared.catalogue.configurations:
+        known = ", ".join([OPTIMAL, *prepared.catalogue.configurations])
+        raise DataError([Problem("--option", f"no option '{name}'; known: {known}",
+                                 field="option")])
+    return evaluate_configuration(prepared, name)
+
+
+@click.command("map")
+@geodata_option
+@scenario_options
+@click.option("--option", "option", required=True, metavar="NAME",
+              help="A configuration of wards.csv (e.g. status_quo, stp_2016) or 'optimal'.")
+@click.option("--compare", "compare", default=None, metavar="NAME",
+              help="Also draw this option side by side with --option.")
+@click.option("--baseline", default="status_quo", show_default=True, metavar="NAME",
+              help="What the marks on hospitals and the change map compare against.")
+@click.option("--format", "fmt", type=click.Choice(["html", "png", "pdf"]), default="html",
+              show_default=True, help="Interactive web page, or print map (PNG 300 dpi / PDF).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("maps"), show_default=True, help="Folder to write the maps to.")
+def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
+                travel_csv: Path | None, option: str, compare: str | None, baseline: str,
+                fmt: str, out_dir: Path) -> None:
+    """Draw the maps of an option for consultation.
+
+    Writes the option's map (hospitals with their beds before and after, neighbourhoods by drive
+    time to the nearest hospital with beds, catchments, local authorities), its change map
+    against the baseline (unless it is the baseline), and with --compare a side-by-side page.
+    Web pages are self-contained and work offline; print maps need no web tiles.
+
+    \b
+    Examples:
+      siteopt map --option stp_2016
+      siteopt map --option optimal --compare stp_2016
+      siteopt map --option stp_2016 --format pdf --out maps/print
+    """
+    from siteopt.maps import write_maps
+    from siteopt.static_maps import write_static_maps
+
+    names = list(dict.fromkeys([option] + ([compare] if compare else [])))
+    with solver_chatter_to_stderr():
+        prepared = prepare(geodata_dir, scenario_path, overrides, travel_csv=travel_csv)
+        solutions = {n: solve_named(prepared, n) for n in names}
+        solutions_all = dict(solutions)
+        if baseline not in solutions_all:
+            solutions_all[baseline] = solve_named(prepared, baseline)
+        if fmt == "html":
+            paths = write_maps(prepared, solutions_all, out_dir, baseline=baseline,
+                               only=names, compare=compare)
+        else:
+            paths = write_static_maps(prepared, solutions_all, out_dir, baseline=baseline,
+                                      formats=(fmt,), only=names, compare=compare)
+    for path in paths:
+        click.echo(str(path))

@@ -1,0 +1,217 @@
+"""Maps for consultation: build-level checks on the folium pages, escaping, determinism, print
+maps and the ``siteopt map`` command, on the real LLR data (the browser test is separate)."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from siteopt import maps
+from siteopt.cli import cli
+from siteopt.map_data import (
+    CHANGE_PALETTE,
+    TRAVEL_BREAKS_MIN,
+    TRAVEL_PALETTE,
+    change_class,
+    option_views,
+    travel_class,
+    travel_labels,
+)
+from siteopt.paths import DEFAULT_GEODATA_DIR
+from siteopt.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
+from siteopt.results import Solution
+
+EVIL = "<script>alert(1)</script>"
+EVIL_JS = "`${alert(2)}`\\"
+
+
+@pytest.fixture(scope="module")
+def llr() -> tuple[Prepared, dict[str, Solution]]:
+    prepared = prepare(DEFAULT_GEODATA_DIR)
+    solutions = {"status_quo": evaluate_configuration(prepared, "status_quo"),
+                 "stp_2016": evaluate_configuration(prepared, "stp_2016"),
+                 "optimal": optimise_scenario(prepared)}
+    return prepared, solutions
+
+
+def _layers(m: Any) -> dict[str, maps.DataLayer]:
+    return {layer.layer_name: layer for layer in maps.data_layers(m)}
+
+
+def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
+    prepared, solutions = llr
+    m = maps.option_map(prepared, solutions, "stp_2016")
+    data = prepared.data
+    layers = _layers(m)
+    with_beds = layers["Sites with inpatient beds"].features
+    without = layers["Sites without inpatient beds"].features
+    # STP 2016: 6 sites keep beds; Rutland Memorial and Feilding Palmer close; H&D never had any.
+    assert len(with_beds) == 6 and len(without) == 3
+    assert all("icon" in f["properties"] for f in with_beds + without)
+    assert len(with_beds) + len(without) == len(data.sites)
+    zones = layers["Neighbourhoods: drive time to nearest site with beds"].features
+    assert len(zones) == len(data.zones) == 634
+    assert len(layers["Local authorities"].features) == 9
+    catch = layers["Catchments (site each area is assigned to)"].features
+    assert len(catch) == 6 + 1  # one area per open site that has a catchment, plus the divides
+    # Bounds: every site and zone inside, and the map is LLR (about 52.4-52.98 N, 1.6-0.4 W).
+    (s, w), (n, e) = m.get_bounds()
+    assert s <= data.zones["lat"].min() and n >= data.zones["lat"].max()
+    assert w <= data.sites["lon"].min() and e >= data.sites["lon"].max()
+    assert 52.3 < s < n < 53.0 and -1.7 < w < e < -0.4
+    # Zone colours are the legend's classes of their drive time.
+    view = option_views(prepared, solutions)["stp_2016"]
+    for f, t in zip(zones, view.zones.nearest_travel_min, strict=True):
+        assert f["properties"]["style"]["fillColor"] == TRAVEL_PALETTE[travel_class(t)]
+    # Closed sites are marked, in words too.
+    titles = " | ".join(f["properties"]["title"] for f in without)
+    assert "Rutland Memorial Hospital" in titles and "close here" in titles
+    # Legend, layer control, title and attribution are on the page.
+    page = maps.render_page(m)
+    root_children = list(m.get_root()._children.values())
+    legends = [c for c in root_children if isinstance(c, maps.Legend)]
+    assert len(legends) == 1
+    assert all(label in legends[0].html_text for label in travel_labels())
+    assert "L.control.layers" in page
+    assert "<title>STP 2016 proposal: community hospital inpatient beds" in page
+    assert "<h1>STP 2016 proposal" in page
+    assert "OpenStreetMap" in page and "ONS" in page and "NHS" in page
+    assert maps.page_counts(m) == {"markers": 9, "paths": 634 + 9 + 7}
+
+
+def test_pages_are_self_contained(llr: tuple[Prepared, dict[str, Solution]]) -> None:
+    prepared, solutions = llr
+    page = maps.render_page(maps.comparison_map(prepared, solutions, "status_quo", "stp_2016"))
+    assert "cdn." not in page and "code.jquery.com" not in page
+    assert re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?https?:", page) is None
+    assert 'version="1.9.4"' in page or '"1.9.4"' in page
+    assert '<html lang="en">' in page and "user-scalable=no" not in page
+    assert page.count("L.map(") == 2 and ".on('move'" in page  # two maps kept in step
+
+
+def test_change_map(llr: tuple[Prepared, dict[str, Solution]]) -> None:
+    prepared, solutions = llr
+    m = maps.change_map(prepared, solutions, "stp_2016")
+    zones = _layers(m)["Neighbourhoods: change in drive time"].features
+    views = option_views(prepared, solutions)
+    delta = views["stp_2016"].change_min(views["status_quo"])
+    colours = [f["properties"]["style"]["fillColor"] for f in zones]
+    assert colours == [CHANGE_PALETTE[change_class(d)] for d in delta]
+    # Closing Rutland Memorial lengthens drives in Rutland; nobody's nearest site gets closer.
+    assert (delta >= -1e-9).all() and (delta > 10).any()
+    rutland = np.array([lad == "Rutland" for lad in views["stp_2016"].zones.lad_names])
+    assert (delta[rutland] > 5).mean() > 0.9
+
+
+def test_classes_and_palettes() -> None:
+    assert len(TRAVEL_PALETTE) == len(TRAVEL_BREAKS_MIN) + 1 == len(travel_labels())
+    assert travel_class(0) == 0 and travel_class(10) == 1 and travel_class(75) == 5
+    assert travel_class(float("inf")) == -1
+    assert change_class(0.0) == 3 and change_class(-12) == 0 and change_class(12) == 6
+
+
+def _evil_geodata(geodata_copy: Path) -> Path:
+    path = geodata_copy / "sites.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["name"] = EVIL
+    rows[1]["name"] = EVIL_JS
+    rows[2]["town"] = "<img src=x onerror=alert(3)>"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return geodata_copy
+
+
+def evil_prepared(geodata_copy: Path, llr: tuple[Prepared, dict[str, Solution]]) -> Prepared:
+    """The LLR data with hostile site names (same travel matrix)."""
+    return prepare(_evil_geodata(geodata_copy), travel=llr[0].travel)
+
+
+def test_names_from_data_are_escaped(geodata_copy: Path,
+                                     llr: tuple[Prepared, dict[str, Solution]]) -> None:
+    prepared = evil_prepared(geodata_copy, llr)
+    solutions = {"status_quo": evaluate_configuration(prepared, "status_quo"),
+                 "stp_2016": evaluate_configuration(prepared, "stp_2016")}
+    pages = [maps.render_page(maps.option_map(prepared, solutions, "stp_2016")),
+             maps.render_page(maps.change_map(prepared, solutions, "stp_2016")),
+             maps.render_page(maps.comparison_map(prepared, solutions, "status_quo",
+                                                  "stp_2016"))]
+    for page in pages:
+        assert EVIL not in page
+        assert "<img src=x" not in page
+        assert "${alert(2)}" not in page
+        # Shown as text: escaped in the tables, and as \u003c-escaped JSON in the scripts.
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+        assert "\\u003cscript\\u003ealert(1)" in page
+        assert page.count("<script>") == page.count("</script>")
+
+
+def test_pages_are_deterministic(llr: tuple[Prepared, dict[str, Solution]],
+                                 tmp_path: Path) -> None:
+    prepared, solutions = llr
+    a = maps.render_page(maps.option_map(prepared, solutions, "optimal"))
+    b = maps.render_page(maps.option_map(prepared, solutions, "optimal"))
+    assert a == b
+    assert "map_0001" in a  # ids are numbered, not random
+    p1 = maps.write_page(maps.change_map(prepared, solutions, "stp_2016"), tmp_path / "a.html")
+    p2 = maps.write_page(maps.change_map(prepared, solutions, "stp_2016"), tmp_path / "b.html")
+    assert p1.read_bytes() == p2.read_bytes()
+
+
+def test_write_maps_plan(llr: tuple[Prepared, dict[str, Solution]], tmp_path: Path) -> None:
+    prepared, solutions = llr
+    only = {"stp_2016": solutions["stp_2016"]}  # the baseline is evaluated when missing
+    paths = maps.write_maps(prepared, only, tmp_path)
+    assert [p.name for p in paths] == ["map_stp_2016.html", "change_stp_2016.html",
+                                       "compare_status_quo_vs_stp_2016.html", "maps.html"]
+    index = (tmp_path / "maps.html").read_text(encoding="utf-8")
+    assert all(p.name in index for p in paths[:-1])
+    assert maps.map_plan(["status_quo", "stp_2016", "optimal"]) == [
+        ("option", ("status_quo",)), ("option", ("stp_2016",)), ("option", ("optimal",)),
+        ("change", ("stp_2016",)), ("change", ("optimal",)),
+        ("compare", ("status_quo", "stp_2016")), ("compare", ("status_quo", "optimal")),
+        ("compare", ("stp_2016", "optimal"))]
+
+
+def test_static_maps(llr: tuple[Prepared, dict[str, Solution]], tmp_path: Path) -> None:
+    from PIL import Image
+
+    from siteopt import static_maps
+    prepared, solutions = llr
+    views = option_views(prepared, solutions)
+    fig = static_maps.option_figure(prepared, views["stp_2016"])
+    png = static_maps.save_figure(fig, tmp_path / "m.png")
+    pdf = static_maps.save_figure(fig, tmp_path / "m.pdf")
+    with Image.open(png) as im:
+        assert im.size == (round(11.69 * 300), round(8.27 * 300))
+        dpi = im.info.get("dpi")
+        assert dpi is not None and round(dpi[0]) == 300
+        grey = np.asarray(im.convert("L"))
+    assert grey.min() < 40 and grey.max() > 240  # black ink on white paper
+    assert pdf.read_bytes().startswith(b"%PDF")
+    texts = [t for a in fig.findobj(match=lambda a: hasattr(a, "get_text"))
+             if isinstance(t := a.get_text(), str)]
+    joined = " ".join(texts)
+    for needle in ("N", "10 km", "Office for National Statistics", "OpenStreetMap",
+                   "under 10 min", "Rutland Memorial Hospital"):
+        assert needle in joined, needle
+
+
+def test_map_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(cli, ["map", "--option", "no_such", "--out", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "no option 'no_such'" in res.output and "Traceback" not in res.output
+    res = runner.invoke(cli, ["map", "--option", "stp_2016", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    written = [Path(line).name for line in res.output.split()]
+    assert written == ["map_stp_2016.html", "change_stp_2016.html",
+                       "compare_status_quo_vs_stp_2016.html", "maps.html"]

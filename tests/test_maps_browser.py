@@ -212,3 +212,36 @@ def test_harness_catches_errors(browser: Browser, tmp_path: Path) -> None:
     assert any("boom" in p for p in problems)
     assert any("dialog: injected" in p for p in problems)
     assert any("undefinedFunction" in p for p in problems)
+
+
+def test_hostile_names_render_as_text(llr: Any, browser: Browser, geodata_copy: Path,
+                                      tmp_path: Path) -> None:
+    """A site named ``<script>alert(1)</script>`` shows as that text and runs nothing."""
+    import csv
+
+    from siteopt import maps
+    from siteopt.pipeline import evaluate_configuration, prepare
+    evil = "<script>alert(1)</script>"
+    path = geodata_copy / "sites.csv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["name"] = evil
+    rows[1]["name"] = "`${alert(2)}`<img src=x onerror=alert(3)>"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    prepared = prepare(geodata_copy, travel=llr[0].travel)
+    solutions = {"status_quo": evaluate_configuration(prepared, "status_quo"),
+                 "stp_2016": evaluate_configuration(prepared, "stp_2016")}
+    page = maps.write_page(maps.option_map(prepared, solutions, "stp_2016"),
+                           tmp_path / "evil.html")
+    browser.open(page.as_uri())
+    got = browser.evaluate(
+        "({text: document.body.innerText.includes('<script>alert(1)</script>'),"
+        " title: Array.from(document.querySelectorAll('.leaflet-marker-icon'))"
+        "        .some(e => e.title.startsWith('<script>alert(1)</script>')),"
+        " imgs: document.querySelectorAll('img[src=x]').length,"
+        " markers: document.querySelectorAll('.leaflet-marker-icon').length})")
+    assert browser.problems() == []  # no alert dialog, no script error
+    assert got == {"text": True, "title": True, "imgs": 0, "markers": 9}

@@ -473,8 +473,12 @@ def zone_features(view: OptionView, change_min: np.ndarray | None = None) -> lis
         else:
             d = float(change_min[i])
             colour = change_colour(d)
-            words = (f"{abs(d):.0f} min {'longer' if d > 0 else 'shorter'}"
-                     if np.isfinite(d) and abs(d) >= 0.5 else "no change")
+            if not np.isfinite(d):
+                words = "not comparable (no site reachable)"
+            elif abs(d) >= 0.5:
+                words = f"{abs(d):.0f} min {'longer' if d > 0 else 'shorter'}"
+            else:
+                words = "no change"
             tip = f"{esc(z.zone_names[i])}: {words} ({_min(t)} in this option)"
             extra = f"Change against {esc(view.baseline_name)}: <strong>{words}</strong>"
         out.append({
@@ -910,9 +914,12 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
     list of Path
         The pages written, the index last.
     """
-    out = ensure_dir(Path(out_dir))
     solutions = dict(solutions)
     shown = list(only) if only is not None else list(solutions)
+    unknown = [n for n in [*shown, *([compare] if compare else [])] if n not in solutions]
+    if unknown:
+        raise ValueError(f"no solution for option(s) {unknown}; have {list(solutions)}")
+    out = ensure_dir(Path(out_dir))
     if baseline not in solutions:
         solutions[baseline] = evaluate_configuration(prepared, baseline)
     paths = []

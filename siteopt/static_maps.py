@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -76,9 +77,9 @@ SHORT_CHANGE = {"opens": "beds open", "closes": "beds close", "gains": "more bed
 HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
 
 
-def _marker_size_pt2(beds: int) -> float:
+def _marker_size_pt2(beds: int, scale: float = 1.0) -> float:
     """Scatter marker area (points²) matching the web map's radius in px (1 px = 0.75 pt)."""
-    d_pt = 2 * marker_radius_px(beds) * 0.75
+    d_pt = 2 * marker_radius_px(beds) * 0.75 * scale
     return float(d_pt ** 2)
 
 
@@ -91,18 +92,19 @@ def _draw_polygons(ax: Axes, geoms: Sequence[Any], **kw: Any) -> None:
                 ax.plot(x, y, **kw)
 
 
-def _draw_sites(ax: Axes, view: OptionView, labels: bool = True) -> None:
+def _draw_sites(ax: Axes, view: OptionView, labels: bool = True, scale: float = 1.0) -> None:
     xs, ys = bng_points([s.lon for s in view.sites], [s.lat for s in view.sites])
     for k, site in enumerate(view.sites):
         x, y = xs[k], ys[k]
         mix = service_mix(view.services, site)
         if site.total_after > 0:
             shape, colour = mix_style(view.services, mix)
-            ax.scatter([x], [y], s=_marker_size_pt2(site.total_after), marker=MPL_MARKERS[shape],
-                       facecolor=colour, edgecolor="black", linewidth=1.0, zorder=6)
+            ax.scatter([x], [y], s=_marker_size_pt2(site.total_after, scale),
+                       marker=MPL_MARKERS[shape], facecolor=colour, edgecolor="black",
+                       linewidth=1.0, zorder=6)
         elif site.total_before > 0:
             shape, _ = mix_style(view.services, mix)
-            ax.scatter([x], [y], s=_marker_size_pt2(site.total_before),
+            ax.scatter([x], [y], s=_marker_size_pt2(site.total_before, scale),
                        marker=MPL_MARKERS[shape], facecolor="white", edgecolor="black",
                        linewidth=1.0, linestyle="--", zorder=6)
             ax.scatter([x], [y], s=60, marker="x", color="black", linewidth=1.8, zorder=7)
@@ -111,7 +113,7 @@ def _draw_sites(ax: Axes, view: OptionView, labels: bool = True) -> None:
                        linewidth=1.4, zorder=6)
         if site.change in ("gains", "loses", "opens"):
             sign = "\N{MINUS SIGN}" if site.change == "loses" else "+"
-            r_pt = marker_radius_px(site.total_after) * 0.75
+            r_pt = marker_radius_px(site.total_after) * 0.75 * scale
             ax.annotate(sign, (x, y), xytext=(r_pt * 0.8, r_pt * 0.8), textcoords="offset points",
                         ha="center", va="center", fontsize=8, fontweight="bold", zorder=8,
                         bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "black",
@@ -155,8 +157,9 @@ def _north_arrow(ax: Axes) -> None:
 
 def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
              change_min: np.ndarray | None = None, catchments: bool = True,
-             labels: bool = True) -> None:
-    """Draw one option's map into ``ax`` (BNG metres)."""
+             labels: bool = True, marker_scale: float = 1.0) -> None:
+    """Draw one option's map into ``ax`` (BNG metres); ``marker_scale`` shrinks the hospital
+    symbols on smaller maps."""
     lads = boundaries(prepared, "lad")
     lad_bng = [bng_geometry(g) for _, g in lads]
     for geom in lad_bng:
@@ -188,7 +191,7 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
                 ax.scatter(zx[mask], zy[mask], s=11 if marker != "o" else 8, marker=marker,
                            c=[change_colour(float(d)) for d in change_min[mask]],
                            edgecolors="#333333", linewidths=0.3, zorder=5)
-    _draw_sites(ax, view, labels=labels)
+    _draw_sites(ax, view, labels=labels, scale=marker_scale)
     minx, miny, maxx, maxy = np.array([g.bounds for g in lad_bng]).T
     pad = 3_000
     ax.set_xlim(minx.min() - pad, maxx.max() + pad)
@@ -300,19 +303,39 @@ def option_figure(prepared: Prepared, view: OptionView,
 
 
 def comparison_figure(prepared: Prepared, left: OptionView, right: OptionView) -> Figure:
-    """Two options side by side on one print page, with one legend."""
+    """Two options side by side on one print page, with one legend and the beds of both."""
     fig = Figure(figsize=PAGE_IN)
     fig.suptitle(f"{left.title} and {right.title} side by side", x=0.02, y=0.975, ha="left",
                  fontsize=13, fontweight="bold")
+    fig.text(0.02, 0.94, "Each dot is a neighbourhood (LSOA): drive time to the nearest "
+             "hospital with inpatient beds; hospital symbol area shows its beds; marks compare "
+             "each hospital with today.", fontsize=8, ha="left", va="top")
     for k, view in enumerate((left, right)):
-        ax = fig.add_axes((0.01 + 0.40 * k, 0.08, 0.39, 0.82))
-        draw_map(ax, prepared, view, labels=False)
-        ax.set_title(f"{view.title}\n{_summary_text(view)}", fontsize=7, wrap=True)
-    side = fig.add_axes((0.81, 0.08, 0.18, 0.82))
+        ax = fig.add_axes((0.01 + 0.40 * k, 0.30, 0.39, 0.58))
+        draw_map(ax, prepared, view, labels=False, marker_scale=0.7)
+        ax.set_title(f"{view.title}\n" + textwrap.fill(_summary_text(view), 80), fontsize=7)
+    side = fig.add_axes((0.81, 0.30, 0.18, 0.58))
     side.axis("off")
     handles, names = legend_handles(right, change=False)
-    side.legend(handles, names, loc="upper left", fontsize=6, title="Drive time",
+    side.legend(handles, names, loc="upper left", fontsize=6.5, title="Legend",
                 title_fontsize=7, frameon=True, edgecolor="#777777", alignment="left")
+    table_ax = fig.add_axes((0.02, 0.05, 0.78, 0.22))
+    table_ax.axis("off")
+    rows = [[a.name[:40], str(a.total_before), str(a.total_after), SHORT_CHANGE[a.change],
+             str(b.total_after), SHORT_CHANGE[b.change]]
+            for a, b in zip(left.sites, right.sites, strict=True)]
+    table = table_ax.table(cellText=rows, colLabels=["Hospital", "Beds today",
+                                                     f"Beds: {left.title}", "Change",
+                                                     f"Beds: {right.title}", "Change"],
+                           loc="upper left", cellLoc="left", colLoc="left",
+                           colWidths=[0.30, 0.10, 0.17, 0.12, 0.17, 0.12])
+    table.auto_set_font_size(False)
+    table.set_fontsize(6)
+    for (r, _c), cell in table.get_celld().items():
+        cell.set_edgecolor("#888888")
+        cell.set_linewidth(0.4)
+        if r == 0:
+            cell.set_facecolor("#e8e8e8")
     fig.text(0.02, 0.015, SOURCE_LINE, fontsize=6, ha="left", color="#222222")
     return fig
 
@@ -365,6 +388,9 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
     out = ensure_dir(Path(out_dir))
     sols = dict(solutions)
     shown = list(only) if only is not None else list(sols)
+    unknown = [n for n in [*shown, *([compare] if compare else [])] if n not in sols]
+    if unknown:
+        raise ValueError(f"no solution for option(s) {unknown}; have {list(sols)}")
     if baseline not in sols:
         sols[baseline] = evaluate_configuration(prepared, baseline)
     views = option_views(prepared, sols, baseline)

@@ -198,6 +198,31 @@ def test_every_llr_map_renders_offline(llr: Any, browser: Browser, tmp_path: Pat
         assert got["paths"] == expected["paths"] > 0, name
         assert got["maps"] == got["layersControls"] == n_maps, name
         assert got["legend"] == 1 and got["tables"] >= 2, name
+        if kind == "option":
+            check_keyboard(browser, name)
+
+
+def check_keyboard(browser: Browser, name: str) -> None:
+    """Hospital symbols are buttons in the tab order with a name; Enter opens their details;
+    the layer control's inputs and the zoom buttons are focusable."""
+    got = browser.evaluate(
+        "(() => { const icons = Array.from(document.querySelectorAll('.leaflet-marker-icon'));"
+        " return {focusable: icons.every(e => e.tabIndex === 0 && e.getAttribute('role') ==="
+        " 'button' && e.title.length > 10),"
+        " inputs: document.querySelectorAll('.leaflet-control-layers input').length,"
+        " zoom: document.querySelectorAll('a.leaflet-control-zoom-in[role=button]').length,"
+        " popups: document.querySelectorAll('.leaflet-popup').length}; })()")
+    assert got["focusable"] and got["inputs"] >= 5 and got["zoom"] == 1, (name, got)
+    assert got["popups"] == 0, name
+    browser.evaluate("document.querySelector('.leaflet-marker-icon').focus()")
+    for kind in ("keyDown", "keyUp"):
+        browser.call("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
+                     windowsVirtualKeyCode=13, nativeVirtualKeyCode=13,
+                     **({"text": "\r"} if kind == "keyDown" else {}))
+    popup = browser.evaluate(
+        "(() => { const p = document.querySelector('.leaflet-popup-content');"
+        " return p ? p.innerText : ''; })()")
+    assert "Inpatient beds" in popup, (name, popup)
 
 
 def test_harness_catches_errors(browser: Browser, tmp_path: Path) -> None:

@@ -89,6 +89,18 @@ def main() -> None:
             report.append(roads.build_osm_graph(RUTLAND, ROADS)[1])
 
         rows.append(("Rutland OSM build (read, simplify, SCC)", timed(build, n)))
+        # a larger graph: the Rutland OSM graph before simplification (largest SCC only)
+        speeds = roads.read_speeds(ROADS / "speeds.csv")
+        params = roads.read_parameters(ROADS / "parameters.csv")
+        raw = roads.largest_scc(roads.osm_to_graph(RUTLAND, speeds, params))
+        big = roads.graph_to_arrays(raw)
+        rut = tr.Points(tuple(f"r{i}" for i in range(100)), rng.uniform(52.55, 52.74, 100),
+                        rng.uniform(-0.80, -0.47, 100))
+        for method in ("csr", "networkx"):
+            def run_big(m: tr.Method = method) -> object:  # type: ignore[assignment]
+                return tr.matrix_from_arrays(big, zones, rut, access, method=m)
+            rows.append((f"Rutland OSM unsimplified ({len(big.node_id)} nodes, "
+                         f"{len(big.edge_u)} edges): 634 x 100, {method}", timed(run_big, n)))
     print(f"| task | seconds (median of {n}) |")
     print("|---|---|")
     for label, sec in rows:

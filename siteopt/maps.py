@@ -647,6 +647,64 @@ def zones_table_html(view: OptionView, change_min: np.ndarray | None = None) -> 
             f"{extra_head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>")
 
 
+MEASURE_LABELS: Mapping[str, str] = {
+    "sites_with_beds": "Hospitals with inpatient beds",
+    "beds_total": "Inpatient beds",
+    "paired_sites": "Hospitals with two or more wards",
+    "isolated_wards": "Wards on their own at a hospital",
+    "capex_gbp": "Capital cost",
+    "disposals_gbp": "Receipts from selling sites",
+    "net_capital_gbp": "Net capital cost",
+    "revenue_gbp_per_year": "Running cost a year",
+    "capital_charge_gbp_per_year": "Capital charge a year",
+    "cost_gbp_per_year": "Running cost and capital charge a year",
+    "staff_wte": "Staff (whole-time equivalents)",
+    "staff_wte_rn": "Registered nurses (whole-time equivalents)",
+}
+"""Plain words for the scalar measures of :func:`siteopt.appraisal.option_measures`; other
+scalar keys are shown with underscores as spaces."""
+
+
+def _measure_value(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        return esc(value)
+    x = float(value)
+    if not np.isfinite(x):
+        return "-"
+    if key.endswith("_gbp_per_year"):
+        return f"£{x / 1e6:,.2f}m"
+    if key.endswith("_gbp"):
+        return f"£{x / 1e6:,.2f}m"
+    if key.endswith("_min"):
+        return f"{x:.1f} min"
+    if key.startswith("share_") or key.endswith("_share"):
+        return f"{100 * x:.1f}%"
+    return f"{x:,.0f}" if x == round(x) else f"{x:,.1f}"
+
+
+def measures_table_html(views: Sequence[OptionView],
+                        measures: Mapping[str, Mapping[str, Any]] | None) -> str:
+    """The appraisal's scalar measures of each option (nested tables are left to the report);
+    empty if there are none. Keys ending ``_gbp`` are shown in £m, ``_min`` in minutes."""
+    if not measures:
+        return ""
+    per = [measures.get(v.name, {}) for v in views]
+    keys = [k for k in dict.fromkeys(k for m in per for k in m)
+            if any(isinstance(m.get(k), int | float | str | np.integer | np.floating)
+                   for m in per)]
+    if not keys:
+        return ""
+    head = ("<tr><th scope='col'>Measure</th>"
+            + "".join(f"<th scope='col' class='num'>{esc(v.title)}</th>" for v in views)
+            + "</tr>")
+    rows = "".join(
+        f"<tr><th scope='row'>{esc(MEASURE_LABELS.get(k, k.replace('_', ' ')))}</th>"
+        + "".join(f"<td class='num'>{_measure_value(k, m[k]) if k in m else '-'}</td>"
+                  for m in per) + "</tr>" for k in keys)
+    return (f"<table><caption>Appraisal measures</caption><thead>{head}</thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
 def _notes_html(view: OptionView) -> str:
     notes = "".join(f"<li>{esc(n)}</li>" for n in view.notes)
     status = f"Model status: {esc(view.status_text)}."
@@ -713,7 +771,8 @@ def _header(title: str, lead: str) -> str:
 
 
 def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
-               baseline: str = "status_quo") -> folium.Map:
+               baseline: str = "status_quo",
+               measures: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
     """The interactive map of one option.
 
     Parameters
@@ -725,6 +784,9 @@ def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
         The option to draw.
     baseline : str
         What beds are compared against (the marks for sites that gain or lose beds).
+    measures : mapping, optional
+        Option name -> appraisal measures (e.g. :func:`siteopt.appraisal.option_measures`);
+        the scalar ones are listed in a table (see :func:`measures_table_html`).
 
     Returns
     -------
@@ -747,7 +809,8 @@ def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
     fig.add_child(Legend(legend_html(view), "side"))
     fig.add_child(PageHtml(
         '<section id="tables" tabindex="-1"><h2>The map in words</h2>' + _notes_html(view)
-        + sites_table_html([view]) + travel_table_html([view]) + zones_table_html(view)
+        + sites_table_html([view]) + travel_table_html([view])
+        + measures_table_html([view], measures) + zones_table_html(view)
         + "</section>" + _footer_html(), "Tables"))
     return m
 
@@ -762,7 +825,8 @@ def _marks_text(view: OptionView) -> str:
 
 
 def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
-               baseline: str = "status_quo") -> folium.Map:
+               baseline: str = "status_quo",
+               measures: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
     """A map of the change in drive time of each zone, ``name`` against ``baseline``."""
     views = option_views(prepared, solutions, baseline)
     view = views[name]
@@ -784,12 +848,14 @@ def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
     fig.add_child(PageHtml(
         '<section id="tables" tabindex="-1"><h2>The map in words</h2>' + _notes_html(view)
         + sites_table_html([view]) + travel_table_html([base, view])
+        + measures_table_html([base, view], measures)
         + zones_table_html(view, delta) + "</section>" + _footer_html(), "Tables"))
     return m
 
 
 def comparison_map(prepared: Prepared, solutions: Mapping[str, Solution], left: str,
-                   right: str, baseline: str = "status_quo") -> Figure:
+                   right: str, baseline: str = "status_quo",
+                   measures: Mapping[str, Mapping[str, Any]] | None = None) -> Figure:
     """Two options side by side on maps that pan and zoom together.
 
     Returns the page's :class:`branca.element.Figure`; its two maps are ``figure.maps``.
@@ -815,7 +881,8 @@ def comparison_map(prepared: Prepared, solutions: Mapping[str, Solution], left: 
     fig.add_child(SyncViews(maps[0], maps[1]))
     fig.add_child(PageHtml(
         '<section id="tables" tabindex="-1"><h2>The maps in words</h2>'
-        + sites_table_html([lv, rv]) + travel_table_html([lv, rv]) + "</section>"
+        + sites_table_html([lv, rv]) + travel_table_html([lv, rv])
+        + measures_table_html([lv, rv], measures) + "</section>"
         + _footer_html(), "Tables"))
     return fig
 
@@ -892,7 +959,8 @@ def page_name(kind: str, names: Sequence[str]) -> str:
 
 def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: Path,
                baseline: str = "status_quo", compare: str | None = None,
-               only: Sequence[str] | None = None) -> list[Path]:
+               only: Sequence[str] | None = None,
+               measures: Mapping[str, Mapping[str, Any]] | None = None) -> list[Path]:
     """Write every interactive map of the options, and an index page ``maps.html``.
 
     Parameters
@@ -908,6 +976,9 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
         Compare every option with this one side by side (default: see :func:`map_plan`).
     only : sequence of str, optional
         Draw only these options (the others, e.g. the baseline, are used for reference).
+    measures : mapping, optional
+        Option name -> appraisal measures, listed beside the maps (see
+        :func:`measures_table_html`).
 
     Returns
     -------
@@ -927,13 +998,15 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
     for kind, names in map_plan(shown, baseline, compare):
         fname = page_name(kind, names)
         if kind == "option":
-            obj: folium.Map | Figure = option_map(prepared, solutions, names[0], baseline)
+            obj: folium.Map | Figure = option_map(prepared, solutions, names[0], baseline,
+                                                    measures)
             label = f"{option_words(names[0])}: beds and drive times"
         elif kind == "change":
-            obj = change_map(prepared, solutions, names[0], baseline)
+            obj = change_map(prepared, solutions, names[0], baseline, measures)
             label = f"{option_words(names[0])}: change in drive time"
         else:
-            obj = comparison_map(prepared, solutions, names[0], names[1], baseline)
+            obj = comparison_map(prepared, solutions, names[0], names[1], baseline,
+                                 measures)
             label = (f"{option_words(names[0])} and "
                      f"{option_words(names[1])} side by side")
         paths.append(write_page(obj, out / fname))

@@ -154,6 +154,21 @@ def test_names_from_data_are_escaped(geodata_copy: Path,
         assert page.count("<script>") == page.count("</script>")
 
 
+def test_appraisal_measures_are_listed(llr: tuple[Prepared, dict[str, Solution]]) -> None:
+    prepared, solutions = llr
+    measures = {"stp_2016": {"net_capital_gbp": 3.54e6, "sites_with_beds": 6,
+                             "access": {"nested": 1}, "note": EVIL},
+                "status_quo": {"net_capital_gbp": 0.0, "sites_with_beds": 8}}
+    page = maps.render_page(maps.comparison_map(prepared, solutions, "status_quo", "stp_2016",
+                                                measures=measures))
+    assert "<caption>Appraisal measures</caption>" in page
+    assert "Net capital cost</th><td class='num'>£0.00m</td><td class='num'>£3.54m</td>" in page
+    assert "Hospitals with inpatient beds</th><td class='num'>8</td><td class='num'>6</td>" in page
+    assert "nested" not in page and EVIL not in page
+    plain = maps.render_page(maps.option_map(prepared, solutions, "stp_2016"))
+    assert "Appraisal measures" not in plain
+
+
 def test_pages_are_deterministic(llr: tuple[Prepared, dict[str, Solution]],
                                  tmp_path: Path) -> None:
     prepared, solutions = llr

@@ -168,12 +168,35 @@ def load_geodata(directory: Path) -> GeoData:
             areas = assumptions["growth.area_of_lad"]
             problems += v.check_references(zones, "lad_name", areas, v.ZONES.filename,
                                            "assumptions.toml [growth] area_of_lad")
+    problems += check_roads_folder(directory / "roads")
     if problems:
         raise DataError(problems)
     assert sites is not None and spaces is not None and wards is not None
     assert schemes is not None and zones is not None and rates is not None
     assert assumptions is not None
     return GeoData(directory, sites, spaces, wards, schemes, zones, rates, assumptions)
+
+
+def check_roads_folder(roads_dir: Path) -> list[Problem]:
+    """The road-graph parameter files, if the folder has a road graph (optional: a region may
+    bring a precomputed travel matrix instead)."""
+    if not roads_dir.is_dir():
+        return []
+    from siteopt import roads
+
+    problems: list[Problem] = []
+    for name, reader in (("speeds.csv", roads.read_speeds),
+                         ("parameters.csv", roads.read_parameters)):
+        path = roads_dir / name
+        if not path.is_file():
+            problems.append(Problem(f"roads/{name}", "file not found; the road graph needs it "
+                                                     "(see geodata/roads/README.md)"))
+            continue
+        try:
+            reader(path)
+        except DataError as err:
+            problems += err.problems
+    return problems
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,12 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
                                   "replace_space,melton_9,"),
      r"^capital_schemes\.csv, row 3, field 'space_id': replace_space names 'melton_9', which "
      r"is not a ward space of site 'melton'"),
+    ("road-speed-not-positive", lambda d: (
+        (d / "roads").mkdir(),
+        (d / "roads" / "speeds.csv").write_text(
+            "highway,setting,speed_kph,source\nprimary,rural,-5,x\n", encoding="utf-8"),
+        (d / "roads" / "parameters.csv").write_text("name,value,unit,source\n", encoding="utf-8")),
+     r"speeds\.csv, row 2, field 'speed_kph': speed must be a positive number of km/h$"),
     ("ragged-row", edit("ward_spaces.csv", "loughborough,loughborough_1,24,",
                         "loughborough,loughborough_1,24,extra,"),
      r"^ward_spaces\.csv, row 4: has 9 fields but the header has 8"),

@@ -632,6 +632,13 @@ FIXED_KEYS: dict[str, Spec] = {
     "green_book.discount_rate_years_31_75": Spec("float", 0, 0.2),
     "green_book.appraisal_years": Spec("int", 1, 100),
     "green_book.optimism_bias_capex": Spec("float", 0, 2),
+    "green_book.residual_value_method": Spec("str"),
+    "appraisal.next_best_options": Spec("int", 0, 50),
+    "appraisal.equity_min_share_within_45_min": Spec("float", 0, 1),
+    "appraisal.rn_wte_headroom_vs_status_quo": Spec("float", 0, 10),
+    "appraisal.enumerate_max_configurations": Spec("int", 0, 50000000),
+    "appraisal.pareto_cost_step_gbp_per_year": Spec("float", 0.001, 1e7),
+    "appraisal.default_provider": Spec("str"),
 }
 GROWTH_METHODS = ("lpt_two_year", "stp_five_year", "none")
 CAPACITY_MODELS = ("occupancy", "erlang")

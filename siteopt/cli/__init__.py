@@ -26,6 +26,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("whatif", "sweep"),
     ("travel", "travel_times"),
     ("travel", "travel_check"),
+    ("appraise", "appraise"),
 ]
 
 

@@ -1,0 +1,154 @@
+"""``siteopt appraise``: the options appraisal end to end, the main command."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from siteopt.cli.console import solver_chatter_to_stderr
+from siteopt.cli.options import geodata_option, scenario_options
+from siteopt.errors import DataError, Problem
+
+APPRAISAL_SECTIONS = ("green_book.", "appraisal.")
+
+
+def split_overrides(overrides: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
+    """Split ``--set`` values into scenario overrides and appraisal ones (``green_book.*``,
+    ``appraisal.*``); the latter are read as TOML values (a bare word is a string)."""
+    scenario: list[str] = []
+    appraisal: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for text in overrides:
+        key, sep, raw = text.partition("=")
+        key = key.strip()
+        if not key.startswith(APPRAISAL_SECTIONS):
+            scenario.append(text)
+            continue
+        if not sep or not raw.strip():
+            problems.append(Problem("--set", f"'{text}' is not SECTION.KEY=VALUE", field=key))
+            continue
+        try:
+            appraisal[key] = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]*", raw.strip()):
+                appraisal[key] = raw.strip()
+            else:
+                problems.append(Problem("--set", f"cannot read the value of '{text}'",
+                                        field=key))
+    if problems:
+        raise DataError(problems)
+    return scenario, appraisal
+
+
+def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path) -> tuple[list[str],
+                                                                                  list[str]]:
+    """Draw the maps if the maps modules are installed; (files, notes)."""
+    files: list[str] = []
+    notes: list[str] = []
+    for module, func in (("siteopt.maps", "write_maps"),
+                         ("siteopt.static_maps", "write_static_maps")):
+        try:
+            mod = __import__(module, fromlist=[func])
+        except ImportError:
+            notes.append(f"maps skipped: {module} is not available in this installation")
+            continue
+        try:
+            paths = getattr(mod, func)(prepared, solutions, out_dir, baseline="status_quo")
+        except Exception as err:  # the maps are another module's; report, do not hide
+            notes.append(f"maps failed in {module}.{func}: {type(err).__name__}: {err}")
+            continue
+        files += [str(Path(p).relative_to(out_dir)) if Path(p).is_relative_to(out_dir)
+                  else str(p) for p in paths]
+    return files, notes
+
+
+@click.command()
+@geodata_option
+@scenario_options
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Output folder (default: outputs/<scenario name>/).")
+@click.option("--options", "options_csv", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Your own options (CSV: option, site_id, service, wards, "
+                                 "beds); sites an option does not list have no beds.")
+@click.option("--next-best", "next_best", type=click.IntRange(0, 50), default=None,
+              help="How many next-best distinct options to generate (default from "
+                   "assumptions.toml [appraisal]).")
+@click.option("--frontier", "frontier_method",
+              type=click.Choice(["auto", "milp", "enumeration"]), default="auto",
+              show_default=True,
+              help="How the epsilon-constraint method finds each Pareto point: the MILP, or the "
+                   "enumeration as exact oracle (auto: enumeration when the space is small).")
+@click.option("--no-maps", is_flag=True, help="Do not draw maps.")
+def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
+             travel_csv: Path | None, out_dir: Path | None, options_csv: Path | None,
+             next_best: int | None, frontier_method: str, no_maps: bool) -> None:
+    """Appraise the options end to end: validate, travel times, options, appraisal, report.
+
+    Builds the long list (status quo, STP proposal, your options, the optimum, the next best
+    distinct options, every Pareto-efficient point, and every feasible configuration when the
+    space is small), applies the hurdles, measures each option, discounts it the Green Book
+    way and explains each site that loses beds. Writes appraisal.csv/.xlsx/.json and
+    report.html under --out.
+
+    \b
+    Examples:
+      siteopt appraise
+      siteopt appraise --scenario scenarios/capital_10m.toml --out outputs/capital_10m
+      siteopt appraise --set green_book.optimism_bias_capex=0.4 --next-best 10
+      siteopt appraise --options my_options.csv
+    """
+    from siteopt.appraisal import AppraisalSettings, read_user_options
+    from siteopt.appraisal import appraise as run_appraisal
+    from siteopt.pipeline import prepare
+    from siteopt.report import render, write_bytes_atomically
+
+    start = time.perf_counter()
+    scenario_overrides, appraisal_overrides = split_overrides(overrides)
+    if next_best is not None:
+        appraisal_overrides["appraisal.next_best_options"] = next_best
+    with solver_chatter_to_stderr():
+        prepared = prepare(geodata_dir, scenario_path, scenario_overrides, travel_csv=travel_csv)
+        settings = AppraisalSettings.from_assumptions(prepared.data.assumptions.values,
+                                                      appraisal_overrides)
+        user = read_user_options(options_csv, prepared) if options_csv is not None else None
+        result = run_appraisal(prepared, settings, user, frontier_method=frontier_method)
+    target = out_dir if out_dir is not None else Path("outputs") / prepared.scenario.name
+    map_files: list[str] = []
+    if not no_maps:
+        # maps for the named options, the preferred and the optimum (not the whole long list)
+        names = {o.name for o in result.options if any(s.startswith("named") for s in o.sources)}
+        names |= {result.preferred, "optimal"}
+        sols = {o.name: o.solution for o in result.options if o.name in names}
+        with solver_chatter_to_stderr():
+            map_files, map_notes = run_maps(prepared, sols, target)
+        result.notes.extend(map_notes)
+        for n in map_notes:
+            click.echo(f"note: {n}", err=True)
+    files = render(result, map_files)
+    from siteopt.geodata_build import write_atomically
+
+    for name, content in files.items():
+        path = target / name
+        if isinstance(content, bytes):
+            write_bytes_atomically(path, content)
+        else:
+            write_atomically(path, content)
+    pref = result.option(result.preferred)
+    seconds = time.perf_counter() - start
+    click.echo(f"siteopt appraise: {len(result.options)} options, {len(result.frontier)} "
+               f"Pareto points, preferred '{result.preferred}' "
+               f"({pref.measures['sites_with_beds']} sites, mean drive "
+               f"{pref.measures['access']['mean_travel_min']:.1f} min, NPV vs status quo "
+               f"£{pref.economics['npv_vs_status_quo_gbp'] / 1e6:.1f}m); {seconds:.1f} s")
+    for name in sorted(files):
+        click.echo(str(target / name))
+    if map_files:
+        click.echo(f"{target}/: {len(map_files)} map files (maps.html indexes them)")
+    sys.stdout.flush()

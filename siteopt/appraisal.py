@@ -969,14 +969,17 @@ def keep_site_effects(prepared: Prepared, option: OptionResult, status_quo: Opti
         cap_limit = prepared.scenario.model.capital_limit_gbp
         used = (kept["net_capital_gbp"] if prepared.scenario.model.capital_basis == "net"
                 else kept["capex_gbp"])
-        sentence = (
-            f"Keeping {beds_now} beds at {site.name} costs "
-            f"£{abs(d_cost) / GBP_PER_M:.2f}m a year {'more' if d_cost >= 0 else 'less'} "
-            f"and shortens the mean drive for {people:,.0f} people aged 65+ by "
-            f"{shorter:.1f} minutes"
-            + (f" ({site.lad_name}: {lad_before:.1f} to {lad_after:.1f} minutes on average)."
-               if site.lad_name else ".")
-        )
+        money = (f"costs £{abs(d_cost) / GBP_PER_M:.2f}m a year "
+                 f"{'more' if d_cost >= 0 else 'less'}")
+        if people > 0:
+            effect = (f"shortens the mean drive for {people:,.0f} people aged 65+ by "
+                      f"{shorter:.1f} minutes"
+                      + (f" ({site.lad_name}: {lad_before:.1f} to {lad_after:.1f} minutes on "
+                         "average)" if site.lad_name else ""))
+        else:
+            effect = ("shortens no one's drive by more than 3 seconds (the beds the option "
+                      "keeps nearby are enough)")
+        sentence = f"Keeping {beds_now} beds at {site.name} {money} and {effect}."
         out.append({
             "option": option.name,
             "site_id": site.site_id,

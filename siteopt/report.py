@@ -358,7 +358,9 @@ def charts(a: Appraisal) -> dict[str, str]:
     for i, o in enumerate(key_options(a)):
         ax.scatter([o.measures["cost_gbp_per_year"] / GBP_PER_M],
                    [o.measures["access"]["mean_travel_min"]], s=70, marker=markers[i % 6],
-                   zorder=5, label=option_label(o) + ("" if o.shortlisted else " (fails a hurdle)"))
+                   zorder=5, label=option_label(o)
+                   + (" (preferred)" if o.name == a.preferred else "")
+                   + ("" if o.shortlisted else " (fails a hurdle)"))
     ax.set_xlabel("annual cost: revenue + annualised capital (£m a year)")
     ax.set_ylabel("mean drive time, people aged 65+ (minutes)")
     ax.set_title("Cost against access")
@@ -409,7 +411,9 @@ def _e(x: Any) -> str:
 
 
 def _m(x: float) -> str:
-    return f"£{x / GBP_PER_M:,.2f}m"
+    """Pounds in millions, the sign before the pound sign (-£1.20m)."""
+    sign = "-" if x < -0.005 * GBP_PER_M else ""
+    return f"{sign}£{abs(x) / GBP_PER_M:,.2f}m"
 
 
 def summary_paragraphs(a: Appraisal) -> list[str]:

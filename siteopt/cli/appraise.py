@@ -47,20 +47,29 @@ def split_overrides(overrides: Sequence[str]) -> tuple[list[str], dict[str, Any]
     return scenario, appraisal
 
 
-def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path) -> tuple[list[str],
-                                                                                  list[str]]:
-    """Draw the maps if the maps modules are installed; (files, notes)."""
+def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
+             measures: Mapping[str, Mapping[str, Any]] | None = None,
+             static_names: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+    """Draw the maps if the maps modules are installed; (files, notes).
+
+    The interactive maps (:mod:`siteopt.maps`) get every option in ``solutions`` with its
+    appraisal ``measures``; the print maps (:mod:`siteopt.static_maps`, PNG and PDF, the slow
+    part) only ``static_names``.
+    """
     files: list[str] = []
     notes: list[str] = []
-    for module, func in (("siteopt.maps", "write_maps"),
-                         ("siteopt.static_maps", "write_static_maps")):
+    static = {n: s for n, s in solutions.items()
+              if static_names is None or n in static_names}
+    for module, func, sols, extra in (
+            ("siteopt.maps", "write_maps", solutions, {"measures": measures} if measures else {}),
+            ("siteopt.static_maps", "write_static_maps", static, {})):
         try:
             mod = __import__(module, fromlist=[func])
         except ImportError:
             notes.append(f"maps skipped: {module} is not available in this installation")
             continue
         try:
-            paths = getattr(mod, func)(prepared, solutions, out_dir, baseline="status_quo")
+            paths = getattr(mod, func)(prepared, sols, out_dir, baseline="status_quo", **extra)
         except Exception as err:  # the maps are another module's; report, do not hide
             notes.append(f"maps failed in {module}.{func}: {type(err).__name__}: {err}")
             continue
@@ -122,12 +131,16 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
     target = out_dir if out_dir is not None else Path("outputs") / prepared.scenario.name
     map_files: list[str] = []
     if not no_maps:
-        # maps for the named options, the preferred and the optimum (not the whole long list)
+        # maps for the named options, the preferred and the optimum (not the whole long list);
+        # print maps for the named and preferred options only
         names = {o.name for o in result.options if any(s.startswith("named") for s in o.sources)}
         names |= {result.preferred, "optimal"}
         sols = {o.name: o.solution for o in result.options if o.name in names}
+        measures = {o.name: o.measures for o in result.options if o.name in names}
+        static = [o.name for o in result.options
+                  if any(s.startswith("named") for s in o.sources)] + [result.preferred]
         with solver_chatter_to_stderr():
-            map_files, map_notes = run_maps(prepared, sols, target)
+            map_files, map_notes = run_maps(prepared, sols, target, measures, static)
         result.notes.extend(map_notes)
         for n in map_notes:
             click.echo(f"note: {n}", err=True)

@@ -40,8 +40,8 @@ from siteopt.pipeline import manifest
 
 GBP_PER_M = 1e6
 HURDLES = ("bed_need", "capital", "staffing", "equity")
-HURDLE_LABELS = {"bed_need": "Meets bed need", "capital": "Within capital limit",
-                 "staffing": "Within staffing limit", "equity": "Equity threshold"}
+HURDLE_LABELS = {"bed_need": "bed need", "capital": "capital limit",
+                 "staffing": "staffing limit", "equity": "equity threshold"}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -362,3 +362,23 @@ def test_cli_rejects_bad_settings_without_writing(tmp_path: Path) -> None:
     assert "optimism_bias_capex must be between 0 and 2" in res.output
     assert "Traceback" not in res.output
     assert not out.exists()
+
+
+def test_cli_appraise_writes_everything_and_bad_input_keeps_it(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    args = ["appraise", "--out", str(out), "--no-maps", "--next-best", "1"]
+    for o in REDUCED:
+        args += ["--set", o]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("siteopt appraise: ")
+    for name in ("report.html", "appraisal.csv", "appraisal.xlsx", "appraisal.json",
+                 "enumeration.csv", "why.csv"):
+        assert (out / name).stat().st_size > 0
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    bad = tmp_path / "bad.csv"
+    bad.write_text("option,site_id,service,wards,beds\nx,nowhere,rehab,1,21\n")
+    res2 = CliRunner().invoke(cli, [*args, "--options", str(bad)])
+    assert res2.exit_code == 2
+    assert "error: bad.csv, row 2, field 'site_id': unknown site 'nowhere'" in res2.output
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before

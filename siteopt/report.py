@@ -650,8 +650,12 @@ def report_html(a: Appraisal, images: Mapping[str, str], files: Sequence[str],
                  "offered load = assigned bed need x target occupancy).")
     parts += [f"<li>{_e(i)}</li>" for i in items]
     parts.append("</ul>")
-    parts.append("<h2>Files</h2><ul>" + "".join(f"<li>{_e(f)}</li>" for f in files)
-                 + "".join(f"<li>{_e(f)} (map)</li>" for f in map_files) + "</ul>")
+    index = [f for f in map_files if f.endswith("maps.html")]
+    if index:
+        parts.append(f"<p>Maps of the named, preferred and optimal options: "
+                     f"<a href='{_e(index[0])}'>{_e(index[0])}</a>.</p>")
+    parts.append("<h2>Files</h2><ul>" + "".join(
+        f"<li><a href='{_e(f)}'>{_e(f)}</a></li>" for f in [*files, *map_files]) + "</ul>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

@@ -624,7 +624,8 @@ def report_html(a: Appraisal, images: Mapping[str, str], files: Sequence[str],
             for name, acc in o.measures[gkey].items():
                 ch = o.measures["zone_change_vs_status_quo"][ckey][name]
                 grp.append([option_label(o), f"{lab}{name}", f"{acc['people_65_plus']:,.0f}",
-                            f"{acc['mean_travel_min']:.1f}", f"{ch['mean_change_min']:+.1f}",
+                            f"{acc['mean_travel_min']:.1f}",
+                            f"{(round(ch['mean_change_min'], 1) or 0.0):+.1f}",
                             f"{acc['p90_travel_min']:.1f}", f"{acc['max_travel_min']:.1f}",
                             f"{acc['share_within_30_min']:.0%}",
                             f"{acc['share_within_45_min']:.0%}"])

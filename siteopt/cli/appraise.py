@@ -154,12 +154,13 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         else:
             write_atomically(path, content)
     pref = result.option(result.preferred)
+    npv = float(pref.economics["npv_vs_status_quo_gbp"])
     seconds = time.perf_counter() - start
     click.echo(f"siteopt appraise: {len(result.options)} options, {len(result.frontier)} "
                f"Pareto points, preferred '{result.preferred}' "
                f"({pref.measures['sites_with_beds']} sites, mean drive "
                f"{pref.measures['access']['mean_travel_min']:.1f} min, NPV vs status quo "
-               f"£{pref.economics['npv_vs_status_quo_gbp'] / 1e6:.1f}m); {seconds:.1f} s")
+               f"{'-' if npv < 0 else ''}£{abs(npv) / 1e6:.1f}m); {seconds:.1f} s")
     for name in sorted(files):
         click.echo(str(target / name))
     if map_files:

@@ -58,8 +58,12 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=8, help="k nearest sites per zone and service")
     ap.add_argument("--warm", action="store_true", help="warm start from the greedy heuristic")
     ap.add_argument("--no-link", action="store_true", help="drop the x <= open linking rows")
+    ap.add_argument("--link-k", type=int, default=None, help="linking rows for k nearest only")
     ap.add_argument("--enumerate", action="store_true", help="also run the exhaustive oracle")
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument(
+        "--highs-option", action="append", default=[], help="NAME=VALUE, e.g. mip_lp_solver=ipm"
+    )
     args = ap.parse_args()
 
     from siteopt.synthetic import synthetic_instance
@@ -71,6 +75,8 @@ def main() -> None:
     settings = scenario(inst, args.objective, args.k)
     if args.no_link:
         settings = replace(settings, tight_linking=False)
+    if args.link_k is not None:
+        settings = replace(settings, link_k_nearest=args.link_k)
     print(
         f"# {platform.python_version()}, PuLP {pulp.__version__}, highspy "
         f"{highspy.Highs().version()}, instance {inst.name} generated in {gen_s:.2f} s"
@@ -80,21 +86,33 @@ def main() -> None:
         t0 = time.perf_counter()
         start = greedy_choice(inst, settings)
         print(f"# greedy start in {time.perf_counter() - t0:.2f} s: {start is not None}")
-    print("| instance | objective | k | solver | vars / rows | build s | solve s | status | gap |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    highs_options = dict(o.split("=", 1) for o in args.highs_option)
+    if highs_options:
+        print(f"# HiGHS options: {highs_options}")
+    print(
+        "| instance | objective | k | solver | vars / rows | build s | solve s | status | gap "
+        "| value |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for solver in args.solvers.split(","):
         for _ in range(args.repeat):
             model = build_model(inst, settings)
             out = solve_model(
                 model,
-                SolverOptions(solver=solver, time_limit_s=args.time_limit, gap_rel=args.gap),  # type: ignore[arg-type]
+                SolverOptions(
+                    solver=solver,  # type: ignore[arg-type]
+                    time_limit_s=args.time_limit,
+                    gap_rel=args.gap,
+                    highs_options=highs_options,
+                ),
                 initial_choice=start,
             )
             gap = "-" if out.gap is None else f"{100 * out.gap:.2f}%"
+            value = "-" if out.objective is None else f"{out.objective:.4f}"
             print(
                 f"| {n_sites} x {n_zones:,} | {args.objective} | {args.k} | {solver} | "
                 f"{model.n_variables:,} / {model.n_constraints:,} | {model.build_time_s:.2f} | "
-                f"{out.solve_time_s:.2f} | {out.status} | {gap} |",
+                f"{out.solve_time_s:.2f} | {out.status} | {gap} | {value} |",
                 flush=True,
             )
     if args.enumerate:

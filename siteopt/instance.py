@@ -390,7 +390,11 @@ class ModelSettings:
         Sparse assignment: each zone may use only its ``k_nearest`` nearest sites (within
         ``max_travel_min``). ``None`` allows every reachable site (exact).
     tight_linking : bool
-        Add ``x[z,s,v] <= open[s,v]`` for every assignment variable (strong LP relaxation).
+        Add ``x[z,s,v] <= open[s,v]`` for assignment variables (strong LP relaxation).
+    link_k_nearest : int or None
+        With ``tight_linking``, add those rows only for each zone's ``link_k_nearest`` nearest
+        allowed sites (``None``: all). The rows are valid for any subset; on very large
+        instances fewer rows keep the LP solvable while keeping most of the strength.
     """
 
     objective: Objective = "access"
@@ -414,6 +418,7 @@ class ModelSettings:
     fixed_options: Mapping[str, str] = field(default_factory=dict)
     k_nearest: int | None = None
     tight_linking: bool = True
+    link_k_nearest: int | None = None
 
     def check(self, instance: Instance) -> None:
         """Check the settings against ``instance``; raise one :class:`DataError` if wrong."""
@@ -450,6 +455,8 @@ class ModelSettings:
             problems.append(Problem(src, "objective weights must be >= 0"))
         if self.k_nearest is not None and self.k_nearest < 1:
             problems.append(Problem(src, "k_nearest must be >= 1", field="k_nearest"))
+        if self.link_k_nearest is not None and self.link_k_nearest < 1:
+            problems.append(Problem(src, "link_k_nearest must be >= 1", field="link_k_nearest"))
         known = set(instance.site_ids)
         for name in ("isolated_allowed_sites", "force_open", "force_closed"):
             unknown = sorted(set(getattr(self, name)) - known)

@@ -35,7 +35,8 @@ Constraints (names in the PuLP problem start with the number)
     (2) ``c02_open_{s}_{v}``: :math:`o_{sv} = \sum_{k: u_{skv} > 0} y_{sk}`.
     (3) ``c03_assign_{z}_{v}``: :math:`\sum_{s:(z,s)\in A} x_{zsv} = 1` for :math:`z \in Z_v`.
     (4) ``c04_capacity_{s}_{v}``: :math:`\sum_z d_{zv} x_{zsv} \le \sum_k u_{skv} y_{sk}`.
-    (5) ``c05_link_{z}_{s}_{v}``: :math:`x_{zsv} \le o_{sv}` (tight linking, not big-M; optional).
+    (5) ``c05_link_{z}_{s}_{v}``: :math:`x_{zsv} \le o_{sv}` (tight linking, not big-M;
+        optional, and optionally only for each zone's ``link_k_nearest`` nearest sites).
     (6) ``c06_total_beds_{v}``: :math:`\sum_{sk} u_{skv} y_{sk} \ge D_v` (aggregated capacity;
         implied by (3)+(4) but kept as a cut for the branch and bound).
     (7) ``c07_capital``: :math:`\sum_{sk} (c_{sk} - r_{sk}) y_{sk} \le C` (net) or
@@ -252,6 +253,13 @@ def build_model(
     for v_idx, v in enumerate(services):
         zs_idx = np.argwhere(pairs[v_idx])  # sorted by zone then site
         starts = np.searchsorted(zs_idx[:, 0], np.arange(inst.n_zones + 1))
+        link = pairs[v_idx] & settings.tight_linking
+        if settings.tight_linking and settings.link_k_nearest is not None:
+            masked = np.where(pairs[v_idx], travel, np.inf)
+            order = np.argsort(masked, axis=1, kind="stable")[:, : settings.link_k_nearest]
+            near = np.zeros_like(link)
+            np.put_along_axis(near, order, True, axis=1)
+            link &= near
         coef_travel = beta[v_idx] / total_weight
         for z_idx in range(inst.n_zones):
             if not act[z_idx, v_idx]:
@@ -274,7 +282,7 @@ def build_model(
                     cap_terms.setdefault((s_i, v_idx), []).append((var, d))
                 if elastic and not base_pairs[v_idx][z_idx, s_i]:
                     over_terms.append((var, w if w > 0 else 1.0))
-                if settings.tight_linking:
+                if link[z_idx, s_i]:
                     add(
                         pulp.LpAffineExpression([(var, 1.0), (open_[(site_ids[s_i], v)], -1.0)]),
                         pulp.LpConstraintLE,

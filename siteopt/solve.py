@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,7 +34,7 @@ import numpy as np
 import pulp
 
 from siteopt.errors import InfeasibleError, SolverError
-from siteopt.instance import Instance, ModelSettings, allowed_pairs
+from siteopt.instance import Instance, ModelSettings
 from siteopt.model import ExtraConstraints, SiteModel, build_model, presolve_problems
 from siteopt.results import Assignment, Solution
 from siteopt.verify import check_solution
@@ -68,6 +68,8 @@ class SolverOptions:
     wall_clock_s : float or None
         Hard guard: a CBC run still going after this many seconds is stopped (default: the
         time limit plus a grace period).
+    highs_options : Mapping[str, Any]
+        Extra HiGHS options by name (e.g. ``{"mip_lp_solver": "ipm"}``); ignored by CBC.
     """
 
     solver: SolverName = "highs"
@@ -76,6 +78,7 @@ class SolverOptions:
     threads: int | None = None
     msg: bool = False
     wall_clock_s: float | None = None
+    highs_options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,7 @@ def _solver(options: SolverOptions, start: Mapping[Any, float] | None, log: Path
             timeLimit=options.time_limit_s,
             gapRel=options.gap_rel,
             threads=options.threads,
+            **dict(options.highs_options),
         )
     if options.solver == "cbc":
         if start:
@@ -606,8 +610,6 @@ def evaluate(
     short = "; ".join(
         f"{v}: {cap[v]:.1f} usable beds for a need of {need[v]:.1f}" for v in instance.services
     )
-    reach = allowed_pairs(instance, fixed)
-    _ = reach  # reachability is part of the presolve problems
     raise InfeasibleError(
         f"the configuration '{label}' cannot hold the bed need ({short})"
         + (f"; {'; '.join(beds_short)}" if beds_short else "")

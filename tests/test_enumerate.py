@@ -24,6 +24,7 @@ def _scenarios(inst: Instance) -> dict[str, ModelSettings]:
         "isolated_cap": ModelSettings(objective="cost", max_isolated_wards=0, max_travel_min=90),
         "within_share": ModelSettings(objective="cost", within_travel_min=25, min_share_within=0.7),
         "max_sites": ModelSettings(max_inpatient_sites=3, max_cost_gbp_per_year=2.0e7),
+        "link_nearest_only": ModelSettings(capital_limit_gbp=0.0, link_k_nearest=1),
     }
 
 
@@ -42,6 +43,7 @@ SEEDS = [1, 2, 3]
         "isolated_cap",
         "within_share",
         "max_sites",
+        "link_nearest_only",
     ],
 )
 def test_milp_equals_enumeration(seed: int, scenario: str) -> None:

@@ -63,24 +63,42 @@ def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
               default=RAW_DIR / "england" / "stroke_hospitals_2022_samuel.csv",
               show_default="../shared/geodata/england/stroke_hospitals_2022_samuel.csv",
               help="Destination coordinates (Postcode, lat, long).")
+@click.option("--holdout", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None,
+              help="Zip with one CSV of the same reference times for every English LSOA "
+                   "(LSOA name + one column per unit postcode): the LLR LSOAs of "
+                   "--lsoa-centroids that are not in --reference are scored (independent "
+                   "check; baselines fitted on all of --reference).")
 @geodata_option
-def travel_check(reference: Path, lsoa_centroids: Path, units: Path, geodata_dir: Path) -> None:
+def travel_check(reference: Path, lsoa_centroids: Path, units: Path, holdout: Path | None,
+                 geodata_dir: Path) -> None:
     """Error statistics of the road graph against a reference (held-out LSOAs).
 
-    The LSOAs are split by a fixed hash of their code into half A (used to calibrate the
-    speeds) and half B (held out); figures are for B, with the straight-line baselines fitted
-    on A, then the reverse split.
+    With --holdout: first the independent check on the LLR LSOAs not in the reference file.
+    Then the reference LSOAs, split by a fixed hash of their code into half A (used to
+    calibrate the speeds) and half B (held out); figures are for B, with the straight-line
+    baselines fitted on A, then the reverse split.
 
     \b
     Example:
       siteopt travel-check --reference \\
-        ../shared/geodata/reference/LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv
+        ../shared/geodata/reference/LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv \\
+        --holdout ../shared/geodata/england/england_lsoa11_stroke_travel_time_calibrated.zip
     """
     from siteopt import travel as tr
 
     ref = tr.read_reference(reference, lsoa_centroids, units)
     roads_dir = geodata_dir / "roads"
-    model = tr.travel_matrix(roads_dir / tr.DEFAULT_GRAPH_NAME, ref.origins, ref.destinations,
+    graph = roads_dir / tr.DEFAULT_GRAPH_NAME
+    if holdout is not None:
+        hold = tr.read_holdout(holdout, reference, lsoa_centroids, units,
+                               tuple(ref.destinations.ids))
+        hm = tr.travel_matrix(graph, hold.origins, hold.destinations, roads_dir=roads_dir,
+                              cache_dir=tr.default_cache_dir())
+        result = tr.independent_check(ref, hold, hm.travel_min)
+        for line in tr.format_independent_check(result, len(ref.destinations.ids)):
+            click.echo(line)
+    model = tr.travel_matrix(graph, ref.origins, ref.destinations,
                              roads_dir=roads_dir, cache_dir=tr.default_cache_dir())
     for line in tr.format_check(ref, model.travel_min):
         click.echo(line)

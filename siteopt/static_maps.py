@@ -92,7 +92,7 @@ def _draw_polygons(ax: Axes, geoms: Sequence[Any], **kw: Any) -> None:
                 ax.plot(x, y, **kw)
 
 
-def _draw_sites(ax: Axes, view: OptionView, labels: bool = True, scale: float = 1.0) -> None:
+def _draw_sites(ax: Axes, view: OptionView, scale: float = 1.0) -> None:
     xs, ys = bng_points([s.lon for s in view.sites], [s.lat for s in view.sites])
     for k, site in enumerate(view.sites):
         x, y = xs[k], ys[k]
@@ -118,13 +118,56 @@ def _draw_sites(ax: Axes, view: OptionView, labels: bool = True, scale: float = 
                         ha="center", va="center", fontsize=8, fontweight="bold", zorder=8,
                         bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "black",
                               "lw": 0.8})
-        if labels and max(site.total_after, site.total_before) > 0:
-            ax.annotate(site.name, (x, y), xytext=(0, -marker_radius_px(
-                max(site.total_after, site.total_before)) * 0.75 - 3), textcoords="offset points",
-                ha="center", va="top", fontsize=6.5, zorder=9, path_effects=HALO)
-        elif labels:
-            ax.annotate(site.name, (x, y), xytext=(6, 0), textcoords="offset points",
-                        ha="left", va="center", fontsize=5.5, zorder=9, path_effects=HALO)
+
+
+def _place_labels(ax: Axes, view: OptionView, scale: float) -> None:
+    """Name each hospital, trying below, above, right and left of its symbol in turn so that no
+    two names overlap (larger hospitals are placed first)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.get_figure(root=True)
+    if not isinstance(fig, Figure):
+        return
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    ax.apply_aspect()
+    xs, ys = bng_points([s.lon for s in view.sites], [s.lat for s in view.sites])
+    from matplotlib.transforms import Bbox
+
+    px_per_pt = fig.dpi / 72.0
+
+    def radius_pt(k: int) -> float:
+        beds = max(view.sites[k].total_after, view.sites[k].total_before)
+        return marker_radius_px(beds) * 0.75 * scale if beds else 4.0
+
+    symbols = []
+    for k in range(len(view.sites)):
+        cx, cy = ax.transData.transform((xs[k], ys[k]))
+        rr = radius_pt(k) * px_per_pt
+        symbols.append(Bbox.from_extents(cx - rr, cy - rr, cx + rr, cy + rr))
+    placed: list[Any] = []
+    order = sorted(range(len(view.sites)), key=lambda k: (-max(view.sites[k].total_after,
+                                                               view.sites[k].total_before), k))
+    for k in order:
+        site = view.sites[k]
+        beds = max(site.total_after, site.total_before)
+        r = radius_pt(k) + 2.5
+        size = 6.5 if beds else 5.5
+        spots = [((0, -r), "center", "top"), ((0, r), "center", "bottom"),
+                 ((r + 1, 0), "left", "center"), ((-r - 1, 0), "right", "center")]
+        text = None
+        for (dx, dy), ha, va in spots:
+            if text is not None:
+                text.remove()
+            text = ax.annotate(site.name, (xs[k], ys[k]), xytext=(dx, dy),
+                               textcoords="offset points", ha=ha, va=va, fontsize=size,
+                               zorder=9, path_effects=HALO)
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            others = placed + [b for j, b in enumerate(symbols) if j != k]
+            if not any(box.overlaps(other) for other in others):
+                break
+        if text is not None:
+            placed.append(text.get_window_extent(renderer))
 
 
 def _scale_bar(ax: Axes) -> None:
@@ -191,7 +234,7 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
                 ax.scatter(zx[mask], zy[mask], s=11 if marker != "o" else 8, marker=marker,
                            c=[change_colour(float(d)) for d in change_min[mask]],
                            edgecolors="#333333", linewidths=0.3, zorder=5)
-    _draw_sites(ax, view, labels=labels, scale=marker_scale)
+    _draw_sites(ax, view, scale=marker_scale)
     minx, miny, maxx, maxy = np.array([g.bounds for g in lad_bng]).T
     pad = 3_000
     ax.set_xlim(minx.min() - pad, maxx.max() + pad)
@@ -203,6 +246,8 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
         spine.set_color("#777777")
     _scale_bar(ax)
     _north_arrow(ax)
+    if labels:
+        _place_labels(ax, view, marker_scale)
 
 
 def legend_handles(view: OptionView, change: bool,
@@ -243,15 +288,20 @@ def legend_handles(view: OptionView, change: bool,
     return handles, names
 
 
+def _short(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters with an ellipsis."""
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
 def _beds_table(ax: Axes, view: OptionView) -> None:
     ax.axis("off")
     base = "today" if view.baseline_name == "status_quo" else view.baseline_name
-    rows = [[s.name[:34], str(s.total_before), str(s.total_after), SHORT_CHANGE[s.change]]
+    rows = [[_short(s.name, 42), str(s.total_before), str(s.total_after), SHORT_CHANGE[s.change]]
             for s in view.sites]
     table = ax.table(cellText=rows, colLabels=["Hospital", f"Beds {base}", "Beds here",
                                                "Change"],
                      loc="upper left", cellLoc="left", colLoc="left",
-                     colWidths=[0.42, 0.13, 0.13, 0.32])
+                     colWidths=[0.56, 0.13, 0.13, 0.18])
     table.auto_set_font_size(False)
     table.set_fontsize(6)
     table.scale(1, 1.15)
@@ -321,7 +371,7 @@ def comparison_figure(prepared: Prepared, left: OptionView, right: OptionView) -
                 title_fontsize=7, frameon=True, edgecolor="#777777", alignment="left")
     table_ax = fig.add_axes((0.02, 0.05, 0.78, 0.22))
     table_ax.axis("off")
-    rows = [[a.name[:40], str(a.total_before), str(a.total_after), SHORT_CHANGE[a.change],
+    rows = [[_short(a.name, 48), str(a.total_before), str(a.total_after), SHORT_CHANGE[a.change],
              str(b.total_after), SHORT_CHANGE[b.change]]
             for a, b in zip(left.sites, right.sites, strict=True)]
     table = table_ax.table(cellText=rows, colLabels=["Hospital", "Beds today",

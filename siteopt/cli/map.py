@@ -48,7 +48,8 @@ def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequen
 
     Writes the option's map (hospitals with their beds before and after, neighbourhoods by drive
     time to the nearest hospital with beds, catchments, local authorities), its change map
-    against the baseline (unless it is the baseline), and with --compare a side-by-side page.
+    against the baseline (unless it is the baseline), and a side-by-side page: with --compare,
+    of the two options; otherwise of the baseline and the option.
     Web pages are self-contained and work offline; print maps need no web tiles.
 
     \b

@@ -45,7 +45,7 @@ def main() -> None:
     parser.add_argument("--half", default="A", choices=["A", "B", "all"],
                         help="calibrate on half A, half B, or all 300 reference LSOAs (then "
                              "the independent check is the other 311 LLR LSOAs: "
-                             "benchmarks/bench_travel.py and siteopt travel-check --holdout)")
+                             "siteopt travel-check --holdout)")
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--folds", type=int, default=0,
                         help="also run K-fold cross-validation (fold = second byte of "
@@ -126,8 +126,8 @@ def main() -> None:
 
     x, fitted_mae = fit(cal)
     print("fitted MAE on half", args.half, round(fitted_mae, 3))
-    for k, v in zip([*STRATEGIC_KEYS, *ACCESS_KEYS], x, strict=True):
-        print(f"  {k}: {v:.1f}")
+    for key, v in zip([*STRATEGIC_KEYS, *ACCESS_KEYS], x, strict=True):
+        print(f"  {key}: {v:.1f}")
     m = model(x)
     if args.half != "all":
         r = tr.reference_check(ref, m, args.half)

@@ -57,7 +57,13 @@ from siteopt.errors import DataError, InfeasibleError, Problem
 from siteopt.instance import FloatArray, Instance, ModelSettings
 from siteopt.model import SiteModel
 from siteopt.pipeline import Prepared, bed_shortfall, evaluate_configuration
-from siteopt.results import SHARE_EPS, Solution, service_shares, totals
+from siteopt.results import (
+    SHARE_EPS,
+    Solution,
+    objective_from_measures,
+    service_shares,
+    totals,
+)
 from siteopt.solve import SolverOptions, optimise
 
 WITHIN_MIN: tuple[float, ...] = (20.0, 30.0, 45.0)
@@ -1203,13 +1209,9 @@ def appraise(
 
 def objective_value(model: ModelSettings, m: Mapping[str, Any]) -> float:
     """The scenario's objective computed from an option's measures (for ranking)."""
-    t = float(m["access"]["mean_travel_min"])
-    g = float(m["cost_gbp_per_year"])
-    if model.objective == "access":
-        return t
-    if model.objective == "cost":
-        return g
-    return model.travel_weight * t + model.cost_weight_per_gbp_m * g / GBP_PER_M
+    return objective_from_measures(model.objective, float(m["access"]["mean_travel_min"]),
+                                   float(m["cost_gbp_per_year"]), model.travel_weight,
+                                   model.cost_weight_per_gbp_m)
 
 
 def _zone_change(instance: Instance, delta: FloatArray, m: Mapping[str, Any]

@@ -30,7 +30,7 @@ from siteopt.geodata import GeoData, load_geodata
 from siteopt.geodata_build import write_atomically
 from siteopt.instance import Instance
 from siteopt.options import Catalogue, build_catalogue
-from siteopt.results import Solution, solution_to_dict, totals
+from siteopt.results import Solution, solution_to_dict
 from siteopt.scenario import Scenario, load_scenario
 from siteopt.solve import evaluate, optimise
 from siteopt.travel import TravelMatrix, read_precomputed_matrix, zone_site_travel
@@ -258,10 +258,3 @@ def write_run(out_dir: Path, prepared: Prepared, solutions: Mapping[str, Solutio
         write_atomically(path, text)
         paths.append(path)
     return paths
-
-
-def headline(instance: Instance, solution: Solution) -> dict[str, Any]:
-    """Totals and access measures of a solution, for tables."""
-    doc = solution_to_dict(instance, solution)
-    return {"totals": totals(instance, solution.choice), "access": doc["access"],
-            "sites": doc["sites"]}

@@ -186,6 +186,19 @@ def totals(instance: Instance, choice: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
+def objective_from_measures(objective: str, mean_travel_min: float, cost_gbp_per_year: float,
+                            travel_weight: float = 1.0,
+                            cost_weight_per_gbp_m: float = 1.0) -> float:
+    """The model's objective recomputed from a configuration's measures (see
+    :mod:`siteopt.model`), so optimised and evaluated options can be compared and ranked."""
+    if objective == "access":
+        return float(mean_travel_min)
+    if objective == "cost":
+        return float(cost_gbp_per_year)
+    return float(travel_weight * mean_travel_min
+                 + cost_weight_per_gbp_m * cost_gbp_per_year / 1e6)
+
+
 def _round(obj: Any) -> Any:
     if isinstance(obj, float | np.floating):
         val = round(float(obj), FLOAT_DIGITS)

@@ -59,7 +59,7 @@ from siteopt.errors import DataError, Problem, SiteoptError
 from siteopt.geodata import GeoData, load_geodata
 from siteopt.instance import Instance
 from siteopt.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
-from siteopt.results import Solution, access_measures, totals
+from siteopt.results import Solution, access_measures, objective_from_measures, totals
 from siteopt.scenario import SECTIONS, load_scenario, valid_keys
 from siteopt.solve import evaluate
 from siteopt.travel import TravelMatrix, read_precomputed_matrix, zone_site_travel
@@ -297,12 +297,9 @@ def objective_value(prepared: Prepared, instance: Instance, solution: Solution) 
     optimised and evaluated solutions)."""
     m = prepared.scenario.model
     mean = access_measures(instance, solution.assignment)["mean_travel_min"]
-    cost_m = totals(instance, solution.choice)["cost_gbp_per_year"] / 1e6
-    if m.objective == "access":
-        return float(mean)
-    if m.objective == "cost":
-        return float(cost_m * 1e6)
-    return float(m.travel_weight * mean + m.cost_weight_per_gbp_m * cost_m)
+    cost = totals(instance, solution.choice)["cost_gbp_per_year"]
+    return objective_from_measures(m.objective, mean, cost, m.travel_weight,
+                                   m.cost_weight_per_gbp_m)
 
 
 def run_one(task: RunTask) -> dict[str, Any]:

@@ -27,6 +27,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("travel", "travel_times"),
     ("travel", "travel_check"),
     ("appraise", "appraise"),
+    ("national", "national"),
 ]
 
 

@@ -1,0 +1,288 @@
+"""National and regional runs: region -> throughput model -> optimum and heuristics -> files.
+
+The orchestration of ``siteopt national`` (the LLR equivalent is :mod:`siteopt.pipeline`):
+
+* :func:`settings_from_spec` -- the spec's ``[throughput]`` defaults, with command-line overrides;
+* :func:`run` -- load the region, optimise, run the comparators (keep every current site, greedy
+  drop), measure each (:func:`measures`);
+* :func:`write_outputs` -- ``summary.json``, ``comparison.csv``, ``sites.csv``, ``zones.csv``.
+
+Every figure is computed from the assignment and the region's raw arrays here, and recomputed
+independently from the raw CSV files in the tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siteopt.errors import DataError, Problem
+from siteopt.paths import REPO_DIR
+from siteopt.region import Region, RegionFilter, RegionSpec, load_region, read_spec, select
+from siteopt.throughput_model import ThroughputSettings
+from siteopt.throughput_solve import (
+    ThroughputOptions,
+    ThroughputSolution,
+    heuristic_solutions,
+    optimise,
+)
+
+DEFAULT_SPEC = REPO_DIR / "regions" / "england_stroke.toml"
+"""The national stroke-unit instance (issue 8); needs ``../shared/geodata/england``."""
+
+ACCESS_BANDS_MIN: tuple[float, ...] = (30.0, 45.0, 60.0)
+
+
+def settings_from_spec(spec: RegionSpec, overrides: Mapping[str, Any]) -> ThroughputSettings:
+    """Throughput settings: the spec's ``[throughput]`` values, then ``overrides`` (not None)."""
+    known = {f.name for f in fields(ThroughputSettings)}
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, entry in spec.throughput.items():
+        if key not in known:
+            problems.append(Problem(str(spec.path), f"[throughput] {key} is not a setting; "
+                                    f"known: {', '.join(sorted(known))}", field=key))
+            continue
+        value = entry.get("value") if isinstance(entry, dict) else entry
+        if not isinstance(entry, dict) or "source" not in entry:
+            problems.append(Problem(str(spec.path), f"[throughput] {key} needs "
+                                    "{ value = ..., source = \"...\" }", field=key))
+        values[key] = value
+    if problems:
+        raise DataError(problems)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    for key in ("force_open", "force_closed"):
+        if key in values:
+            values[key] = frozenset(values[key])
+    try:
+        return ThroughputSettings(**values)
+    except TypeError as err:
+        raise DataError([Problem(str(spec.path), f"bad throughput setting: {err}")]) from None
+
+
+def region_of(spec: RegionSpec, region_name: str | None, zone_prefixes: Sequence[str] = (),
+              site_groups: Sequence[str] = ()) -> Region:
+    """Load the spec's data and select a named region, or prefixes/groups, or everything."""
+    region = load_region(spec)
+    if region_name is not None:
+        if region_name not in spec.regions:
+            raise DataError([Problem(str(spec.path), f"no region {region_name!r}; the spec has "
+                                     f"{sorted(spec.regions) or 'none'}: add [regions."
+                                     f"{region_name}] or use --zone-prefix")])
+        return select(region, spec.regions[region_name], region_name)
+    if zone_prefixes or site_groups:
+        return select(region, RegionFilter(tuple(zone_prefixes), (), tuple(site_groups)),
+                      "selection")
+    return region
+
+
+def current_sites(region: Region) -> np.ndarray:
+    """Sites open today: those with a current throughput above 0 (every site if unknown)."""
+    cur = region.current_per_site
+    if np.all(np.isnan(cur)):
+        return np.ones(region.n_sites, dtype=bool)
+    return np.asarray(np.nan_to_num(cur) > 0)
+
+
+def measures(region: Region, solution: ThroughputSolution,
+             settings: ThroughputSettings) -> dict[str, Any]:
+    """Access and throughput figures of a solution, from its assignment and the raw arrays."""
+    d = region.demand
+    total = float(d.sum())
+    z, s, x = solution.zone, solution.site, solution.share
+    served = d[z] * x
+    t = region.travel_min[z, s]
+    load = np.bincount(s, weights=served, minlength=region.n_sites)
+    open_sites = solution.open_sites
+    out: dict[str, Any] = {
+        "open_sites": int(open_sites.sum()),
+        "demand_total": total,
+        "demand_served": float(served.sum()),
+        "mean_travel_min": float((served * t).sum() / total),
+        "max_travel_min": float(t[x > 1e-6].max()) if len(t) else math.nan,
+    }
+    for band in ACCESS_BANDS_MIN:
+        out[f"share_within_{band:g}_min"] = float(served[t <= band].sum() / total)
+    loads = load[open_sites]
+    out["per_site_min"] = float(loads.min()) if loads.size else math.nan
+    out["per_site_median"] = float(np.median(loads)) if loads.size else math.nan
+    out["per_site_max"] = float(loads.max()) if loads.size else math.nan
+    lo, hi = settings.min_per_site, settings.max_per_site
+    out["sites_below_min"] = int((loads < lo - 1e-6).sum()) if lo else 0
+    out["sites_above_max"] = int((loads > hi + 1e-6).sum()) if hi is not None else 0
+    out["zones_split"] = int((np.bincount(z, minlength=region.n_zones) > 1).sum())
+    return out
+
+
+@dataclass(frozen=True)
+class NationalRun:
+    """Everything ``siteopt national`` reports."""
+
+    region: Region
+    settings: ThroughputSettings
+    options: ThroughputOptions
+    solutions: tuple[ThroughputSolution, ...]
+    load_s: float
+
+    def measures(self) -> list[dict[str, Any]]:
+        return [measures(self.region, sol, self.settings) for sol in self.solutions]
+
+
+def run(spec: RegionSpec, region: Region, settings: ThroughputSettings,
+        options: ThroughputOptions, load_s: float = 0.0) -> NationalRun:
+    """Optimise, then run the comparators, on ``region``."""
+    current = current_sites(region)
+    best = optimise(region.travel_min, region.demand, region.site_ids, region.zone_ids,
+                    settings, options)
+    others = heuristic_solutions(region.travel_min, region.demand, region.site_ids, settings,
+                                 current, options)
+    return NationalRun(region=region, settings=settings, options=options,
+                       solutions=(best, *others), load_s=load_s)
+
+
+def load(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[str] = (),
+         site_groups: Sequence[str] = ()) -> tuple[RegionSpec, Region, float]:
+    """Read the spec and the region; returns the seconds it took."""
+    t0 = time.perf_counter()
+    spec = read_spec(spec_path)
+    region = region_of(spec, region_name, zone_prefixes, site_groups)
+    return spec, region, time.perf_counter() - t0
+
+
+# -- output files ------------------------------------------------------------------------------
+def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _r(x: float, nd: int = 4) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), nd)
+
+
+COMPARISON_COLUMNS = (
+    "method", "status", "gap", "open_sites", "mean_travel_min", "max_travel_min",
+    "share_within_30_min", "share_within_45_min", "share_within_60_min", "per_site_min",
+    "per_site_median", "per_site_max", "sites_below_min", "sites_above_max", "zones_split",
+)
+
+
+def output_files(result: NationalRun) -> dict[str, str]:
+    """File name -> text of every output file."""
+    reg = result.region
+    ms = result.measures()
+    comparison = []
+    for sol, m in zip(result.solutions, ms, strict=True):
+        values = {**m, "method": sol.method, "status": sol.status,
+                  "gap": "" if sol.gap is None else _r(sol.gap, 6)}
+        comparison.append([values[c] if isinstance(values[c], str | None) else _r(values[c], 4)
+                           for c in COMPARISON_COLUMNS])
+    loads = [np.bincount(sol.site, weights=reg.demand[sol.zone] * sol.share,
+                         minlength=reg.n_sites) for sol in result.solutions]
+    methods = [sol.method.replace(" ", "_") for sol in result.solutions]
+    site_rows = []
+    for j, sid in enumerate(reg.site_ids):
+        row: list[Any] = [sid, reg.site_names[j], reg.site_groups[j],
+                          _r(reg.current_per_site[j], 1)]
+        for sol, load in zip(result.solutions, loads, strict=True):
+            row += [int(sol.open_sites[j]), _r(load[j], 2)]
+        site_rows.append(row)
+    site_header = ["site_id", "name", "group", "current_per_year"]
+    for method in methods:
+        site_header += [f"{method}_open", f"{method}_per_year"]
+    best = result.solutions[0]
+    order = np.lexsort((best.site, best.zone))
+    zone_rows = [[reg.zone_ids[best.zone[i]], reg.site_ids[best.site[i]],
+                  _r(best.share[i], 6), _r(reg.travel_min[best.zone[i], best.site[i]], 2)]
+                 for i in order]
+    summary = {
+        "region": reg.name,
+        "demand_label": reg.demand_label,
+        "zones": reg.n_zones,
+        "sites": reg.n_sites,
+        "notes": list(reg.notes),
+        "settings": {k: (sorted(v) if isinstance(v, frozenset) else v)
+                     for k, v in asdict(result.settings).items()},
+        "options": asdict(result.options),
+        "load_s": _r(result.load_s, 2),
+        "results": [
+            {
+                "method": sol.method,
+                "status": sol.status,
+                "gap": _r(sol.gap, 6) if sol.gap is not None else None,
+                "highs_gap_restricted": _r(sol.highs_gap, 6) if sol.highs_gap is not None
+                else None,
+                "lower_bound_mean_travel_min": None if sol.lower_bound is None
+                or result.settings.objective != "access"
+                else _r(sol.lower_bound / float(reg.demand.sum()), 4),
+                "measures": {k: _r(v, 4) if isinstance(v, float) else v for k, v in m.items()},
+                "timings_s": {k: _r(v, 2) for k, v in sol.timings_s.items()},
+                "sizes": sol.sizes,
+                "notes": list(sol.notes),
+            }
+            for sol, m in zip(result.solutions, ms, strict=True)
+        ],
+    }
+    return {
+        "summary.json": json.dumps(summary, indent=2, sort_keys=False) + "\n",
+        "comparison.csv": _csv(COMPARISON_COLUMNS, comparison),
+        "sites.csv": _csv(site_header, site_rows),
+        "zones.csv": _csv(["zone_id", "site_id", "share", "travel_min"], zone_rows),
+    }
+
+
+def write_outputs(out_dir: Path, result: NationalRun) -> list[Path]:
+    """Write every output file (all computed first, so a failure writes nothing)."""
+    files = output_files(result)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in files.items():
+        path = out_dir / name
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def table(result: NationalRun) -> str:
+    """A plain-text comparison for the terminal."""
+    reg = result.region
+    lines = [f"{reg.name}: {reg.n_zones:,} zones, {reg.n_sites} sites, "
+             f"{reg.demand.sum():,.0f} {reg.demand_label}"]
+    lines += [f"  note: {n}" for n in reg.notes]
+    head = (f"{'method':<13} {'status':<22} {'sites':>5} {'mean':>6} {'max':>6} "
+            f"{'<=30':>6} {'<=45':>6} {'<=60':>6} {'min/site':>9} {'max/site':>9} "
+            f"{'<min':>4} {'>max':>4}")
+    lines.append(head)
+    for sol, m in zip(result.solutions, result.measures(), strict=True):
+        lines.append(
+            f"{sol.method:<13} {sol.status:<22} {m['open_sites']:>5} "
+            f"{m['mean_travel_min']:>6.2f} {m['max_travel_min']:>6.1f} "
+            f"{m['share_within_30_min']:>6.1%} {m['share_within_45_min']:>6.1%} "
+            f"{m['share_within_60_min']:>6.1%} {m['per_site_min']:>9,.0f} "
+            f"{m['per_site_max']:>9,.0f} {m['sites_below_min']:>4} {m['sites_above_max']:>4}")
+    best = result.solutions[0]
+    tm = best.timings_s
+    lines.append(f"optimised: {tm.get('total', 0):.1f} s (model build {tm.get('build', 0):.1f} s, "
+                 f"LP relaxation {tm.get('lp', 0):.1f} s, MILP {tm.get('mip', 0):.1f} s); "
+                 f"{best.sizes.get('pairs', 0):,} of {best.sizes.get('allowed_pairs', 0):,} "
+                 "pairs in the model, the rest priced out")
+    lines += [f"  note: {n}" for n in best.notes]
+    return "\n".join(lines)
+
+
+def with_overrides(settings: ThroughputSettings, **kw: Any) -> ThroughputSettings:
+    """``settings`` with the non-None keyword values replaced."""
+    return replace(settings, **{k: v for k, v in kw.items() if v is not None})

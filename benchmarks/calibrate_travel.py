@@ -7,6 +7,8 @@ Usage::
 Free parameters: the class speeds of the strategic network (motorway; trunk, primary and
 secondary roads, each urban and rural) and the urban and rural access speeds. The detour factor
 is fixed (its ratio to the access speed is what matters, so fitting both would be degenerate);
+a rural class speed is the speed at the national limit, scaled on stretches with a documented
+limit (``maxspeed_mph`` in ``strategic_routes.csv``; ``siteopt.roads.limit_ratio``);
 the Rutland OSM edges keep their maxspeed / class speeds. The objective is the mean absolute
 error over the calibration half's LSOAs (split: ``siteopt.travel.holdout_half``) to the seven
 reference destinations. ``--write`` stores the fitted values in ``geodata/roads/speeds.csv`` and
@@ -71,6 +73,13 @@ def main() -> None:
         u, v = arrays.edge_u[e], arrays.edge_v[e]
         urban_m[e] = roads.urban_length_m(arrays.lat[u], arrays.lon[u], arrays.lat[v],
                                           arrays.lon[v], access.urban_areas)[1]
+    ratios = roads.strategic_limit_ratios(ROADS / "strategic_roads.geojson")
+    limit = np.ones(len(arrays.edge_u))
+    for e in np.nonzero(strategic)[0]:
+        u, v = arrays.edge_u[e], arrays.edge_v[e]
+        key = ((round(float(arrays.lon[u]), 6), round(float(arrays.lat[u]), 6)),
+               (round(float(arrays.lon[v]), 6), round(float(arrays.lat[v]), 6)))
+        limit[e] = ratios.get(key, 1.0)
     classes = ["motorway", "trunk", "primary", "secondary"]
     class_mask = {h: strategic & (hw == h) for h in classes}
     urban_key = {"motorway": ("motorway", "rural"), "trunk": ("primary", "urban"),
@@ -83,7 +92,8 @@ def main() -> None:
         for h in classes:
             m = class_mask[h]
             rural_m = arrays.length_m[m] - urban_m[m]
-            t[m] = (rural_m / sp[(h, "rural")] + urban_m[m] / sp[urban_key[h]]) * 60.0 / 1000.0
+            t[m] = (rural_m / (sp[(h, "rural")] * limit[m])
+                    + urban_m[m] / sp[urban_key[h]]) * 60.0 / 1000.0
         a = replace(arrays, travel_min=t)
         acc = replace(access, access_speed_urban_kph=max(x[-3], 1.0),
                       access_speed_rural_kph=max(x[-2], 1.0), access_fixed_min=max(x[-1], 0.0))
@@ -119,10 +129,10 @@ def main() -> None:
                 per_dest[te, j] = aj + bj * km[te, j]
         for label, pred in (("baseline pooled", pooled), ("baseline per destination", per_dest)):
             st = tr.ErrorStats.of(pred, ref.travel_min)
-            print(f"{args.folds}-fold {label}: MAE {st.mae_min:.2f} P90 {st.p90_abs_min:.2f}")
+            print(f"{args.folds}-fold {label}: MAE {st.mae_min:.3f} P90 {st.p90_abs_min:.3f}")
         stats = tr.ErrorStats.of(oof, ref.travel_min)
-        print(f"{args.folds}-fold out-of-fold: MAE {stats.mae_min:.2f} P90 "
-              f"{stats.p90_abs_min:.2f} bias {stats.bias_min:+.2f} (n={stats.n})")
+        print(f"{args.folds}-fold out-of-fold: MAE {stats.mae_min:.3f} P90 "
+              f"{stats.p90_abs_min:.3f} bias {stats.bias_min:+.2f} (n={stats.n})")
 
     x, fitted_mae = fit(cal)
     print("fitted MAE on half", args.half, round(fitted_mae, 3))

@@ -63,6 +63,13 @@ EARTH_RADIUS_M = 6_371_008.8
 """Mean Earth radius (IUGG), for haversine lengths."""
 MPH_TO_KPH = 1.609344
 """Exact: one international mile is 1,609.344 m."""
+NATIONAL_LIMIT_MPH = {"motorway": 70.0}
+"""The national speed limit a strategic road's rural class speed stands for (Highway Code rule
+124: 70 mph on motorways and dual carriageways, 60 mph on single carriageways). A class not
+listed here stands for 60 mph. A stretch with a documented lower (or dual-carriageway 70 mph)
+limit, ``maxspeed_mph`` in ``strategic_routes.csv``, runs at the class speed times
+``maxspeed_mph / national limit``: the fitted class speed is a share of the limit achieved."""
+DEFAULT_LIMIT_MPH = 60.0
 
 DRIVABLE_HIGHWAYS = frozenset(
     {
@@ -376,6 +383,31 @@ def _add_min_edge(
                    highway=highway)
 
 
+def limit_ratio(highway: str, maxspeed_mph: object = None) -> float:
+    """Rural speed factor of a strategic stretch: its documented limit over the class's national
+    limit (1.0 when no limit is documented). See :data:`NATIONAL_LIMIT_MPH`."""
+    if maxspeed_mph in (None, ""):
+        return 1.0
+    return float(str(maxspeed_mph)) / NATIONAL_LIMIT_MPH.get(highway, DEFAULT_LIMIT_MPH)
+
+
+def strategic_limit_ratios(
+    geojson_path: Path,
+) -> dict[tuple[tuple[float, float], tuple[float, float]], float]:
+    """:func:`limit_ratio` of every strategic segment, keyed by its two ends' rounded
+    ``(lon, lat)`` in both directions (the larger ratio where two stretches share a segment)."""
+    data = json.loads(geojson_path.read_text(encoding="utf-8"))
+    out: dict[tuple[tuple[float, float], tuple[float, float]], float] = {}
+    for feature in data.get("features", []):
+        props = feature.get("properties") or {}
+        ratio = limit_ratio(str(props.get("highway", "")), props.get("maxspeed_mph"))
+        pts = [(round(lon, 6), round(lat, 6)) for lon, lat in feature["geometry"]["coordinates"]]
+        for a, b in itertools.pairwise(pts):
+            for key in ((a, b), (b, a)):
+                out[key] = max(out.get(key, 0.0), ratio)
+    return out
+
+
 def strategic_to_graph(
     geojson_path: Path,
     speeds: Mapping[tuple[str, str], float],
@@ -387,10 +419,11 @@ def strategic_to_graph(
 
     Each feature is a LineString with properties ``ref`` (road number), ``highway``
     (``motorway``, ``trunk``, ``primary`` or ``secondary``) and optionally ``oneway``
-    (true: drawn direction only). Vertices with identical coordinates (to 1e-6 degree) are the
-    same node, so roads meet only where they share a vertex (a junction). An edge's time sums its
-    urban length at the class's urban speed and the rest at its rural speed (``speeds``; urban
-    length from :func:`urban_length_m`).
+    (true: drawn direction only) and ``maxspeed_mph`` (a documented limit outside built-up
+    areas; the rural class speed is scaled by :func:`limit_ratio`). Vertices with identical
+    coordinates (to 1e-6 degree) are the same node, so roads meet only where they share a vertex
+    (a junction). An edge's time sums its urban length at the class's urban speed and the rest
+    at its rural speed (``speeds``; urban length from :func:`urban_length_m`).
 
     Parameters
     ----------
@@ -429,6 +462,7 @@ def strategic_to_graph(
                                     "highway class listed in speeds.csv", field="highway"))
             continue
         oneway = bool(props.get("oneway", False))
+        ratio = limit_ratio(highway, props.get("maxspeed_mph"))
         pts = geom["coordinates"]
         for (lon1, lat1), (lon2, lat2) in itertools.pairwise(pts):
             a, b = node_for(lon1, lat1), node_for(lon2, lat2)
@@ -436,7 +470,8 @@ def strategic_to_graph(
                 continue
             length_m, urban_m = urban_length_m(lat1, lon1, lat2, lon2, areas)
             travel_min = (urban_m / speeds[(highway, "urban")]
-                          + (length_m - urban_m) / speeds[(highway, "rural")]) / 1000.0 * 60.0
+                          + (length_m - urban_m) / (speeds[(highway, "rural")] * ratio)
+                          ) / 1000.0 * 60.0
             speed = length_m / 1000.0 / (travel_min / 60.0) if travel_min > 0 else 1.0
             _add_min_edge(graph, a, b, length_m, speed, highway)
             if not oneway:
@@ -726,7 +761,8 @@ def strategic_geojson_from_tables(nodes_csv: Path, routes_csv: Path) -> dict[str
     nodes_csv : Path
         ``node, lat, lon, note``: junctions and towns, positions from public maps.
     routes_csv : Path
-        ``ref, highway, nodes, note``: each road as a space-separated sequence of node names.
+        ``ref, highway, nodes, note`` and optionally ``maxspeed_mph``: each road (or stretch
+        of a road) as a space-separated sequence of node names, with its documented limit.
 
     Returns
     -------
@@ -760,10 +796,19 @@ def strategic_geojson_from_tables(nodes_csv: Path, routes_csv: Path) -> dict[str
                 problems.append(Problem(str(routes_csv), "a route needs two or more nodes",
                                         row_no, "nodes"))
                 continue
+            props: dict[str, Any] = {"ref": row["ref"], "highway": row["highway"],
+                                     "nodes": row["nodes"], "note": row.get("note", "")}
+            limit = (row.get("maxspeed_mph") or "").strip()
+            if limit:
+                try:
+                    props["maxspeed_mph"] = int(limit)
+                except ValueError:
+                    problems.append(Problem(str(routes_csv), "maxspeed_mph must be a whole "
+                                            "number of mph", row_no, "maxspeed_mph"))
+                    continue
             features.append({
                 "type": "Feature",
-                "properties": {"ref": row["ref"], "highway": row["highway"],
-                               "nodes": row["nodes"], "note": row.get("note", "")},
+                "properties": props,
                 "geometry": {"type": "LineString",
                              "coordinates": [list(coords[n]) for n in names]},
             })

@@ -200,6 +200,43 @@ def test_strategic_graph_shares_junctions(tmp_path: Path,
     assert t == pytest.approx(float(expected))
 
 
+def test_strategic_limit_scales_rural_speed(tmp_path: Path,
+                                            speeds: dict[tuple[str, str], float]) -> None:
+    """A stretch with a documented limit runs at the class speed x limit / national limit."""
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("node,lat,lon,note\nA,52.0,-1.0,a\nB,52.1,-1.0,b\nC,52.2,-1.0,c\n",
+                     encoding="utf-8")
+    routes = tmp_path / "r.csv"
+    routes.write_text("ref,highway,maxspeed_mph,nodes,note\nA1,trunk,,A B,x\n"
+                      "A1,trunk,50,B C,y\n", encoding="utf-8")
+    data = roads.strategic_geojson_from_tables(nodes, routes)
+    assert "maxspeed_mph" not in data["features"][0]["properties"]
+    assert data["features"][1]["properties"]["maxspeed_mph"] == 50
+    gj = tmp_path / "s.geojson"
+    gj.write_text(json.dumps(data), encoding="utf-8")
+    g = roads.strategic_to_graph(gj, speeds)
+    a, b, c = (next(n for n, d in g.nodes(data=True) if d["y"] == y)
+               for y in (52.0, 52.1, 52.2))
+    assert g[a][b]["speed_kph"] == pytest.approx(speeds[("trunk", "rural")])
+    assert g[b][c]["speed_kph"] == pytest.approx(speeds[("trunk", "rural")] * 50 / 60)
+    assert g[c][b]["speed_kph"] == pytest.approx(speeds[("trunk", "rural")] * 50 / 60)
+    ratios = roads.strategic_limit_ratios(gj)
+    assert sorted(set(ratios.values())) == [pytest.approx(50 / 60), 1.0]
+    assert roads.limit_ratio("motorway", 70) == 1.0
+    assert roads.limit_ratio("trunk", 70) == pytest.approx(70 / 60)
+    assert roads.limit_ratio("secondary", None) == 1.0
+
+
+def test_strategic_limit_must_be_a_number(tmp_path: Path) -> None:
+    nodes = tmp_path / "n.csv"
+    nodes.write_text("node,lat,lon,note\nA,52.0,-1.0,a\nB,52.1,-1.0,b\n", encoding="utf-8")
+    routes = tmp_path / "r.csv"
+    routes.write_text("ref,highway,maxspeed_mph,nodes,note\nA1,trunk,fast,A B,x\n",
+                      encoding="utf-8")
+    with pytest.raises(DataError, match="maxspeed_mph"):
+        roads.strategic_geojson_from_tables(nodes, routes)
+
+
 def test_shipped_geojson_matches_tables() -> None:
     """The committed GeoJSON is exactly what the tables produce (no hand edits drift)."""
     built = roads.strategic_geojson_from_tables(ROADS_DIR / "strategic_nodes.csv",

@@ -6,8 +6,13 @@ The data flow, one module per stage::
         ->  model (PuLP MILP from matrices)  ->  solve  ->  results / appraisal  ->  maps / reports
         ->  cli (click)
 
-Only ``model`` and ``solve`` import pulp, only ``maps`` imports folium and only ``cli`` imports
-click.
+National scale, on an external travel matrix (no road graph)::
+
+    region (matrix + demand + sites)  ->  throughput_model (arrays -> HiGHS)
+        ->  throughput_solve (column generation, MILP, heuristics)  ->  national (figures, files)
+
+Only ``model`` and ``solve`` import pulp, only ``throughput_model`` and ``throughput_solve``
+import highspy, only ``maps`` imports folium and only ``cli`` imports click.
 """
 
 __version__ = "0.1.0"

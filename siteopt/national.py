@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from siteopt.errors import DataError, Problem
+from siteopt.errors import DataError, InfeasibleError, Problem, SiteoptError
+from siteopt.parallel import run_all
 from siteopt.paths import REPO_DIR
 from siteopt.region import Region, RegionFilter, RegionSpec, load_region, read_spec, select
 from siteopt.throughput_model import ThroughputSettings
@@ -138,15 +139,130 @@ class NationalRun:
 
 
 def run(spec: RegionSpec, region: Region, settings: ThroughputSettings,
-        options: ThroughputOptions, load_s: float = 0.0) -> NationalRun:
-    """Optimise, then run the comparators, on ``region``."""
+        options: ThroughputOptions, load_s: float = 0.0, *, by_region: bool = False,
+        workers: int = 1, scheduler: str | None = None) -> NationalRun:
+    """Optimise, then run the comparators, on ``region``.
+
+    With ``by_region``, the decomposition by site group (:func:`solve_by_group`) runs first,
+    in parallel (``workers`` processes or a Dask ``scheduler``); it is reported as a comparator
+    ("regions separately") and its open sites start the national MILP.
+    """
     current = current_sites(region)
+    parts: tuple[ThroughputSolution, ...] = ()
+    warm = None
+    if by_region:
+        decomposed = solve_by_group(region, settings, options, workers=workers,
+                                    scheduler=scheduler)
+        parts = (decomposed,)
+        warm = decomposed.open_sites
     best = optimise(region.travel_min, region.demand, region.site_ids, region.zone_ids,
-                    settings, options)
+                    settings, options, warm_open=warm)
     others = heuristic_solutions(region.travel_min, region.demand, region.site_ids, settings,
                                  current, options)
     return NationalRun(region=region, settings=settings, options=options,
-                       solutions=(best, *others), load_s=load_s)
+                       solutions=(best, *others, *parts), load_s=load_s)
+
+
+# -- decomposition by region -------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Part:
+    """One group's closed sub-problem (picklable, for process pools and Dask)."""
+
+    group: str
+    zone_index: np.ndarray
+    site_index: np.ndarray
+    travel_min: np.ndarray
+    demand: np.ndarray
+    site_ids: tuple[str, ...]
+    zone_ids: tuple[str, ...]
+    settings: ThroughputSettings
+    options: ThroughputOptions
+
+
+def _solve_part(part: _Part) -> dict[str, Any]:
+    """Solve one group; errors come back as text (a worker must not die on a bad region)."""
+    t0 = time.perf_counter()
+    try:
+        sol = optimise(part.travel_min, part.demand, part.site_ids, part.zone_ids, part.settings,
+                       part.options)
+    except SiteoptError as err:
+        return {"group": part.group, "error": str(err), "seconds": time.perf_counter() - t0}
+    return {"group": part.group, "open": sol.open_sites, "zone": part.zone_index[sol.zone],
+            "site": part.site_index[sol.site], "share": sol.share, "status": sol.status,
+            "gap": sol.gap, "lower_bound": sol.lower_bound,
+            "seconds": time.perf_counter() - t0}
+
+
+def group_partition(region: Region) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Group -> (zone indices, site indices): each site in its group, each zone in the group of
+    its nearest site."""
+    groups = np.asarray(region.site_groups, dtype=object)
+    nearest = np.argmin(region.travel_min, axis=1)
+    zone_group = groups[nearest]
+    return {g: (np.flatnonzero(zone_group == g), np.flatnonzero(groups == g))
+            for g in sorted(set(region.site_groups))}
+
+
+def solve_by_group(region: Region, settings: ThroughputSettings, options: ThroughputOptions, *,
+                   workers: int = 1, scheduler: str | None = None) -> ThroughputSolution:
+    """Decomposition by region: each site group (e.g. Strategic Clinical Network) planned alone.
+
+    Zones go to the group of their nearest site; each group's sub-problem (its zones, its
+    sites, the same per-site limits) is solved independently, in parallel. The union is a
+    feasible national solution (every zone served, every open site within its limits) that
+    ignores cross-border flows; its value against the national optimum is the price of planning
+    region by region.
+
+    Raises
+    ------
+    DataError
+        If a national site limit binds (it cannot be split between regions without choosing
+        how), or the sites have no groups.
+    InfeasibleError
+        If a group's sub-problem is infeasible (named, with the reason).
+    """
+    if len(set(region.site_groups)) < 2:
+        raise DataError([Problem("sites", "the decomposition by region needs a group column "
+                                 "with at least two groups (sites.group_column in the spec)")])
+    if settings.max_sites is not None and settings.max_sites < region.n_sites:
+        raise DataError([Problem("settings", f"a national limit of {settings.max_sites} sites "
+                                 f"binds ({region.n_sites} candidates) and cannot be split "
+                                 "between regions: drop --by-region or raise --max-sites",
+                                 field="max_sites")])
+    t0 = time.perf_counter()
+    parts = []
+    for group, (zi, si) in group_partition(region).items():
+        ids = tuple(region.site_ids[j] for j in si)
+        sub = replace(settings, max_sites=None, min_sites=None,
+                      force_open=frozenset(settings.force_open & set(ids)),
+                      force_closed=frozenset(settings.force_closed & set(ids)))
+        parts.append(_Part(group=group, zone_index=zi, site_index=si,
+                           travel_min=np.ascontiguousarray(region.travel_min[np.ix_(zi, si)]),
+                           demand=region.demand[zi], site_ids=ids,
+                           zone_ids=tuple(region.zone_ids[i] for i in zi), settings=sub,
+                           options=options))
+    results = run_all(_solve_part, parts, workers=workers, scheduler=scheduler)
+    errors = [f"region {r['group']}: {r['error']}" for r in results if "error" in r]
+    if errors:
+        raise InfeasibleError("; ".join(sorted(errors)))
+    open_sites = np.zeros(region.n_sites, dtype=bool)
+    for r, part in ((r, next(p for p in parts if p.group == r["group"])) for r in results):
+        open_sites[part.site_index[r["open"]]] = True
+    z = np.concatenate([r["zone"] for r in results])
+    s = np.concatenate([r["site"] for r in results])
+    x = np.concatenate([r["share"] for r in results])
+    travel_part = float((region.demand[z] * region.travel_min[z, s] * x).sum())
+    worst = max(r["gap"] or 0.0 for r in results)
+    slowest = max(r["seconds"] for r in results)
+    return ThroughputSolution(
+        method="by region", open_sites=open_sites, zone=z, site=s, share=x,
+        status="heuristic", objective=travel_part,
+        mean_travel_min=travel_part / float(region.demand.sum()),
+        timings_s={"total": time.perf_counter() - t0, "slowest_region": slowest},
+        sizes={"regions": len(parts)},
+        notes=(f"{len(parts)} regions solved separately (largest regional gap {worst:.2%}); "
+               "cross-border flows are left out",),
+    )
 
 
 def load(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[str] = (),
@@ -261,7 +377,7 @@ def table(result: NationalRun) -> str:
     reg = result.region
     lines = [f"{reg.name}: {reg.n_zones:,} zones, {reg.n_sites} sites, "
              f"{reg.demand.sum():,.0f} {reg.demand_label}"]
-    lines += [f"  note: {n}" for n in reg.notes]
+    lines += [f"  data: {n}" for n in reg.notes]
     head = (f"{'method':<13} {'status':<22} {'sites':>5} {'mean':>6} {'max':>6} "
             f"{'<=30':>6} {'<=45':>6} {'<=60':>6} {'min/site':>9} {'max/site':>9} "
             f"{'<min':>4} {'>max':>4}")
@@ -275,11 +391,15 @@ def table(result: NationalRun) -> str:
             f"{m['per_site_max']:>9,.0f} {m['sites_below_min']:>4} {m['sites_above_max']:>4}")
     best = result.solutions[0]
     tm = best.timings_s
+    n_pairs, n_allowed = best.sizes.get("pairs", 0), best.sizes.get("allowed_pairs", 0)
+    coverage = ("every allowed pair in the model" if n_pairs >= n_allowed else
+                f"{n_pairs:,} of {n_allowed:,} allowed pairs in the model, the rest priced "
+                "with the LP duals")
     lines.append(f"optimised: {tm.get('total', 0):.1f} s (model build {tm.get('build', 0):.1f} s, "
                  f"LP relaxation {tm.get('lp', 0):.1f} s, MILP {tm.get('mip', 0):.1f} s); "
-                 f"{best.sizes.get('pairs', 0):,} of {best.sizes.get('allowed_pairs', 0):,} "
-                 "pairs in the model, the rest priced out")
-    lines += [f"  note: {n}" for n in best.notes]
+                 f"{coverage}")
+    for sol in result.solutions:
+        lines += [f"  note ({sol.method}): {n}" for n in sol.notes]
     return "\n".join(lines)
 
 

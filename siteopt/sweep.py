@@ -39,7 +39,6 @@ interrupted sweep resumes without redoing them.
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import itertools
 import json
@@ -58,6 +57,7 @@ import pandas as pd
 from siteopt.errors import DataError, Problem, SiteoptError
 from siteopt.geodata import GeoData, load_geodata
 from siteopt.instance import Instance
+from siteopt.parallel import run_all
 from siteopt.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
 from siteopt.results import Solution, access_measures, objective_from_measures, totals
 from siteopt.scenario import SECTIONS, load_scenario, valid_keys
@@ -386,28 +386,8 @@ def execute(tasks: Sequence[RunTask], *, runner: Callable[[RunTask], dict[str, A
     ``runner`` is :func:`run_one` (solve) by default, or :func:`run_scores`. Results come back
     sorted by ``run_id`` whatever the order they finished in.
     """
-    fn = runner or run_one
-    results: list[dict[str, Any]] = []
-
-    def done(record: dict[str, Any]) -> None:
-        results.append(record)
-        if on_result is not None:
-            on_result(record)
-
-    if scheduler is not None:
-        from distributed import Client, as_completed
-
-        with Client(scheduler) as client:  # type: ignore[no-untyped-call]
-            futures = client.map(fn, list(tasks), pure=False)
-            for future in as_completed(futures):  # type: ignore[no-untyped-call]
-                done(future.result())
-    elif workers <= 1:
-        for task in tasks:
-            done(fn(task))
-    else:
-        with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
-            for future in concurrent.futures.as_completed([pool.submit(fn, t) for t in tasks]):
-                done(future.result())
+    results = run_all(runner or run_one, tasks, workers=workers, scheduler=scheduler,
+                      on_result=on_result)
     return sorted(results, key=lambda r: int(r["run_id"]))
 
 

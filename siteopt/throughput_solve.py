@@ -74,6 +74,8 @@ class ThroughputOptions:
         Start the MILP from the greedy-drop solution.
     lp_solver : str
         HiGHS ``solver`` option for the LP relaxations (``ipm``, ``simplex``, ``choose``).
+    mip_lp_solver : str
+        HiGHS ``mip_lp_solver`` option (the MILP's LP solver: ``choose``, ``simplex``, ``ipm``).
     full_model_max_pairs : int
         If the full problem has at most this many pairs, the MILP is built on all of them, so
         HiGHS's own bound is valid for the full problem too (regions; not all of England).
@@ -86,6 +88,7 @@ class ThroughputOptions:
     max_pricing_rounds: int = 8
     warm_start: bool = True
     lp_solver: str = "ipm"
+    mip_lp_solver: str = "choose"
     full_model_max_pairs: int = 300_000
 
 
@@ -394,7 +397,8 @@ def presolve_conflicts(travel: FloatArray, demand: FloatArray, site_ids: tuple[s
 def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
              zone_ids: tuple[str, ...], settings: ThroughputSettings,
              options: ThroughputOptions | None = None,
-             start_open: BoolArray | None = None) -> ThroughputSolution:
+             start_open: BoolArray | None = None,
+             warm_open: BoolArray | None = None) -> ThroughputSolution:
     """Solve the throughput model (module docstring), honestly.
 
     Parameters
@@ -404,6 +408,9 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     settings, options
     start_open : ndarray of bool, optional
         Where greedy drop starts (default: every site).
+    warm_open : ndarray of bool, optional
+        Open sites of a known solution (e.g. the decomposition by region) to start the MILP
+        from instead of greedy drop.
 
     Raises
     ------
@@ -436,7 +443,16 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     # 2. warm start from greedy drop
     t0 = time.perf_counter()
     start_sites = start_open if start_open is not None else np.ones(n_s, dtype=bool)
-    greedy_open = greedy_drop(travel, demand, site_ids, settings, start_sites)
+    if warm_open is not None:
+        greedy_open = warm_open.copy()
+    else:
+        # two candidates, kept by their nearest-site drive: greedy drop from every site, and
+        # greedy drop from the LP relaxation's rounded open sites (o >= 0.5, at most the limit)
+        from_all = greedy_drop(travel, demand, site_ids, settings, start_sites)
+        rounded = _rounded_open(cg.last.col_value[:n_s], settings, site_ids)
+        from_lp = greedy_drop(travel, demand, site_ids, settings, rounded)
+        greedy_open = min((from_all, from_lp),
+                          key=lambda o: _nearest_value(travel, demand, o, settings))
     timings["greedy"] = time.perf_counter() - t0
 
     # 3. the MILP on the final column set (or on every pair, if that is small enough)
@@ -454,6 +470,7 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
                           "(column generation took it): raise --time-limit")
     h = _highs(opts, remaining)
     h.setOptionValue("mip_rel_gap", float(opts.gap_rel))
+    h.setOptionValue("mip_lp_solver", opts.mip_lp_solver)
     to_highs(lp, h)
     if opts.warm_start:
         idx = np.arange(n_s, dtype=np.int32)
@@ -508,6 +525,32 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
                "pairs_added": cg.added, "greedy_open": int(greedy_open.sum())},
         notes=tuple(notes),
     )
+
+
+def _rounded_open(o_lp: FloatArray, settings: ThroughputSettings,
+                  site_ids: tuple[str, ...]) -> BoolArray:
+    """Sites with an LP value of at least 0.5, the largest first, at most ``max_sites``."""
+    order = np.argsort(-o_lp, kind="stable")
+    keep = order[o_lp[order] >= 0.5 - 1e-9]
+    if settings.max_sites is not None:
+        keep = keep[: settings.max_sites]
+    out = np.zeros(len(site_ids), dtype=bool)
+    out[keep] = True
+    return out
+
+
+def _nearest_value(travel: FloatArray, demand: FloatArray, open_sites: BoolArray,
+                   settings: ThroughputSettings) -> float:
+    """Demand-minutes of nearest-site assignment within the drive limit (inf if a zone has no
+    open site in reach, or a rule is broken under nearest assignment)."""
+    reach = np.where(allowed_pairs(travel, settings), travel, np.inf)
+    near = nearest_open(reach, open_sites)
+    active = demand > 0
+    if np.any(near[active] < 0):
+        return math.inf
+    if settings.max_sites is not None and open_sites.sum() > settings.max_sites:
+        return math.inf
+    return float((demand[active] * reach[active, near[active]]).sum())
 
 
 def _site_term(settings: ThroughputSettings, open_sites: BoolArray, total: float,

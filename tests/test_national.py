@@ -18,7 +18,14 @@ from scipy.optimize import linprog
 
 from siteopt.cli import cli
 from siteopt.errors import DataError
-from siteopt.national import DEFAULT_SPEC, load, output_files, run, settings_from_spec
+from siteopt.national import (
+    DEFAULT_SPEC,
+    load,
+    measures,
+    output_files,
+    run,
+    settings_from_spec,
+)
 from siteopt.region import load_region, read_spec
 from siteopt.throughput_solve import ThroughputOptions
 
@@ -212,3 +219,25 @@ def test_cli_national_region_and_bad_input(tmp_path: Path) -> None:
     assert "needs at least 4 sites of at most 2,000 each, but at most 3 may be open" in (
         infeasible.output)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+@needs_england
+def test_decomposition_by_region_in_parallel_is_feasible_and_no_better() -> None:
+    """Midlands (two networks, 18 units): each network planned alone on a 2-process pool. The
+    union serves every zone within the limits; the joint optimum is at least as good."""
+    spec, region, _ = load(DEFAULT_SPEC, "midlands")
+    settings = settings_from_spec(spec, {})
+    options = ThroughputOptions(time_limit_s=120)
+    result = run(spec, region, settings, options, by_region=True, workers=2)
+    best, parts = result.solutions[0], result.solutions[-1]
+    assert parts.method == "by region" and parts.sizes["regions"] == 2
+    m = measures(region, parts, settings)
+    assert m["demand_served"] == pytest.approx(region.demand.sum(), rel=1e-9)
+    assert m["sites_below_min"] == 0 and m["sites_above_max"] == 0
+    # each zone served only inside its own network
+    groups = np.asarray(region.site_groups)
+    nearest_group = groups[np.argmin(region.travel_min, axis=1)]
+    assert np.all(groups[parts.site] == nearest_group[parts.zone])
+    assert best.gap is not None and best.lower_bound is not None
+    assert parts.objective >= best.lower_bound - 1e-6
+    assert best.mean_travel_min <= parts.mean_travel_min * (1 + best.gap) + 1e-9

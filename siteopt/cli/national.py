@@ -59,6 +59,13 @@ from siteopt.throughput_solve import ThroughputOptions
               help="HiGHS may stop at this relative gap.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Output folder (default outputs/national/<region>).")
+@click.option("--by-region", is_flag=True,
+              help="Also plan each site group (region) alone, in parallel, as a comparator and "
+                   "as the MILP's warm start.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Local processes for --by-region.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Dask scheduler for --by-region (e.g. tcp://host:8786).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[str],
@@ -67,7 +74,8 @@ def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[s
              max_sites: int | None, max_travel_min: float | None,
              within_travel_min: float | None, min_share_within: float | None,
              force_open: Sequence[str], force_closed: Sequence[str], k_nearest: int | None,
-             time_limit_s: float, gap_rel: float, out_dir: Path | None, fmt: str) -> None:
+             time_limit_s: float, gap_rel: float, out_dir: Path | None, by_region: bool,
+             workers: int, scheduler: str | None, fmt: str) -> None:
     """Which units keep an inpatient service, each within a throughput range, nationally.
 
     Reads an external travel matrix with demand and site tables (no road graph), optimises
@@ -80,6 +88,7 @@ def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[s
       siteopt national --region east_midlands
       siteopt national                          # all 34,752 LSOAs x 125 units
       siteopt national --max-sites 90 --max-travel-min 60
+      siteopt national --by-region --workers 2  # also each region planned alone
     """
     overrides = {
         "objective": objective, "minutes_per_site": minutes_per_site,
@@ -93,7 +102,8 @@ def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[s
     settings = settings_from_spec(spec, overrides)
     options = ThroughputOptions(time_limit_s=time_limit_s, gap_rel=gap_rel)
     with solver_chatter_to_stderr():
-        result = run(spec, region, settings, options, load_s)
+        result = run(spec, region, settings, options, load_s, by_region=by_region,
+                     workers=workers, scheduler=scheduler)
     files = output_files(result)  # computed before anything is written
     target = out_dir or REPO_DIR / "outputs" / "national" / (
         region_name or ("selection" if zone_prefixes or site_groups else "all"))

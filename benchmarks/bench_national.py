@@ -37,6 +37,9 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--gap", type=float, default=0.002)
     ap.add_argument("--lp-solver", default="ipm")
+    ap.add_argument("--mip-lp-solver", default="choose")
+    ap.add_argument("--by-region", action="store_true")
+    ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--no-warm-start", action="store_true")
     args = ap.parse_args()
 
@@ -46,8 +49,10 @@ def main() -> None:
         "max_sites": args.max_sites, "min_per_site": args.min_per_site,
         "k_nearest": args.k_nearest, "link_k_nearest": args.link_k})
     options = ThroughputOptions(time_limit_s=args.time_limit, gap_rel=args.gap,
-                                lp_solver=args.lp_solver, warm_start=not args.no_warm_start)
-    result = run(spec, region, settings, options, load_s)
+                                lp_solver=args.lp_solver, mip_lp_solver=args.mip_lp_solver,
+                                warm_start=not args.no_warm_start)
+    result = run(spec, region, settings, options, load_s, by_region=args.by_region,
+                 workers=args.workers)
     wall = time.perf_counter() - t0
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
     best = result.solutions[0]
@@ -61,7 +66,8 @@ def main() -> None:
           f"{best.sizes['pairs_added']} added by pricing in {best.sizes['pricing_rounds']} rounds)")
     print(f"settings: min {settings.min_per_site}, max {settings.max_per_site}, "
           f"max sites {settings.max_sites}, k {settings.k_nearest}, link k "
-          f"{settings.link_k_nearest}, warm start {options.warm_start}, LP {options.lp_solver}")
+          f"{settings.link_k_nearest}, warm start {options.warm_start}, LP {options.lp_solver}, "
+          f"MILP LP {options.mip_lp_solver}, by region {args.by_region}")
     print(f"time: load {load_s:.1f} s; optimise {opt_total:.1f} s = build {tm['build']:.1f} + "
           f"LP {tm['lp']:.1f} + pricing {tm['pricing']:.1f} + greedy {tm['greedy']:.1f} + "
           f"MILP {tm['mip']:.1f} + polish {tm['polish']:.1f}; build share "

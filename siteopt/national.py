@@ -13,8 +13,6 @@ independently from the raw CSV files in the tests.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import time
@@ -28,6 +26,7 @@ import numpy as np
 from siteopt.errors import DataError, InfeasibleError, Problem, SiteoptError
 from siteopt.parallel import run_all
 from siteopt.paths import REPO_DIR
+from siteopt.pipeline import csv_text
 from siteopt.region import Region, RegionFilter, RegionSpec, load_region, read_spec, select
 from siteopt.throughput_model import ThroughputSettings
 from siteopt.throughput_solve import (
@@ -275,14 +274,6 @@ def load(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[str] 
 
 
 # -- output files ------------------------------------------------------------------------------
-def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
 def _r(x: float, nd: int = 4) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), nd)
 
@@ -352,9 +343,9 @@ def output_files(result: NationalRun) -> dict[str, str]:
     }
     return {
         "summary.json": json.dumps(summary, indent=2, sort_keys=False) + "\n",
-        "comparison.csv": _csv(COMPARISON_COLUMNS, comparison),
-        "sites.csv": _csv(site_header, site_rows),
-        "zones.csv": _csv(["zone_id", "site_id", "share", "travel_min"], zone_rows),
+        "comparison.csv": csv_text(COMPARISON_COLUMNS, comparison),
+        "sites.csv": csv_text(site_header, site_rows),
+        "zones.csv": csv_text(["zone_id", "site_id", "share", "travel_min"], zone_rows),
     }
 
 

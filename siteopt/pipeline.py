@@ -212,7 +212,8 @@ def manifest(prepared: Prepared, solutions: Mapping[str, Solution]) -> dict[str,
     }
 
 
-def _csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """CSV text (``\n`` line ends) of a header and rows; shared by every writer of run files."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
@@ -240,8 +241,8 @@ def run_files(prepared: Prepared, name: str, solution: Solution) -> dict[str, st
                   for a in doc["assignment"]]
     return {
         f"{name}.json": json.dumps(doc, sort_keys=True, indent=1) + "\n",
-        f"{name}_sites.csv": _csv(header, site_rows),
-        f"{name}_assignment.csv": _csv(["zone_id", "site_id", "service", "share"], assignment),
+        f"{name}_sites.csv": csv_text(header, site_rows),
+        f"{name}_assignment.csv": csv_text(["zone_id", "site_id", "service", "share"], assignment),
     }
 
 

@@ -64,7 +64,9 @@ class ThroughputOptions:
         Budget for the whole :func:`optimise` call (column generation, warm start, MILP,
         polish); the MILP gets what is left.
     gap_rel : float
-        Relative gap at which HiGHS may stop the MILP (on its column set).
+        Stop the MILP once its solution is within this relative gap of the lower bound that is
+        valid for the full problem (HiGHS's ``objective_target``), or HiGHS's own gap on its
+        column set is this small.
     threads : int or None
     msg : bool
         Show HiGHS's log.
@@ -471,6 +473,10 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     h = _highs(opts, remaining)
     h.setOptionValue("mip_rel_gap", float(opts.gap_rel))
     h.setOptionValue("mip_lp_solver", opts.mip_lp_solver)
+    if math.isfinite(cg.lower_bound) and cg.lower_bound > 0 and opts.gap_rel < 1:
+        # stop as soon as a solution is within gap_rel of OUR bound (valid for the full
+        # problem); HiGHS's own gap, on its column set, is usually smaller
+        h.setOptionValue("objective_target", cg.lower_bound / (1.0 - opts.gap_rel))
     to_highs(lp, h)
     if opts.warm_start:
         idx = np.arange(n_s, dtype=np.int32)

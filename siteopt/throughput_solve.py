@@ -387,6 +387,13 @@ def presolve_conflicts(travel: FloatArray, demand: FloatArray, site_ids: tuple[s
                    f"{settings.max_per_site:,.0f} each, but at most {upper} may be open: raise "
                    f"the site limit by {need - upper} or the maximum per site to "
                    f"{total / upper:,.0f}")
+    n_forced = len(settings.force_open)
+    if settings.max_sites is not None and n_forced > settings.max_sites:
+        out.append(f"{n_forced} sites are forced open but at most {settings.max_sites} may be "
+                   f"open: unlock {n_forced - settings.max_sites} or raise the site limit")
+    if settings.min_sites is not None and settings.min_sites > available:
+        out.append(f"at least {settings.min_sites} sites must be open but only {available} are "
+                   "not forced closed: lower the minimum number of sites")
     lower = max(settings.min_sites or 0, len(settings.force_open))
     if settings.min_per_site and lower * settings.min_per_site > total + 1e-6:
         most = int(total // settings.min_per_site)

@@ -233,3 +233,13 @@ def test_units_objective_finds_fewest_sites_then_least_drive() -> None:
     sol = optimise(TRAVEL, DEMAND, SITES, ZONES, st, OPTS)
     assert sol.open_sites.tolist() == [True, False, True]
     assert sol.mean_travel_min == pytest.approx(2000.0 / 650.0)
+
+
+def test_locks_against_site_limits_are_explained() -> None:
+    st = ThroughputSettings(max_sites=1, force_open=frozenset({"A", "C"}))
+    with pytest.raises(InfeasibleError, match="2 sites are forced open but at most 1 may be "
+                                              "open: unlock 1"):
+        optimise(TRAVEL, DEMAND, SITES, ZONES, st, OPTS)
+    st = ThroughputSettings(min_sites=3, force_closed=frozenset({"B"}))
+    with pytest.raises(InfeasibleError, match="at least 3 sites must be open but only 2"):
+        optimise(TRAVEL, DEMAND, SITES, ZONES, st, OPTS)

@@ -124,20 +124,30 @@ class ThroughputSettings:
         for name in ("minutes_per_site", "min_per_site", "max_per_site", "min_sites", "max_sites",
                      "max_travel_min", "within_travel_min"):
             val = getattr(self, name)
-            if val is not None and not (np.isfinite(val) and val >= 0):
-                problems.append(Problem(src, f"{name} must be a number >= 0, got {val}",
+            number = isinstance(val, int | float) and not isinstance(val, bool)
+            if val is not None and not (number and np.isfinite(val) and val >= 0):
+                problems.append(Problem(src, f"{name} must be a number >= 0, got {val!r}",
+                                        field=name))
+        for name in ("min_sites", "max_sites", "k_nearest", "link_k_nearest"):
+            val = getattr(self, name)
+            if val is not None and (not isinstance(val, int) or isinstance(val, bool)):
+                problems.append(Problem(src, f"{name} must be a whole number, got {val!r}",
                                         field=name))
         for name in ("k_nearest", "link_k_nearest"):
             val = getattr(self, name)
-            if val is not None and val < 1:
+            if isinstance(val, int) and val < 1:
                 problems.append(Problem(src, f"{name} must be >= 1 (or unset for all)",
                                         field=name))
         if (self.within_travel_min is None) != (self.min_share_within is None):
             problems.append(Problem(src, "give both within_travel_min and min_share_within, "
                                     "or neither", field="min_share_within"))
-        if self.min_share_within is not None and not 0 <= self.min_share_within <= 1:
+        share = self.min_share_within
+        if share is not None and not (isinstance(share, int | float) and 0 <= share <= 1):
             problems.append(Problem(src, "min_share_within must be between 0 and 1",
                                     field="min_share_within"))
+        if any("must be a number" in p.message or "whole number" in p.message
+               for p in problems):
+            raise DataError(problems)  # the comparisons below need numbers
         if (self.min_per_site is not None and self.max_per_site is not None
                 and self.min_per_site > self.max_per_site):
             problems.append(Problem(src, f"min_per_site {self.min_per_site:g} exceeds "

@@ -241,3 +241,16 @@ def test_decomposition_by_region_in_parallel_is_feasible_and_no_better() -> None
     assert best.gap is not None and best.lower_bound is not None
     assert parts.objective >= best.lower_bound - 1e-6
     assert best.mean_travel_min <= parts.mean_travel_min * (1 + best.gap) + 1e-9
+
+
+@needs_england
+def test_spec_setting_of_the_wrong_type_is_one_line(tmp_path: Path) -> None:
+    text = DEFAULT_SPEC.read_text().replace("{ value = 600,", '{ value = "six hundred",')
+    text = text.replace('"../../shared', f'"{DEFAULT_SPEC.parent}/../../shared')
+    spec = tmp_path / "spec.toml"
+    spec.write_text(text)
+    res = CliRunner().invoke(cli, ["national", "--spec", str(spec), "--region", "llr",
+                                   "--out", str(tmp_path / "out")])
+    assert res.exit_code == 2
+    assert "min_per_site must be a number >= 0, got 'six hundred'" in res.output
+    assert "Traceback" not in res.output and not (tmp_path / "out").exists()

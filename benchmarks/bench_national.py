@@ -72,8 +72,14 @@ def main() -> None:
           f"LP {tm['lp']:.1f} + pricing {tm['pricing']:.1f} + greedy {tm['greedy']:.1f} + "
           f"MILP {tm['mip']:.1f} + polish {tm['polish']:.1f}; build share "
           f"{tm['build'] / opt_total:.1%}; whole run with comparators {wall:.1f} s")
-    print(f"result: {best.status} (HiGHS on its column set: {best.highs_gap}); peak RSS "
+    highs_gap = "n/a" if best.highs_gap is None else f"{best.highs_gap:.2%}"
+    print(f"result: {best.status} (HiGHS on its column set: {highs_gap}); peak RSS "
           f"{peak_gb:.2f} GB")
+    if args.by_region:
+        dec = result.solutions[-1].timings_s
+        print(f"decomposition by region (warm start): {dec['total']:.1f} s on {args.workers} "
+              f"worker(s), slowest region {dec['slowest_region']:.1f} s; decomposition + "
+              f"optimise {dec['total'] + opt_total:.1f} s")
     for sol, m in zip(result.solutions, result.measures(), strict=True):
         print(f"  {sol.method:<13} sites {m['open_sites']:>3}  mean {m['mean_travel_min']:.2f}  "
               f"max {m['max_travel_min']:.1f}  <=30 {m['share_within_30_min']:.1%}  "

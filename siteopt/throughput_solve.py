@@ -9,8 +9,9 @@
    **lower bound valid for the full problem**: the LP value plus the sum of the negative reduced
    costs of the omitted pairs (Lagrangian bound; each share is at most 1). When no pair prices
    out, the bound is the full problem's LP bound exactly.
-2. **Warm start**: the greedy-drop heuristic's open sites, passed to HiGHS as a partial MIP
-   start.
+2. **Warm start**: open sites passed to HiGHS as a partial MIP start: the better (by
+   nearest-site drive) of greedy drop from every site and greedy drop from the LP relaxation's
+   rounded open sites, or a given plan (e.g. the decomposition by region).
 3. **MILP** on the final column set, with the remaining time.
 4. **Polish**: with the MILP's open sites fixed, the assignment LP is solved again over every
    allowed pair (column generation), which can only lower the value.

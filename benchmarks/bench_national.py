@@ -51,7 +51,7 @@ def main() -> None:
     options = ThroughputOptions(time_limit_s=args.time_limit, gap_rel=args.gap,
                                 lp_solver=args.lp_solver, mip_lp_solver=args.mip_lp_solver,
                                 warm_start=not args.no_warm_start)
-    result = run(spec, region, settings, options, load_s, by_region=args.by_region,
+    result = run(region, settings, options, load_s, by_region=args.by_region,
                  workers=args.workers)
     wall = time.perf_counter() - t0
     peak_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6

@@ -3,8 +3,10 @@
 The orchestration of ``siteopt national`` (the LLR equivalent is :mod:`siteopt.pipeline`):
 
 * :func:`settings_from_spec` -- the spec's ``[throughput]`` defaults, with command-line overrides;
-* :func:`run` -- load the region, optimise, run the comparators (keep every current site, greedy
-  drop), measure each (:func:`measures`);
+* :func:`load` -- read the spec and select the region (named, by zone prefix or site group);
+* :func:`run` -- optimise, run the comparators (keep every current site, greedy drop and,
+  optionally, each site group planned alone: :func:`solve_by_group`), measure each
+  (:func:`measures`);
 * :func:`write_outputs` -- ``summary.json``, ``comparison.csv``, ``sites.csv``, ``zones.csv``.
 
 Every figure is computed from the assignment and the region's raw arrays here, and recomputed
@@ -137,7 +139,7 @@ class NationalRun:
         return [measures(self.region, sol, self.settings) for sol in self.solutions]
 
 
-def run(spec: RegionSpec, region: Region, settings: ThroughputSettings,
+def run(region: Region, settings: ThroughputSettings,
         options: ThroughputOptions, load_s: float = 0.0, *, by_region: bool = False,
         workers: int = 1, scheduler: str | None = None) -> NationalRun:
     """Optimise, then run the comparators, on ``region``.
@@ -393,7 +395,3 @@ def table(result: NationalRun) -> str:
         lines += [f"  note ({sol.method}): {n}" for n in sol.notes]
     return "\n".join(lines)
 
-
-def with_overrides(settings: ThroughputSettings, **kw: Any) -> ThroughputSettings:
-    """``settings`` with the non-None keyword values replaced."""
-    return replace(settings, **{k: v for k, v in kw.items() if v is not None})

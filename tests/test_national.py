@@ -124,7 +124,7 @@ def _raw_east_midlands(prefixes: list[str]) -> tuple[dict[str, dict[str, float]]
 def east_midlands_run():  # type: ignore[no-untyped-def]
     spec, region, load_s = load(DEFAULT_SPEC, "east_midlands")
     settings = settings_from_spec(spec, {"max_sites": 4})
-    result = run(spec, region, settings, ThroughputOptions(time_limit_s=120, gap_rel=0.0),
+    result = run(region, settings, ThroughputOptions(time_limit_s=120, gap_rel=0.0),
                  load_s)
     return spec, result, output_files(result)
 
@@ -228,7 +228,7 @@ def test_decomposition_by_region_in_parallel_is_feasible_and_no_better() -> None
     spec, region, _ = load(DEFAULT_SPEC, "midlands")
     settings = settings_from_spec(spec, {})
     options = ThroughputOptions(time_limit_s=120)
-    result = run(spec, region, settings, options, by_region=True, workers=2)
+    result = run(region, settings, options, by_region=True, workers=2)
     best, parts = result.solutions[0], result.solutions[-1]
     assert parts.method == "by region" and parts.sizes["regions"] == 2
     m = measures(region, parts, settings)

@@ -56,7 +56,8 @@ from siteopt.throughput_solve import ThroughputOptions
 @click.option("--time-limit", "time_limit_s", type=click.FloatRange(min=1), default=300.0,
               show_default=True, help="Budget for the whole optimisation, seconds.")
 @click.option("--gap", "gap_rel", type=click.FloatRange(0, 1), default=0.002, show_default=True,
-              help="HiGHS may stop at this relative gap.")
+              help="Stop once the solution is within this relative gap of the lower bound (valid "
+                   "for the full problem).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Output folder (default outputs/national/<region>).")
 @click.option("--by-region", is_flag=True,
@@ -102,7 +103,7 @@ def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[s
     settings = settings_from_spec(spec, overrides)
     options = ThroughputOptions(time_limit_s=time_limit_s, gap_rel=gap_rel)
     with solver_chatter_to_stderr():
-        result = run(spec, region, settings, options, load_s, by_region=by_region,
+        result = run(region, settings, options, load_s, by_region=by_region,
                      workers=workers, scheduler=scheduler)
     files = output_files(result)  # computed before anything is written
     target = out_dir or REPO_DIR / "outputs" / "national" / (

@@ -107,16 +107,23 @@ class Region:
         """The region restricted to the zones and sites selected by the masks."""
         zi = np.flatnonzero(zone_mask)
         si = np.flatnonzero(site_mask)
+        travel = np.ascontiguousarray(self.travel_min[np.ix_(zi, si)])
+        # notes of the load describe the whole files; say so, and count what the subset keeps
+        notes = [f"whole input, before selecting: {n}" for n in self.notes]
+        unreachable = int(np.isinf(travel).sum())
+        if unreachable:
+            notes.append(f"{unreachable} zone-site pair(s) of this selection are unreachable")
         return replace(
             self,
             name=name,
+            notes=tuple(notes),
             zone_ids=tuple(self.zone_ids[i] for i in zi),
             demand=self.demand[zi],
             site_ids=tuple(self.site_ids[j] for j in si),
             site_names=tuple(self.site_names[j] for j in si),
             site_groups=tuple(self.site_groups[j] for j in si),
             current_per_site=self.current_per_site[si],
-            travel_min=np.ascontiguousarray(self.travel_min[np.ix_(zi, si)]),
+            travel_min=travel,
         )
 
 

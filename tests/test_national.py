@@ -26,7 +26,7 @@ from siteopt.national import (
     run,
     settings_from_spec,
 )
-from siteopt.region import load_region, read_spec
+from siteopt.region import load_region, prefix_filter, read_spec, select
 from siteopt.throughput_solve import ThroughputOptions
 
 ENGLAND = DEFAULT_SPEC.parent.parent.parent / "shared" / "geodata" / "england"
@@ -65,6 +65,13 @@ def test_long_and_wide_matrices_load_the_same(tmp_path: Path) -> None:
         assert r.demand.tolist() == [10, 20, 30]
         assert r.travel_min[2, 0] == np.inf and r.travel_min[0, 1] == 12.5
     assert any("1 matrix cell(s) are empty" in n for n in b.notes)
+    # a selection says which notes are about the whole input and counts its own gaps
+    only_b = select(b, prefix_filter(["B"]), "b")
+    assert only_b.zone_ids == ("B 001",)
+    assert all(n.startswith("whole input, before selecting: ") for n in only_b.notes[:-1])
+    assert only_b.notes[-1] == "1 zone-site pair(s) of this selection are unreachable"
+    assert select(b, prefix_filter(["A"]), "a").notes == tuple(
+        f"whole input, before selecting: {n}" for n in b.notes)
 
 
 @pytest.mark.parametrize(

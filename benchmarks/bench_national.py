@@ -30,7 +30,10 @@ from siteopt.throughput_solve import ThroughputOptions
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--region", default=None)
+    ap.add_argument("--objective", choices=["access", "units", "weighted"], default=None)
+    ap.add_argument("--minutes-per-site", type=float, default=None)
     ap.add_argument("--max-sites", type=int, default=None)
+    ap.add_argument("--max-travel-min", type=float, default=None)
     ap.add_argument("--min-per-site", type=float, default=None)
     ap.add_argument("--k-nearest", type=int, default=None)
     ap.add_argument("--link-k", type=int, default=None)
@@ -46,6 +49,8 @@ def main() -> None:
     t0 = time.perf_counter()
     spec, region, load_s = load(DEFAULT_SPEC, args.region)
     settings = settings_from_spec(spec, {
+        "objective": args.objective, "minutes_per_site": args.minutes_per_site,
+        "max_travel_min": args.max_travel_min,
         "max_sites": args.max_sites, "min_per_site": args.min_per_site,
         "k_nearest": args.k_nearest, "link_k_nearest": args.link_k})
     options = ThroughputOptions(time_limit_s=args.time_limit, gap_rel=args.gap,
@@ -64,7 +69,9 @@ def main() -> None:
           f"{best.sizes['allowed_pairs']:,} allowed pairs; model {best.sizes['columns']:,} "
           f"columns x {best.sizes['rows']:,} rows ({best.sizes['pairs']:,} pairs, "
           f"{best.sizes['pairs_added']} added by pricing in {best.sizes['pricing_rounds']} rounds)")
-    print(f"settings: min {settings.min_per_site}, max {settings.max_per_site}, "
+    print(f"settings: objective {settings.objective} (minutes per site "
+          f"{settings.minutes_per_site}), max travel {settings.max_travel_min}, "
+          f"min {settings.min_per_site}, max {settings.max_per_site}, "
           f"max sites {settings.max_sites}, k {settings.k_nearest}, link k "
           f"{settings.link_k_nearest}, warm start {options.warm_start}, LP {options.lp_solver}, "
           f"MILP LP {options.mip_lp_solver}, by region {args.by_region}")

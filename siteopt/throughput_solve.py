@@ -152,6 +152,10 @@ def _highs(options: ThroughputOptions, time_limit_s: float | None = None) -> hig
     return h
 
 
+class _LPTimeLimitError(SolverError):
+    """An LP relaxation ran out of the time budget."""
+
+
 @dataclass(frozen=True, eq=False)
 class _LPResult:
     lp: ThroughputLP
@@ -160,9 +164,10 @@ class _LPResult:
     row_dual: FloatArray
 
 
-def _solve_lp(lp: ThroughputLP, options: ThroughputOptions) -> _LPResult | None:
+def _solve_lp(lp: ThroughputLP, options: ThroughputOptions,
+              time_limit_s: float | None = None) -> _LPResult | None:
     """Solve an LP relaxation; ``None`` if infeasible."""
-    h = _highs(options)
+    h = _highs(options, time_limit_s)
     # Interior point with crossover: 17 s on the England relaxation against about 75 s for
     # the dual simplex (BENCHMARKS.md); crossover still gives a basic solution and exact duals.
     h.setOptionValue("solver", options.lp_solver)
@@ -171,6 +176,10 @@ def _solve_lp(lp: ThroughputLP, options: ThroughputOptions) -> _LPResult | None:
     status = h.getModelStatus()
     if status == highspy.HighsModelStatus.kInfeasible:
         return None
+    if status == highspy.HighsModelStatus.kTimeLimit:
+        raise _LPTimeLimitError(f"the LP relaxation ({lp.n_cols:,} columns) did not finish "
+                                f"within the {options.time_limit_s:g} s budget: raise "
+                                "--time-limit")
     if status != highspy.HighsModelStatus.kOptimal:
         raise SolverError(f"HiGHS stopped the LP relaxation with status "
                           f"{h.modelStatusToString(status)!r}")
@@ -195,16 +204,27 @@ class _ColumnGeneration:
 def _column_generation(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
                        settings: ThroughputSettings, allowed: BoolArray, start: BoolArray,
                        options: ThroughputOptions, t_max: float, max_rounds: int,
-                       deadline: float) -> _ColumnGeneration:
-    """LP relaxation over a growing column set, with a valid bound each round."""
+                       deadline: float, hard_deadline: float = math.inf) -> _ColumnGeneration:
+    """LP relaxation over a growing column set, with a valid bound each round.
+
+    No round starts after ``deadline``; an LP solve still running at ``hard_deadline`` (the
+    whole budget) is a :class:`SolverError`.
+    """
     cg = _ColumnGeneration(mask=start & allowed)
     active = demand > 0
     while True:
+        time_limit = (None if math.isinf(hard_deadline)
+                      else max(1.0, hard_deadline - time.perf_counter()))
         t0 = time.perf_counter()
         lp = build_lp(travel, demand, site_ids, settings, pairs_from_mask(cg.mask, travel),
                       integer=False, travel_max_min=t_max)
         t1 = time.perf_counter()
-        res = _solve_lp(lp, options)
+        try:
+            res = _solve_lp(lp, options, time_limit)
+        except _LPTimeLimitError:
+            if cg.last is None:
+                raise
+            return cg  # the previous round's bound stays valid
         t2 = time.perf_counter()
         cg.build_s += t1 - t0
         cg.lp_s += t2 - t1
@@ -445,7 +465,8 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     # 1. column generation on the LP relaxation -> valid lower bound
     start = nearest_mask(allowed, travel, settings.k_nearest)
     cg = _column_generation(travel, demand, site_ids, settings, allowed, start, opts, t_max,
-                            opts.max_pricing_rounds, t_start + 0.4 * opts.time_limit_s)
+                            opts.max_pricing_rounds, t_start + 0.4 * opts.time_limit_s,
+                            hard_deadline=deadline)
     timings.update(build=cg.build_s, lp=cg.lp_s, pricing=cg.pricing_s)
     if cg.last is None:
         raise InfeasibleError(_lp_infeasible_message(demand, settings))
@@ -525,6 +546,9 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
         lower = max(lower, float(info.mip_dual_bound))  # HiGHS's bound covers every pair
     gap = max(0.0, (value - lower) / max(abs(value), 1e-9))
     status = "optimal" if gap <= OPTIMAL_GAP_TOL else f"feasible (gap {gap:.2%})"
+    if settings.objective == "units":
+        notes.append(_units_note(value, lower, int(open_sites.sum()), float(demand.sum()),
+                                 t_max))
     if not cg.complete and not complete_set:
         notes.append(f"column generation stopped after {cg.rounds} rounds with pairs still "
                      "pricing out; the bound allows for them (valid, but looser)")
@@ -539,6 +563,26 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
                "pairs_added": cg.added, "greedy_open": int(greedy_open.sum())},
         notes=tuple(notes),
     )
+
+
+def _units_note(value: float, lower: float, n_open: int, total: float, t_max: float) -> str:
+    r"""What the ``units`` objective's bound proves, in units and minutes.
+
+    The objective is :math:`D(t^{max}+1)\,n + D\,T` with :math:`T < t^{max}+1`, so a bound
+    :math:`c` on it (in units of :math:`D(t^{max}+1)`) proves :math:`n \ge \lfloor c \rfloor`;
+    if that equals the units found, every optimum has exactly that many units and its mean
+    drive is at least :math:`(c - n)(t^{max}+1)`.
+    """
+    per_unit = total * (t_max + 1.0)
+    c = lower / per_unit
+    n_lb = math.floor(c + 1e-9)
+    mean = (value - n_open * per_unit) / total
+    if n_lb >= n_open:
+        drive_lb = max(0.0, (c - n_open) * (t_max + 1.0))
+        return (f"fewest units proven: {n_open}; with {n_open} units the mean drive is "
+                f"{mean:.2f} min, at least {drive_lb:.2f} min")
+    return (f"{n_open} units found, at least {n_lb} needed (not proven fewest: the objective's "
+            "gap is mostly units); raise --time-limit or add --max-travel-min")
 
 
 def _rounded_open(o_lp: FloatArray, settings: ThroughputSettings,

@@ -23,6 +23,7 @@ from siteopt.throughput_model import (
 from siteopt.throughput_solve import (
     ThroughputOptions,
     _column_generation,
+    _units_note,
     assign_fixed,
     greedy_drop,
     keep_current,
@@ -233,6 +234,18 @@ def test_units_objective_finds_fewest_sites_then_least_drive() -> None:
     sol = optimise(TRAVEL, DEMAND, SITES, ZONES, st, OPTS)
     assert sol.open_sites.tolist() == [True, False, True]
     assert sol.mean_travel_min == pytest.approx(2000.0 / 650.0)
+    assert sol.notes[-1] == (f"fewest units proven: 2; with 2 units the mean drive is "
+                             f"{2000.0 / 650.0:.2f} min, at least {2000.0 / 650.0:.2f} min")
+
+
+def test_units_note_when_the_count_is_not_proven() -> None:
+    """By hand: D = 100, t_max = 9 (a unit is worth 1,000); bound 3,500 proves >= 3 units."""
+    assert _units_note(4_000.0 + 500.0, 3_500.0, 4, 100.0, 9.0) == (
+        "4 units found, at least 3 needed (not proven fewest: the objective's gap is mostly "
+        "units); raise --time-limit or add --max-travel-min")
+    # bound 4,150 proves 4 units, and a mean drive of at least (4.15 - 4) x 10 = 1.5 min
+    assert _units_note(4_000.0 + 200.0, 4_150.0, 4, 100.0, 9.0) == (
+        "fewest units proven: 4; with 4 units the mean drive is 2.00 min, at least 1.50 min")
 
 
 def test_locks_against_site_limits_are_explained() -> None:

@@ -93,6 +93,8 @@ def main() -> None:
               f"<=45 {m['share_within_45_min']:.1%}  <=60 {m['share_within_60_min']:.1%}  "
               f"per site {m['per_site_min']:,.0f}-{m['per_site_max']:,.0f}  "
               f"<min {m['sites_below_min']} >max {m['sites_above_max']}")
+    for note in best.notes:
+        print(f"note: {note}")
     m0 = result.measures()[0]
     print(f"| {region.n_zones:,} x {region.n_sites} | {settings.max_sites} | "
           f"{'warm' if options.warm_start else 'cold'} | {tm['build']:.1f} | {opt_total:.0f} | "

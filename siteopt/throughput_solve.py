@@ -547,8 +547,11 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     gap = max(0.0, (value - lower) / max(abs(value), 1e-9))
     status = "optimal" if gap <= OPTIMAL_GAP_TOL else f"feasible (gap {gap:.2%})"
     if settings.objective == "units":
-        notes.append(_units_note(value, lower, int(open_sites.sum()), float(demand.sum()),
-                                 t_max))
+        total = float(demand.sum())
+        at_least = max(settings.min_sites or 0, len(settings.force_open),
+                       math.ceil(total / settings.max_per_site - 1e-9)
+                       if settings.max_per_site else 1)
+        notes.append(_units_note(value, lower, int(open_sites.sum()), total, t_max, at_least))
     if not cg.complete and not complete_set:
         notes.append(f"column generation stopped after {cg.rounds} rounds with pairs still "
                      "pricing out; the bound allows for them (valid, but looser)")
@@ -565,17 +568,19 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     )
 
 
-def _units_note(value: float, lower: float, n_open: int, total: float, t_max: float) -> str:
+def _units_note(value: float, lower: float, n_open: int, total: float, t_max: float,
+                at_least: int = 0) -> str:
     r"""What the ``units`` objective's bound proves, in units and minutes.
 
     The objective is :math:`D(t^{max}+1)\,n + D\,T` with :math:`T < t^{max}+1`, so a bound
     :math:`c` on it (in units of :math:`D(t^{max}+1)`) proves :math:`n \ge \lfloor c \rfloor`;
     if that equals the units found, every optimum has exactly that many units and its mean
-    drive is at least :math:`(c - n)(t^{max}+1)`.
+    drive is at least :math:`(c - n)(t^{max}+1)`. ``at_least`` is a count known otherwise
+    (demand over the maximum per site, the minimum number of sites, the locks).
     """
     per_unit = total * (t_max + 1.0)
     c = lower / per_unit
-    n_lb = math.floor(c + 1e-9)
+    n_lb = max(math.floor(c + 1e-9), at_least)
     mean = (value - n_open * per_unit) / total
     if n_lb >= n_open:
         drive_lb = max(0.0, (c - n_open) * (t_max + 1.0))

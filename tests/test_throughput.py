@@ -243,6 +243,10 @@ def test_units_note_when_the_count_is_not_proven() -> None:
     assert _units_note(4_000.0 + 500.0, 3_500.0, 4, 100.0, 9.0) == (
         "4 units found, at least 3 needed (not proven fewest: the objective's gap is mostly "
         "units); raise --time-limit or add --max-travel-min")
+    # a count known otherwise (e.g. demand over the maximum per site) proves 4 units, but the
+    # bound says nothing of the drive beyond 0
+    assert _units_note(4_000.0 + 500.0, 3_500.0, 4, 100.0, 9.0, at_least=4) == (
+        "fewest units proven: 4; with 4 units the mean drive is 5.00 min, at least 0.00 min")
     # bound 4,150 proves 4 units, and a mean drive of at least (4.15 - 4) x 10 = 1.5 min
     assert _units_note(4_000.0 + 200.0, 4_150.0, 4, 100.0, 9.0) == (
         "fewest units proven: 4; with 4 units the mean drive is 2.00 min, at least 1.50 min")

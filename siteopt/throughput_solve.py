@@ -587,7 +587,8 @@ def _units_note(value: float, lower: float, n_open: int, total: float, t_max: fl
         return (f"fewest units proven: {n_open}; with {n_open} units the mean drive is "
                 f"{mean:.2f} min, at least {drive_lb:.2f} min")
     return (f"{n_open} units found, at least {n_lb} needed (not proven fewest: the objective's "
-            "gap is mostly units); raise --time-limit or add --max-travel-min")
+            "gap is mostly units): raise --time-limit, or use the access objective with "
+            "--max-sites")
 
 
 def _rounded_open(o_lp: FloatArray, settings: ThroughputSettings,

@@ -242,7 +242,7 @@ def test_units_note_when_the_count_is_not_proven() -> None:
     """By hand: D = 100, t_max = 9 (a unit is worth 1,000); bound 3,500 proves >= 3 units."""
     assert _units_note(4_000.0 + 500.0, 3_500.0, 4, 100.0, 9.0) == (
         "4 units found, at least 3 needed (not proven fewest: the objective's gap is mostly "
-        "units); raise --time-limit or add --max-travel-min")
+        "units): raise --time-limit, or use the access objective with --max-sites")
     # a count known otherwise (e.g. demand over the maximum per site) proves 4 units, but the
     # bound says nothing of the drive beyond 0
     assert _units_note(4_000.0 + 500.0, 3_500.0, 4, 100.0, 9.0, at_least=4) == (

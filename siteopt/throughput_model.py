@@ -203,6 +203,11 @@ def allowed_pairs(travel_min: FloatArray, settings: ThroughputSettings,
     return ok
 
 
+def site_open_ok(site_ids: tuple[str, ...], settings: ThroughputSettings) -> BoolArray:
+    """Sites that may open: every site not in ``settings.force_closed``."""
+    return ~np.isin(np.asarray(site_ids, dtype=object), list(settings.force_closed))
+
+
 def pairs_from_mask(mask: BoolArray, travel_min: FloatArray) -> Pairs:
     """Pairs of a dense mask, sorted by zone then by drive time (then site)."""
     z, s = np.nonzero(mask)

@@ -47,6 +47,7 @@ from siteopt.throughput_model import (
     nearest_mask,
     pairs_from_mask,
     reduced_costs,
+    site_open_ok,
     to_highs,
 )
 
@@ -348,9 +349,7 @@ def greedy_drop(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...
     locked = np.zeros(n_s, dtype=bool)
     for sid in settings.force_open:
         locked[pos[sid]] = True
-    open_sites = start_open.copy()
-    for sid in settings.force_closed:
-        open_sites[pos[sid]] = False
+    open_sites = start_open & site_open_ok(site_ids, settings)
     reach = allowed_pairs(travel, settings)
     t = np.where(reach, travel, np.inf)
     active = demand > 0
@@ -391,8 +390,8 @@ def presolve_conflicts(travel: FloatArray, demand: FloatArray, site_ids: tuple[s
     """Limits that conflict before any solve, in plain words with numbers."""
     out: list[str] = []
     total = float(demand.sum())
-    closed = np.isin(np.asarray(site_ids, dtype=object), list(settings.force_closed))
-    allowed = allowed_pairs(travel, settings, ~closed)
+    open_ok = site_open_ok(site_ids, settings)
+    allowed = allowed_pairs(travel, settings, open_ok)
     stranded = np.flatnonzero((demand > 0) & ~allowed.any(axis=1))
     if stranded.size:
         shown = ", ".join(zone_ids[i] for i in stranded[:3])
@@ -400,7 +399,7 @@ def presolve_conflicts(travel: FloatArray, demand: FloatArray, site_ids: tuple[s
                  if settings.max_travel_min is not None else "with a travel time")
         out.append(f"{stranded.size} zone(s) have no site {limit} ({shown}"
                    f"{' ...' if stranded.size > 3 else ''}): raise the maximum drive time")
-    available = int((~closed).sum())
+    available = int(open_ok.sum())
     upper = min(available, settings.max_sites) if settings.max_sites is not None else available
     if settings.max_per_site is not None and upper * settings.max_per_site < total - 1e-6:
         need = math.ceil(total / settings.max_per_site - 1e-9)
@@ -457,8 +456,8 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     if conflicts:
         raise InfeasibleError("; ".join(conflicts))
     n_s = len(site_ids)
-    closed = np.isin(np.asarray(site_ids, dtype=object), list(settings.force_closed))
-    allowed = allowed_pairs(travel, settings, ~closed)
+    open_ok = site_open_ok(site_ids, settings)
+    allowed = allowed_pairs(travel, settings, open_ok)
     t_max = _t_max(travel, allowed)
     timings: dict[str, float] = {}
 
@@ -643,10 +642,10 @@ def _lp_infeasible_message(demand: FloatArray, settings: ThroughputSettings) -> 
 
 
 def objective_value(solution: ThroughputSolution, travel: FloatArray, demand: FloatArray,
-                    settings: ThroughputSettings) -> float:
-    """The objective (demand-minutes) of a solution, recomputed from its assignment."""
-    closed = np.zeros(len(solution.open_sites), dtype=bool)
-    allowed = allowed_pairs(travel, settings, ~closed)
+                    site_ids: tuple[str, ...], settings: ThroughputSettings) -> float:
+    """The objective (demand-minutes) of a solution, recomputed from its assignment (with the
+    same longest allowed drive as :func:`optimise`, sites forced closed left out)."""
+    allowed = allowed_pairs(travel, settings, site_open_ok(site_ids, settings))
     travel_part = float((demand[solution.zone] * travel[solution.zone, solution.site]
                          * solution.share).sum())
     return travel_part + _site_term(settings, solution.open_sites, float(demand.sum()),

@@ -208,7 +208,8 @@ def test_optimum_equals_enumeration_oracle(seed: int, full_model_max_pairs: int)
                    ThroughputOptions(time_limit_s=60, gap_rel=0.0,
                                      full_model_max_pairs=full_model_max_pairs))
     expected = _oracle(travel, demand, lo, hi, 4)
-    assert objective_value(sol, travel, demand, st) == pytest.approx(sol.objective, rel=1e-9)
+    assert objective_value(sol, travel, demand, tuple(f"s{j}" for j in range(n_s)),
+                           st) == pytest.approx(sol.objective, rel=1e-9)
     assert sol.lower_bound is not None and sol.gap is not None
     assert sol.lower_bound <= expected * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
     assert sol.gap == pytest.approx((sol.objective - sol.lower_bound) / sol.objective)

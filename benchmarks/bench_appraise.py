@@ -20,16 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from siteopt.appraisal import (
-    AppraisalSettings,
-    annual_cost,
-    appraise,
-    frontier_matches,
-    mean_travel,
-    pareto_frontier,
-)
+from siteopt.appraisal.appraise import appraise
+from siteopt.appraisal.frontier import frontier_matches, pareto_frontier
+from siteopt.appraisal.measures import annual_cost, mean_travel
+from siteopt.appraisal.settings import AppraisalSettings
 from siteopt.paths import DEFAULT_GEODATA_DIR
-from siteopt.pipeline import prepare
+from siteopt.runs.pipeline import prepare
 
 TARGET_S = 60.0
 

@@ -11,8 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from siteopt.geodata import load_geodata
-from siteopt.geodata_build import build_geodata
+from siteopt.data.build import build_geodata
+from siteopt.data.load import load_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR, REPO_DIR
 
 

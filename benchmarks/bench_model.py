@@ -6,7 +6,7 @@ Usage::
     python benchmarks/bench_model.py --size mid --time-limit 300   # 50 x 5,000
     python benchmarks/bench_model.py --size scale --time-limit 300 --solvers highs
 
-Instances are seeded synthetic worlds (:mod:`siteopt.synthetic`): 0-3 rehab wards per site,
+Instances are seeded synthetic worlds (:mod:`siteopt.wards.synthetic`): 0-3 rehab wards per site,
 0-1 stroke ward at 40% of sites, demand at half of the largest possible capacity, drive times
 from straight-line distance. Scenario: minimise the weighted mean drive time subject to a net
 capital limit (a quarter of the capex of building every site to its maximum), the 90-minute
@@ -24,11 +24,11 @@ from dataclasses import replace
 import highspy
 import pulp
 
-from siteopt.enumerate import enumerate_optimum
-from siteopt.heuristic import greedy_choice
-from siteopt.instance import Instance, ModelSettings
-from siteopt.model import build_model
-from siteopt.solve import SolverOptions, solve_model
+from siteopt.wards.enumerate import enumerate_optimum
+from siteopt.wards.heuristic import greedy_choice
+from siteopt.wards.instance import Instance, ModelSettings
+from siteopt.wards.model import build_model
+from siteopt.wards.solve import SolverOptions, solve_model
 
 SIZES = {"llr": (9, 650), "mid": (50, 5_000), "scale": (200, 35_000)}
 SEED = 2026
@@ -66,7 +66,7 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    from siteopt.synthetic import synthetic_instance
+    from siteopt.wards.synthetic import synthetic_instance
 
     n_sites, n_zones = SIZES[args.size]
     t0 = time.perf_counter()

@@ -23,8 +23,8 @@ from datetime import date
 
 import highspy
 
-from siteopt.national import DEFAULT_SPEC, load, run, settings_from_spec
-from siteopt.throughput_solve import ThroughputOptions
+from siteopt.national.run import DEFAULT_SPEC, load, run, settings_from_spec
+from siteopt.national.solve import ThroughputOptions
 
 
 def main() -> None:

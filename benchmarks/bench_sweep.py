@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from siteopt.paths import DEFAULT_GEODATA_DIR, REPO_DIR
-from siteopt.sweep import load_spec, run_sweep
+from siteopt.runs.sweep import load_spec, run_sweep
 
 
 def main() -> None:

@@ -24,9 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from siteopt import roads
-from siteopt import travel as tr
 from siteopt.paths import DEFAULT_GEODATA_DIR, REPO_DIR
+from siteopt.travel import graph as road_graph
+from siteopt.travel import matrix as tr
+from siteopt.travel import osm
+from siteopt.travel import speeds as road_speeds
 
 ROADS = DEFAULT_GEODATA_DIR / "roads"
 GRAPH = ROADS / tr.DEFAULT_GRAPH_NAME
@@ -54,10 +56,11 @@ def main() -> None:
     cands = tr.Points(tuple(f"c{i}" for i in range(100)), rng.uniform(52.40, 52.95, 100),
                       rng.uniform(-1.55, -0.45, 100))
     access = tr.AccessModel.from_roads_dir(ROADS)
-    arrays = roads.load_graph_arrays(GRAPH)
+    arrays = road_graph.load_graph_arrays(GRAPH)
     rows: list[tuple[str, float]] = []
-    rows.append(("graph load: arrays (.npz)", timed(lambda: roads.load_graph_arrays(GRAPH), n)))
-    rows.append(("graph load: networkx DiGraph", timed(lambda: roads.load_graph(GRAPH), n)))
+    rows.append(("graph load: arrays (.npz)", timed(lambda: road_graph.load_graph_arrays(GRAPH),
+    n)))
+    rows.append(("graph load: networkx DiGraph", timed(lambda: road_graph.load_graph(GRAPH), n)))
     for label, dests in (("634 x 9 (LLR zones x sites)", sites),
                          ("634 x 100 (zones x candidates)", cands)):
         for method in ("csr", "networkx"):
@@ -71,7 +74,7 @@ def main() -> None:
         rows.append(("zone_site_travel, cache hit",
                      timed(lambda: tr.zone_site_travel(DEFAULT_GEODATA_DIR,
                                                        cache_dir=Path(tmp)), n)))
-        code = ("from pathlib import Path; from siteopt.travel import zone_site_travel; "
+        code = ("from pathlib import Path; from siteopt.travel.matrix import zone_site_travel; "
                 f"from siteopt.paths import DEFAULT_GEODATA_DIR; "
                 f"zone_site_travel(DEFAULT_GEODATA_DIR, cache_dir=Path({tmp!r}) / 'cold')")
 
@@ -83,17 +86,17 @@ def main() -> None:
         rows.append(("634 x 9 cold: fresh process, imports + graph load + matrix, no cache",
                      timed(cold, n)))
     if RUTLAND.exists():
-        report: list[roads.BuildReport] = []
+        report: list[road_graph.BuildReport] = []
 
         def build() -> None:
-            report.append(roads.build_osm_graph(RUTLAND, ROADS)[1])
+            report.append(osm.build_osm_graph(RUTLAND, ROADS)[1])
 
         rows.append(("Rutland OSM build (read, simplify, SCC)", timed(build, n)))
         # a larger graph: the Rutland OSM graph before simplification (largest SCC only)
-        speeds = roads.read_speeds(ROADS / "speeds.csv")
-        params = roads.read_parameters(ROADS / "parameters.csv")
-        raw = roads.largest_scc(roads.osm_to_graph(RUTLAND, speeds, params))
-        big = roads.graph_to_arrays(raw)
+        speeds = road_speeds.read_speeds(ROADS / "speeds.csv")
+        params = road_speeds.read_parameters(ROADS / "parameters.csv")
+        raw = road_graph.largest_scc(osm.osm_to_graph(RUTLAND, speeds, params))
+        big = road_graph.graph_to_arrays(raw)
         rut = tr.Points(tuple(f"r{i}" for i in range(100)), rng.uniform(52.55, 52.74, 100),
                         rng.uniform(-0.80, -0.47, 100))
         for method in ("csr", "networkx"):

@@ -8,9 +8,9 @@ Free parameters: the class speeds of the strategic network (motorway; trunk, pri
 secondary roads, each urban and rural) and the urban and rural access speeds. The detour factor
 is fixed (its ratio to the access speed is what matters, so fitting both would be degenerate);
 a rural class speed is the speed at the national limit, scaled on stretches with a documented
-limit (``maxspeed_mph`` in ``strategic_routes.csv``; ``siteopt.roads.limit_ratio``);
+limit (``maxspeed_mph`` in ``strategic_routes.csv``; ``siteopt.travel.speeds.limit_ratio``);
 the Rutland OSM edges keep their maxspeed / class speeds. The objective is the mean absolute
-error over the calibration half's LSOAs (split: ``siteopt.travel.holdout_half``) to the seven
+error over the calibration half's LSOAs (split: ``siteopt.travel.check.holdout_half``) to the seven
 reference destinations. ``--write`` stores the fitted values in ``geodata/roads/speeds.csv`` and
 ``parameters.csv`` (sources say "calibrated"), then rebuild the graph with
 ``siteopt geodata roads --default``.
@@ -27,9 +27,11 @@ from pathlib import Path
 import numpy as np
 from scipy.optimize import minimize
 
-from siteopt import roads
-from siteopt import travel as tr
 from siteopt.paths import REPO_DIR
+from siteopt.travel import check as tcheck
+from siteopt.travel import graph as road_graph
+from siteopt.travel import matrix as tr
+from siteopt.travel import speeds as road_speeds
 
 RAW = REPO_DIR.parent / "shared" / "geodata"
 ROADS = REPO_DIR / "geodata" / "roads"
@@ -54,16 +56,16 @@ def main() -> None:
                              "SHA-256(LSOA code) mod K) and print the pooled out-of-fold errors")
     args = parser.parse_args()
 
-    ref = tr.read_reference(
+    ref = tcheck.read_reference(
         RAW / "reference" / "LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv",
         RAW / "llr" / "LLR_lsoa11_pwc_wgs84.csv",
         RAW / "england" / "stroke_hospitals_2022_samuel.csv",
     )
-    cal = np.array([args.half == "all" or tr.holdout_half(c) == args.half
+    cal = np.array([args.half == "all" or tcheck.holdout_half(c) == args.half
                     for c in ref.origins.ids])
-    speeds = roads.read_speeds(ROADS / "speeds.csv")
-    params = roads.read_parameters(ROADS / "parameters.csv")
-    arrays = roads.load_graph_arrays(ROADS / tr.DEFAULT_GRAPH_NAME)
+    speeds = road_speeds.read_speeds(ROADS / "speeds.csv")
+    params = road_speeds.read_parameters(ROADS / "parameters.csv")
+    arrays = road_graph.load_graph_arrays(ROADS / tr.DEFAULT_GRAPH_NAME)
     access = tr.AccessModel.from_roads_dir(ROADS)
     names = arrays.highway_names
     hw = np.array([names[c] for c in arrays.highway_code])
@@ -71,9 +73,9 @@ def main() -> None:
     urban_m = np.zeros(len(arrays.edge_u))
     for e in np.nonzero(strategic)[0]:
         u, v = arrays.edge_u[e], arrays.edge_v[e]
-        urban_m[e] = roads.urban_length_m(arrays.lat[u], arrays.lon[u], arrays.lat[v],
+        urban_m[e] = road_speeds.urban_length_m(arrays.lat[u], arrays.lon[u], arrays.lat[v],
                                           arrays.lon[v], access.urban_areas)[1]
-    ratios = roads.strategic_limit_ratios(ROADS / "strategic_roads.geojson")
+    ratios = strategic.strategic_limit_ratios(ROADS / "strategic_roads.geojson")
     limit = np.ones(len(arrays.edge_u))
     for e in np.nonzero(strategic)[0]:
         u, v = arrays.edge_u[e], arrays.edge_v[e]
@@ -117,20 +119,20 @@ def main() -> None:
         for k in range(args.folds):
             xk, _ = fit(fold != k)
             oof[fold == k] = model(xk)[fold == k]
-        km = tr.straight_line_km(ref.origins, ref.destinations)
+        km = tcheck.straight_line_km(ref.origins, ref.destinations)
         pooled = np.full(km.shape, np.nan)
         per_dest = np.full(km.shape, np.nan)
         for k in range(args.folds):
             tr_, te = fold != k, fold == k
-            a, b = tr.fit_line(km[tr_], ref.travel_min[tr_])
+            a, b = tcheck.fit_line(km[tr_], ref.travel_min[tr_])
             pooled[te] = a + b * km[te]
             for j in range(km.shape[1]):
-                aj, bj = tr.fit_line(km[tr_, j], ref.travel_min[tr_, j])
+                aj, bj = tcheck.fit_line(km[tr_, j], ref.travel_min[tr_, j])
                 per_dest[te, j] = aj + bj * km[te, j]
         for label, pred in (("baseline pooled", pooled), ("baseline per destination", per_dest)):
-            st = tr.ErrorStats.of(pred, ref.travel_min)
+            st = tcheck.ErrorStats.of(pred, ref.travel_min)
             print(f"{args.folds}-fold {label}: MAE {st.mae_min:.3f} P90 {st.p90_abs_min:.3f}")
-        stats = tr.ErrorStats.of(oof, ref.travel_min)
+        stats = tcheck.ErrorStats.of(oof, ref.travel_min)
         print(f"{args.folds}-fold out-of-fold: MAE {stats.mae_min:.3f} P90 "
               f"{stats.p90_abs_min:.3f} bias {stats.bias_min:+.2f} (n={stats.n})")
 
@@ -140,7 +142,7 @@ def main() -> None:
         print(f"  {key}: {v:.1f}")
     m = model(x)
     if args.half != "all":
-        r = tr.reference_check(ref, m, args.half)
+        r = tcheck.reference_check(ref, m, args.half)
         print("held-out:", r.model)
         for d, s in r.model_by_destination.items():
             print(f"  {d}: MAE {s.mae_min:.2f} P90 {s.p90_abs_min:.2f} bias {s.bias_min:+.2f}")

@@ -1,7 +1,8 @@
 """Digest every output of the main commands, to show that a refactor changes no output.
 
 Runs ``siteopt appraise``, ``solve`` (table, JSON, ``--out``, ``--evaluate``), ``map``, ``sweep``
-(a 6-run grid), ``whatif`` (table and JSON), ``validate`` and ``national --region east_midlands`` into a scratch
+(a 6-run grid), ``whatif`` (table and JSON), ``validate`` and ``national --region east_midlands``
+into a scratch
 folder, then digests each file (SHA-256). Timings are the only thing allowed to differ, so they
 are taken out before digesting: JSON keys and table columns (CSV, JSON lines, Parquet) named
 ``seconds`` or ending in ``_s`` or ``_seconds``,
@@ -43,6 +44,7 @@ candidates = 3
 "model.capital_limit_gbp" = {{ values = [6e6, 12e6] }}
 "model.max_staff_wte_rn" = {{ values = [130, 150, 170] }}
 """
+LABEL_DIRS = [("solve_out", "solve"), ("map_html", "map"), ("map_png", "map_png")]
 TIMING_TAIL = re.compile(r"; \d+(\.\d+)? s$", re.MULTILINE)
 PROGRESS = re.compile(r"^.*\r", re.MULTILINE)
 
@@ -126,12 +128,14 @@ def normalise_text(text: str, scratch: Path) -> str:
     return TIMING_TAIL.sub("; <t> s", text)
 
 
-def run_all(scratch: Path) -> dict[str, str]:
+def run_all(scratch: Path, only: set[str]) -> dict[str, str]:
     """Run every command into ``scratch`` and digest what each wrote and printed."""
     spec = scratch / "sweep_small.toml"
     spec.write_text(SWEEP_SPEC.format(base=(REPO / "scenarios" / "base.toml").as_posix()))
     digests: dict[str, str] = {}
     for label, args in commands(scratch, spec):
+        if only and label not in only:
+            continue
         proc = subprocess.run([sys.executable, "-m", "siteopt", *args], cwd=scratch,
                               capture_output=True, text=True, check=False)
         stdout = normalise_text(proc.stdout, scratch)
@@ -151,18 +155,24 @@ def main() -> int:
     group.add_argument("--write", type=Path, help="record the digests in this JSON file")
     group.add_argument("--check", type=Path, help="compare with the digests in this JSON file")
     parser.add_argument("--keep", type=Path, help="run into this folder and keep it")
+    parser.add_argument("--only", default="", help="comma-separated command labels to run "
+                        "(e.g. appraise,solve_json); --check then compares only their digests")
     args = parser.parse_args()
+    only = {x for x in args.only.split(",") if x}
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        digests = run_all(args.keep.resolve())
+        digests = run_all(args.keep.resolve(), only)
     else:
         with tempfile.TemporaryDirectory(prefix="siteopt-digest-") as tmp:
-            digests = run_all(Path(tmp))
+            digests = run_all(Path(tmp), only)
     if args.write:
         args.write.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
         print(f"{len(digests)} digests written to {args.write}")
         return 0
     recorded: dict[str, str] = json.loads(args.check.read_text())
+    if only:
+        recorded = {k: v for k, v in recorded.items() if k.split(":")[0].split("/")[0] in only
+                    or k.split("/")[0] in {dict(LABEL_DIRS).get(o, o) for o in only}}
     bad = sorted(k for k in set(recorded) | set(digests) if recorded.get(k) != digests.get(k))
     for key in bad:
         state = ("missing" if key not in digests else "new" if key not in recorded

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from siteopt.instance import Instance, Site, SiteOption, Zones
+from siteopt.wards.instance import Instance, Site, SiteOption, Zones
 
 WARD_BEDS = 10
 WARD_GBP = 1_000_000.0

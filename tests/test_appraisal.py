@@ -23,29 +23,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from siteopt.appraisal import (
-    Appraisal,
-    AppraisalSettings,
-    annual_cost,
-    appraise,
-    discount_factors,
-    economic_case,
-    enumerate_space,
-    evaluate_choice,
-    frontier_matches,
-    hurdles,
-    mean_travel,
-    pareto_from_enumeration,
-    pareto_frontier,
-    read_user_options,
-    switching_values,
-    ward_signature,
-)
+from siteopt.appraisal.appraise import Appraisal, appraise, hurdles
+from siteopt.appraisal.economics import discount_factors, economic_case, switching_values
+from siteopt.appraisal.enumeration import enumerate_space
+from siteopt.appraisal.frontier import frontier_matches, pareto_from_enumeration, pareto_frontier
+from siteopt.appraisal.longlist import read_user_options
+from siteopt.appraisal.measures import annual_cost, evaluate_choice, mean_travel, ward_signature
+from siteopt.appraisal.settings import AppraisalSettings
 from siteopt.cli import cli
 from siteopt.errors import DataError
+from siteopt.outputs.report import write_report
 from siteopt.paths import DEFAULT_GEODATA_DIR
-from siteopt.pipeline import Prepared, prepare
-from siteopt.report import write_report
+from siteopt.runs.pipeline import Prepared, prepare
 
 REDUCED = ["catalogue.allow_existing_as_is=false",
            'model.fixed_options={coalville="status_quo", loughborough="status_quo"}']

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from siteopt.capacity import erlang_b, max_load_erlangs, usable_beds, with_capacity_model
-from siteopt.synthetic import synthetic_instance
+from siteopt.catalogue.capacity import erlang_b, max_load_erlangs, usable_beds, with_capacity_model
+from siteopt.wards.synthetic import synthetic_instance
 
 
 def test_erlang_b_small_cases_by_hand() -> None:

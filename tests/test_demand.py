@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siteopt.demand import DemandSettings, bed_need
+from siteopt.catalogue.demand import DemandSettings, bed_need
+from siteopt.data.load import GeoData, load_geodata
 from siteopt.errors import DataError
-from siteopt.geodata import GeoData, load_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from optimiser_worlds import line_world
 
-from siteopt.capacity import with_capacity_model
-from siteopt.enumerate import enumerate_optimum
+from siteopt.catalogue.capacity import with_capacity_model
 from siteopt.errors import InfeasibleError
-from siteopt.instance import Instance, ModelSettings
-from siteopt.solve import SolverOptions, optimise
-from siteopt.synthetic import synthetic_instance
+from siteopt.wards.enumerate import enumerate_optimum
+from siteopt.wards.instance import Instance, ModelSettings
+from siteopt.wards.solve import SolverOptions, optimise
+from siteopt.wards.synthetic import synthetic_instance
 
 
 def _scenarios(inst: Instance) -> dict[str, ModelSettings]:

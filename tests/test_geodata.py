@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from siteopt.cli import cli
+from siteopt.data.build import build_geodata
+from siteopt.data.load import load_geodata, summarise
 from siteopt.errors import DataError
-from siteopt.geodata import load_geodata, summarise
-from siteopt.geodata_build import build_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR
 
 DERIVED = ["sites.csv", "ward_spaces.csv", "wards.csv", "capital_schemes.csv", "zones.csv",

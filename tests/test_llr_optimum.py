@@ -11,12 +11,12 @@ from dataclasses import replace
 
 import pytest
 
-from siteopt.enumerate import enumerate_optimum
 from siteopt.errors import InfeasibleError
-from siteopt.instance import Instance, ModelSettings
 from siteopt.paths import DEFAULT_GEODATA_DIR
-from siteopt.pipeline import prepare
-from siteopt.solve import SolverOptions, optimise
+from siteopt.runs.pipeline import prepare
+from siteopt.wards.enumerate import enumerate_optimum
+from siteopt.wards.instance import Instance, ModelSettings
+from siteopt.wards.solve import SolverOptions, optimise
 
 
 @pytest.fixture(scope="module")

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from siteopt import maps
 from siteopt.cli import cli
-from siteopt.map_data import (
+from siteopt.outputs import leaflet, maps
+from siteopt.outputs.map_data import (
     CHANGE_PALETTE,
     TRAVEL_BREAKS_MIN,
     TRAVEL_PALETTE,
@@ -24,8 +24,8 @@ from siteopt.map_data import (
     travel_labels,
 )
 from siteopt.paths import DEFAULT_GEODATA_DIR
-from siteopt.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
-from siteopt.results import Solution
+from siteopt.runs.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
+from siteopt.wards.results import Solution
 
 EVIL = "<script>alert(1)</script>"
 EVIL_JS = "`${alert(2)}`\\"
@@ -40,7 +40,7 @@ def llr() -> tuple[Prepared, dict[str, Solution]]:
     return prepared, solutions
 
 
-def _layers(m: Any) -> dict[str, maps.DataLayer]:
+def _layers(m: Any) -> dict[str, leaflet.DataLayer]:
     return {layer.layer_name: layer for layer in maps.data_layers(m)}
 
 
@@ -73,9 +73,9 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     titles = " | ".join(f["properties"]["title"] for f in without)
     assert "Rutland Memorial Hospital" in titles and "close here" in titles
     # Legend, layer control, title and attribution are on the page.
-    page = maps.render_page(m)
+    page = leaflet.render_page(m)
     root_children = list(m.get_root()._children.values())
-    legends = [c for c in root_children if isinstance(c, maps.Legend)]
+    legends = [c for c in root_children if isinstance(c, leaflet.Legend)]
     assert len(legends) == 1
     assert all(label in legends[0].html_text for label in travel_labels())
     assert "L.control.layers" in page
@@ -87,7 +87,7 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
 
 def test_pages_are_self_contained(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     prepared, solutions = llr
-    page = maps.render_page(maps.comparison_map(prepared, solutions, "status_quo", "stp_2016"))
+    page = leaflet.render_page(maps.comparison_map(prepared, solutions, "status_quo", "stp_2016"))
     assert "cdn." not in page and "code.jquery.com" not in page
     assert re.search(r"<(script|link|img|iframe)[^>]+(src|href)=[\"']?https?:", page) is None
     assert 'version="1.9.4"' in page or '"1.9.4"' in page
@@ -140,9 +140,9 @@ def test_names_from_data_are_escaped(geodata_copy: Path,
     prepared = evil_prepared(geodata_copy, llr)
     solutions = {"status_quo": evaluate_configuration(prepared, "status_quo"),
                  "stp_2016": evaluate_configuration(prepared, "stp_2016")}
-    pages = [maps.render_page(maps.option_map(prepared, solutions, "stp_2016")),
-             maps.render_page(maps.change_map(prepared, solutions, "stp_2016")),
-             maps.render_page(maps.comparison_map(prepared, solutions, "status_quo",
+    pages = [leaflet.render_page(maps.option_map(prepared, solutions, "stp_2016")),
+             leaflet.render_page(maps.change_map(prepared, solutions, "stp_2016")),
+             leaflet.render_page(maps.comparison_map(prepared, solutions, "status_quo",
                                                   "stp_2016"))]
     for page in pages:
         assert EVIL not in page
@@ -159,25 +159,25 @@ def test_appraisal_measures_are_listed(llr: tuple[Prepared, dict[str, Solution]]
     measures = {"stp_2016": {"net_capital_gbp": 3.54e6, "sites_with_beds": 6,
                              "access": {"nested": 1}, "note": EVIL},
                 "status_quo": {"net_capital_gbp": 0.0, "sites_with_beds": 8}}
-    page = maps.render_page(maps.comparison_map(prepared, solutions, "status_quo", "stp_2016",
+    page = leaflet.render_page(maps.comparison_map(prepared, solutions, "status_quo", "stp_2016",
                                                 measures=measures))
     assert "<caption>Appraisal measures</caption>" in page
     assert "Net capital cost</th><td class='num'>£0.00m</td><td class='num'>£3.54m</td>" in page
     assert "Hospitals with inpatient beds</th><td class='num'>8</td><td class='num'>6</td>" in page
     assert "nested" not in page and EVIL not in page
-    plain = maps.render_page(maps.option_map(prepared, solutions, "stp_2016"))
+    plain = leaflet.render_page(maps.option_map(prepared, solutions, "stp_2016"))
     assert "Appraisal measures" not in plain
 
 
 def test_pages_are_deterministic(llr: tuple[Prepared, dict[str, Solution]],
                                  tmp_path: Path) -> None:
     prepared, solutions = llr
-    a = maps.render_page(maps.option_map(prepared, solutions, "optimal"))
-    b = maps.render_page(maps.option_map(prepared, solutions, "optimal"))
+    a = leaflet.render_page(maps.option_map(prepared, solutions, "optimal"))
+    b = leaflet.render_page(maps.option_map(prepared, solutions, "optimal"))
     assert a == b
     assert "map_0001" in a  # ids are numbered, not random
-    p1 = maps.write_page(maps.change_map(prepared, solutions, "stp_2016"), tmp_path / "a.html")
-    p2 = maps.write_page(maps.change_map(prepared, solutions, "stp_2016"), tmp_path / "b.html")
+    p1 = leaflet.write_page(maps.change_map(prepared, solutions, "stp_2016"), tmp_path / "a.html")
+    p2 = leaflet.write_page(maps.change_map(prepared, solutions, "stp_2016"), tmp_path / "b.html")
     assert p1.read_bytes() == p2.read_bytes()
 
 
@@ -199,7 +199,7 @@ def test_write_maps_plan(llr: tuple[Prepared, dict[str, Solution]], tmp_path: Pa
 def test_static_maps(llr: tuple[Prepared, dict[str, Solution]], tmp_path: Path) -> None:
     from PIL import Image
 
-    from siteopt import static_maps
+    from siteopt.outputs import print_maps as static_maps
     prepared, solutions = llr
     views = option_views(prepared, solutions)
     fig = static_maps.option_figure(prepared, views["stp_2016"])

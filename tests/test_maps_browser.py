@@ -158,7 +158,7 @@ def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def llr() -> Any:
     from siteopt.paths import DEFAULT_GEODATA_DIR
-    from siteopt.pipeline import evaluate_configuration, optimise_scenario, prepare
+    from siteopt.runs.pipeline import evaluate_configuration, optimise_scenario, prepare
     prepared = prepare(DEFAULT_GEODATA_DIR)
     solutions = {"status_quo": evaluate_configuration(prepared, "status_quo"),
                  "stp_2016": evaluate_configuration(prepared, "stp_2016"),
@@ -168,7 +168,7 @@ def llr() -> Any:
 
 def test_every_llr_map_renders_offline(llr: Any, browser: Browser, tmp_path: Path,
                                        tmp_path_factory: pytest.TempPathFactory) -> None:
-    from siteopt import maps
+    from siteopt.outputs import leaflet, maps
     prepared, solutions = llr
     shots = screenshot_dir(tmp_path_factory)
     plan = maps.map_plan(list(solutions))
@@ -181,7 +181,7 @@ def test_every_llr_map_renders_offline(llr: Any, browser: Browser, tmp_path: Pat
         else:
             obj = maps.comparison_map(prepared, solutions, names[0], names[1])
         name = maps.page_name(kind, names)
-        path = maps.write_page(obj, tmp_path / name)
+        path = leaflet.write_page(obj, tmp_path / name)
         expected = maps.page_counts(obj)
         browser.open(path.as_uri())
         got = browser.evaluate(
@@ -244,8 +244,8 @@ def test_hostile_names_render_as_text(llr: Any, browser: Browser, geodata_copy: 
     """A site named ``<script>alert(1)</script>`` shows as that text and runs nothing."""
     import csv
 
-    from siteopt import maps
-    from siteopt.pipeline import evaluate_configuration, prepare
+    from siteopt.outputs import leaflet, maps
+    from siteopt.runs.pipeline import evaluate_configuration, prepare
     evil = "<script>alert(1)</script>"
     path = geodata_copy / "sites.csv"
     with path.open(newline="", encoding="utf-8") as fh:
@@ -259,7 +259,7 @@ def test_hostile_names_render_as_text(llr: Any, browser: Browser, geodata_copy: 
     prepared = prepare(geodata_copy, travel=llr[0].travel)
     solutions = {"status_quo": evaluate_configuration(prepared, "status_quo"),
                  "stp_2016": evaluate_configuration(prepared, "stp_2016")}
-    page = maps.write_page(maps.option_map(prepared, solutions, "stp_2016"),
+    page = leaflet.write_page(maps.option_map(prepared, solutions, "stp_2016"),
                            tmp_path / "evil.html")
     browser.open(page.as_uri())
     got = browser.evaluate(

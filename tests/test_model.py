@@ -10,11 +10,11 @@ import pytest
 from optimiser_worlds import line_world
 
 from siteopt.errors import DataError, InfeasibleError
-from siteopt.instance import ModelSettings
-from siteopt.model import build_model
-from siteopt.results import dumps, solution_to_dict
-from siteopt.solve import SolverOptions, evaluate, optimise, solve_model
-from siteopt.synthetic import synthetic_instance
+from siteopt.wards.instance import ModelSettings
+from siteopt.wards.model import build_model
+from siteopt.wards.results import dumps, solution_to_dict
+from siteopt.wards.solve import SolverOptions, evaluate, optimise, solve_model
+from siteopt.wards.synthetic import synthetic_instance
 
 SOLVERS = ["highs", "cbc"]
 

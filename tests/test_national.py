@@ -18,16 +18,9 @@ from scipy.optimize import linprog
 
 from siteopt.cli import cli
 from siteopt.errors import DataError
-from siteopt.national import (
-    DEFAULT_SPEC,
-    load,
-    measures,
-    output_files,
-    run,
-    settings_from_spec,
-)
-from siteopt.region import load_region, prefix_filter, read_spec, select
-from siteopt.throughput_solve import ThroughputOptions
+from siteopt.national.region import load_region, prefix_filter, read_spec, select
+from siteopt.national.run import DEFAULT_SPEC, load, measures, output_files, run, settings_from_spec
+from siteopt.national.solve import ThroughputOptions
 
 ENGLAND = DEFAULT_SPEC.parent.parent.parent / "shared" / "geodata" / "england"
 needs_england = pytest.mark.skipif(not ENGLAND.exists(), reason="../shared/geodata absent")

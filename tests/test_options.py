@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from siteopt.demand import bed_need
-from siteopt.geodata import GeoData, load_geodata
-from siteopt.options import Catalogue, CatalogueSettings, annuity_factor, build_catalogue
+from siteopt.catalogue.demand import bed_need
+from siteopt.catalogue.options import Catalogue, CatalogueSettings, annuity_factor, build_catalogue
+from siteopt.data.load import GeoData, load_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR
 
 

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from siteopt.appraisal import AppraisalSettings, appraise
+from siteopt.appraisal.appraise import appraise
+from siteopt.appraisal.settings import AppraisalSettings
+from siteopt.outputs.report import write_report
 from siteopt.paths import DEFAULT_GEODATA_DIR
-from siteopt.pipeline import prepare
-from siteopt.report import write_report
+from siteopt.runs.pipeline import prepare
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None,

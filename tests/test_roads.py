@@ -11,9 +11,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from siteopt import roads
 from siteopt.errors import DataError
 from siteopt.paths import DEFAULT_GEODATA_DIR
+from siteopt.travel import graph as road_graph
+from siteopt.travel import osm, strategic
+from siteopt.travel import speeds as road_speeds
 
 ROADS_DIR = DEFAULT_GEODATA_DIR / "roads"
 
@@ -57,26 +59,26 @@ def tiny_osm(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def speeds() -> dict[tuple[str, str], float]:
-    return roads.read_speeds(ROADS_DIR / "speeds.csv")
+    return road_speeds.read_speeds(ROADS_DIR / "speeds.csv")
 
 
 @pytest.fixture(scope="module")
 def params() -> dict[str, float]:
-    return roads.read_parameters(ROADS_DIR / "parameters.csv")
+    return road_speeds.read_parameters(ROADS_DIR / "parameters.csv")
 
 
 def test_parse_maxspeed() -> None:
-    assert roads.parse_maxspeed_kph("30 mph") == pytest.approx(48.28032)
-    assert roads.parse_maxspeed_kph("50") == 50.0
-    assert roads.parse_maxspeed_kph("80 km/h") == 80.0
-    assert roads.parse_maxspeed_kph("national") is None
-    assert roads.parse_maxspeed_kph(None) is None
-    assert roads.parse_maxspeed_kph("0") is None
+    assert osm.parse_maxspeed_kph("30 mph") == pytest.approx(48.28032)
+    assert osm.parse_maxspeed_kph("50") == 50.0
+    assert osm.parse_maxspeed_kph("80 km/h") == 80.0
+    assert osm.parse_maxspeed_kph("national") is None
+    assert osm.parse_maxspeed_kph(None) is None
+    assert osm.parse_maxspeed_kph("0") is None
 
 
 def test_tiny_osm_graph(tiny_osm: Path, speeds: dict[tuple[str, str], float],
                         params: dict[str, float]) -> None:
-    g = roads.osm_to_graph(tiny_osm, speeds, params)
+    g = osm.osm_to_graph(tiny_osm, speeds, params)
     # footway excluded; the isolated street is present before the SCC step
     assert 7 not in g and 8 not in g
     assert g.has_edge(9, 10)
@@ -85,21 +87,21 @@ def test_tiny_osm_graph(tiny_osm: Path, speeds: dict[tuple[str, str], float],
     # length and time from maxspeed * factor
     e = g[1][2]
     assert e["length_m"] == pytest.approx(99.6, abs=0.5)
-    speed = 30 * roads.MPH_TO_KPH * params["maxspeed_factor"]
+    speed = 30 * road_speeds.MPH_TO_KPH * params["maxspeed_factor"]
     assert e["travel_min"] == pytest.approx(e["length_m"] / 1000 / speed * 60)
     # untagged residential uses the class speed (rural: no urban areas given)
     e = g[2][5]
     assert e["travel_min"] == pytest.approx(e["length_m"] / 1000
                                             / speeds[("residential", "rural")] * 60)
-    scc = roads.largest_scc(g)
+    scc = road_graph.largest_scc(g)
     assert 9 not in scc and 10 not in scc
     assert set(scc.nodes) == {1, 2, 3, 4, 5, 6}
 
 
 def test_simplify_keeps_shortest_times(tiny_osm: Path, speeds: dict[tuple[str, str], float],
                                        params: dict[str, float]) -> None:
-    g = roads.largest_scc(roads.osm_to_graph(tiny_osm, speeds, params))
-    s = roads.simplify_graph(g)
+    g = road_graph.largest_scc(osm.osm_to_graph(tiny_osm, speeds, params))
+    s = road_graph.simplify_graph(g)
     assert s.number_of_nodes() < g.number_of_nodes()
     assert 3 not in s  # a two-way pass-through node
     for a in s.nodes:
@@ -115,7 +117,7 @@ def test_simplify_one_way_chain() -> None:
         g.add_node(n, x=0.0, y=0.0)
     for a, b in [(0, 1), (1, 2), (2, 3)]:
         g.add_edge(a, b, length_m=100.0, travel_min=1.0, speed_kph=6.0, highway="road")
-    s = roads.simplify_graph(g)
+    s = road_graph.simplify_graph(g)
     assert list(s.edges) == [(0, 3)]
     assert s[0][3]["travel_min"] == 3.0 and s[0][3]["length_m"] == 300.0
 
@@ -123,9 +125,9 @@ def test_simplify_one_way_chain() -> None:
 def test_save_load_roundtrip(tmp_path: Path, tiny_osm: Path,
                              speeds: dict[tuple[str, str], float],
                              params: dict[str, float]) -> None:
-    g = roads.largest_scc(roads.osm_to_graph(tiny_osm, speeds, params))
-    path = roads.save_graph(g, tmp_path / "g.npz")
-    h = roads.load_graph(path)
+    g = road_graph.largest_scc(osm.osm_to_graph(tiny_osm, speeds, params))
+    path = road_graph.save_graph(g, tmp_path / "g.npz")
+    h = road_graph.load_graph(path)
     assert set(h.nodes) == set(g.nodes)
     assert set(h.edges) == set(g.edges)
     for a, b, d in g.edges(data=True):
@@ -139,9 +141,9 @@ def test_load_rejects_other_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.npz"
     np.savez(bad, x=np.zeros(2))
     with pytest.raises(DataError, match="not a siteopt-roads-1"):
-        roads.load_graph(bad)
+        road_graph.load_graph(bad)
     with pytest.raises(DataError, match="not found"):
-        roads.load_graph(tmp_path / "missing.npz")
+        road_graph.load_graph(tmp_path / "missing.npz")
 
 
 def test_missing_weight_is_an_error(tmp_path: Path) -> None:
@@ -150,7 +152,7 @@ def test_missing_weight_is_an_error(tmp_path: Path) -> None:
     g.add_node(2, x=0.001, y=52.0)
     g.add_edge(1, 2, length_m=70.0)  # no travel_min: networkx would silently count 1
     with pytest.raises(DataError, match="travel_min"):
-        roads.save_graph(g, tmp_path / "g.npz")
+        road_graph.save_graph(g, tmp_path / "g.npz")
 
 
 def test_speeds_file_validation(tmp_path: Path) -> None:
@@ -158,15 +160,15 @@ def test_speeds_file_validation(tmp_path: Path) -> None:
     p.write_text("highway,setting,speed_kph,source\nprimary,rural,-5,x\nprimary,town,50,\n",
                  encoding="utf-8")
     with pytest.raises(DataError) as err:
-        roads.read_speeds(p)
+        road_speeds.read_speeds(p)
     text = "\n".join(err.value.lines())
     assert "row 2, field 'speed_kph'" in text
     assert "row 3, field 'setting'" in text and "row 3, field 'source'" in text
 
 
 def test_every_assumption_has_a_source() -> None:
-    roads.read_speeds(ROADS_DIR / "speeds.csv")
-    roads.read_parameters(ROADS_DIR / "parameters.csv")
+    road_speeds.read_speeds(ROADS_DIR / "speeds.csv")
+    road_speeds.read_parameters(ROADS_DIR / "parameters.csv")
 
 
 def test_strategic_tables_unknown_node(tmp_path: Path) -> None:
@@ -175,7 +177,7 @@ def test_strategic_tables_unknown_node(tmp_path: Path) -> None:
     routes = tmp_path / "r.csv"
     routes.write_text("ref,highway,nodes,note\nA1,trunk,A B C,x\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"unknown nodes \['C'\]"):
-        roads.strategic_geojson_from_tables(nodes, routes)
+        strategic.strategic_geojson_from_tables(nodes, routes)
 
 
 def test_strategic_graph_shares_junctions(tmp_path: Path,
@@ -187,15 +189,15 @@ def test_strategic_graph_shares_junctions(tmp_path: Path,
     routes.write_text("ref,highway,nodes,note\nA1,trunk,A B,x\nA2,primary,B C,y\n",
                       encoding="utf-8")
     gj = tmp_path / "s.geojson"
-    gj.write_text(json.dumps(roads.strategic_geojson_from_tables(nodes, routes)),
+    gj.write_text(json.dumps(strategic.strategic_geojson_from_tables(nodes, routes)),
                   encoding="utf-8")
-    g = roads.strategic_to_graph(gj, speeds)
+    g = strategic.strategic_to_graph(gj, speeds)
     assert g.number_of_nodes() == 3 and g.number_of_edges() == 4
     a = next(n for n, d in g.nodes(data=True) if d["y"] == 52.0)
     c = next(n for n, d in g.nodes(data=True) if d["x"] == -0.9)
     t = nx.shortest_path_length(g, a, c, weight="travel_min")
-    ab_km = roads.haversine_m(52.0, -1.0, 52.1, -1.0) / 1000
-    bc_km = roads.haversine_m(52.1, -1.0, 52.1, -0.9) / 1000
+    ab_km = road_graph.haversine_m(52.0, -1.0, 52.1, -1.0) / 1000
+    bc_km = road_graph.haversine_m(52.1, -1.0, 52.1, -0.9) / 1000
     expected = (ab_km / speeds[("trunk", "rural")] + bc_km / speeds[("primary", "rural")]) * 60
     assert t == pytest.approx(float(expected))
 
@@ -209,22 +211,22 @@ def test_strategic_limit_scales_rural_speed(tmp_path: Path,
     routes = tmp_path / "r.csv"
     routes.write_text("ref,highway,maxspeed_mph,nodes,note\nA1,trunk,,A B,x\n"
                       "A1,trunk,50,B C,y\n", encoding="utf-8")
-    data = roads.strategic_geojson_from_tables(nodes, routes)
+    data = strategic.strategic_geojson_from_tables(nodes, routes)
     assert "maxspeed_mph" not in data["features"][0]["properties"]
     assert data["features"][1]["properties"]["maxspeed_mph"] == 50
     gj = tmp_path / "s.geojson"
     gj.write_text(json.dumps(data), encoding="utf-8")
-    g = roads.strategic_to_graph(gj, speeds)
+    g = strategic.strategic_to_graph(gj, speeds)
     a, b, c = (next(n for n, d in g.nodes(data=True) if d["y"] == y)
                for y in (52.0, 52.1, 52.2))
     assert g[a][b]["speed_kph"] == pytest.approx(speeds[("trunk", "rural")])
     assert g[b][c]["speed_kph"] == pytest.approx(speeds[("trunk", "rural")] * 50 / 60)
     assert g[c][b]["speed_kph"] == pytest.approx(speeds[("trunk", "rural")] * 50 / 60)
-    ratios = roads.strategic_limit_ratios(gj)
+    ratios = strategic.strategic_limit_ratios(gj)
     assert sorted(set(ratios.values())) == [pytest.approx(50 / 60), 1.0]
-    assert roads.limit_ratio("motorway", 70) == 1.0
-    assert roads.limit_ratio("trunk", 70) == pytest.approx(70 / 60)
-    assert roads.limit_ratio("secondary", None) == 1.0
+    assert road_speeds.limit_ratio("motorway", 70) == 1.0
+    assert road_speeds.limit_ratio("trunk", 70) == pytest.approx(70 / 60)
+    assert road_speeds.limit_ratio("secondary", None) == 1.0
 
 
 def test_strategic_limit_must_be_a_number(tmp_path: Path) -> None:
@@ -234,12 +236,12 @@ def test_strategic_limit_must_be_a_number(tmp_path: Path) -> None:
     routes.write_text("ref,highway,maxspeed_mph,nodes,note\nA1,trunk,fast,A B,x\n",
                       encoding="utf-8")
     with pytest.raises(DataError, match="maxspeed_mph"):
-        roads.strategic_geojson_from_tables(nodes, routes)
+        strategic.strategic_geojson_from_tables(nodes, routes)
 
 
 def test_shipped_geojson_matches_tables() -> None:
     """The committed GeoJSON is exactly what the tables produce (no hand edits drift)."""
-    built = roads.strategic_geojson_from_tables(ROADS_DIR / "strategic_nodes.csv",
+    built = strategic.strategic_geojson_from_tables(ROADS_DIR / "strategic_nodes.csv",
                                                 ROADS_DIR / "strategic_routes.csv")
     shipped = json.loads((ROADS_DIR / "strategic_roads.geojson").read_text(encoding="utf-8"))
     assert shipped == built
@@ -253,9 +255,9 @@ STAMFORD_EDGE = (52.6510, -0.5060)  # A606 at the Rutland boundary west of Stamf
 
 
 @pytest.fixture(scope="module")
-def rutland(raw_dir: Path) -> tuple[nx.DiGraph, roads.BuildReport, float]:
+def rutland(raw_dir: Path) -> tuple[nx.DiGraph, road_graph.BuildReport, float]:
     start = time.perf_counter()
-    g, report = roads.build_osm_graph(raw_dir / "osm" / "rutland-latest-2018.osm.pbf",
+    g, report = osm.build_osm_graph(raw_dir / "osm" / "rutland-latest-2018.osm.pbf",
                                       ROADS_DIR)
     return g, report, time.perf_counter() - start
 
@@ -264,16 +266,16 @@ def _nearest(g: nx.DiGraph, lat: float, lon: float) -> int:
     nodes = list(g.nodes)
     lats = np.array([g.nodes[n]["y"] for n in nodes])
     lons = np.array([g.nodes[n]["x"] for n in nodes])
-    return int(nodes[int(np.argmin(roads.haversine_m(lats, lons, lat, lon)))])
+    return int(nodes[int(np.argmin(road_graph.haversine_m(lats, lons, lat, lon)))])
 
 
-def test_rutland_build(rutland: tuple[nx.DiGraph, roads.BuildReport, float]) -> None:
+def test_rutland_build(rutland: tuple[nx.DiGraph, road_graph.BuildReport, float]) -> None:
     g, report, seconds = rutland
     assert seconds < 30
     assert report.raw_nodes > 15_000  # drivable-way nodes of the 113k-node extract
     assert 2_000 < report.nodes < report.raw_nodes  # simplified
     assert nx.is_strongly_connected(g)
-    roads.check_edge_weights(g)
+    road_graph.check_edge_weights(g)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +291,7 @@ def test_rutland_build(rutland: tuple[nx.DiGraph, roads.BuildReport, float]) -> 
     ],
 )
 def test_rutland_drive_times_plausible(
-    rutland: tuple[nx.DiGraph, roads.BuildReport, float],
+    rutland: tuple[nx.DiGraph, road_graph.BuildReport, float],
     a: tuple[float, float], b: tuple[float, float], low: float, high: float,
 ) -> None:
     """Checks: times within a plausible band, average speed 35-90 km/h over the straight line
@@ -300,6 +302,6 @@ def test_rutland_drive_times_plausible(
     back = nx.shortest_path_length(g, nb, na, weight="travel_min")
     assert low <= there <= high
     assert abs(there - back) <= 0.2 * there
-    km = float(roads.haversine_m(a[0], a[1], b[0], b[1])) / 1000
+    km = float(road_graph.haversine_m(a[0], a[1], b[0], b[1])) / 1000
     speed_kph = 1.2 * km / (there / 60)
     assert 35 <= speed_kph <= 90

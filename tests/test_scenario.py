@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from siteopt.data.load import load_geodata
 from siteopt.errors import DataError
-from siteopt.geodata import load_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR
-from siteopt.scenario import load_scenario, valid_keys
+from siteopt.runs.scenario import load_scenario, valid_keys
 
 
 def write(path: Path, text: str) -> Path:

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from siteopt.catalogue.demand import bed_need
 from siteopt.cli import cli
-from siteopt.demand import bed_need
-from siteopt.geodata import load_geodata
+from siteopt.data.load import load_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR
-from siteopt.travel import zone_site_travel
+from siteopt.travel.matrix import zone_site_travel
 
 
 def run_json(*args: str) -> dict[str, Any]:

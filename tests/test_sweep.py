@@ -12,15 +12,9 @@ from click.testing import CliRunner
 
 from siteopt.cli import cli
 from siteopt.errors import DataError
+from siteopt.outputs.charts import tornado_chart
 from siteopt.paths import DEFAULT_GEODATA_DIR, REPO_DIR
-from siteopt.sweep import (
-    SweepSpec,
-    load_spec,
-    overrides_for,
-    run_sweep,
-    sample,
-    write_outputs,
-)
+from siteopt.runs.sweep import SweepSpec, load_spec, overrides_for, run_sweep, sample, write_outputs
 
 SCENARIOS = REPO_DIR / "scenarios"
 
@@ -121,7 +115,8 @@ def test_serial_sweep_keeps_failed_runs_with_their_parameters(serial_result: Any
     assert [r["params"]["model.max_staff_wte_rn"] for r in result.failed] == [100, 100]
     for r in result.failed:
         assert "the registered-nurse limit of 100.0 WTE is" in r["message"]
-    paths = write_outputs(result, out)
+    paths = [*write_outputs(result, out),
+             tornado_chart(result.tornado, out / "tornado.png", result.objective_mode)]
     names = {p.name for p in paths}
     assert {"runs.csv", "runs.parquet", "summary.json", "tornado.png"} <= names
     summary = json.loads((out / "summary.json").read_text())
@@ -186,8 +181,8 @@ def test_whatif_cli_compares_against_the_first() -> None:
 
 
 def test_example_scenarios_all_load() -> None:
-    from siteopt.geodata import load_geodata
-    from siteopt.scenario import load_scenario
+    from siteopt.data.load import load_geodata
+    from siteopt.runs.scenario import load_scenario
 
     assumptions = load_geodata(DEFAULT_GEODATA_DIR).assumptions
     for path in sorted(SCENARIOS.glob("*.toml")):

@@ -11,7 +11,7 @@ import pytest
 from scipy.optimize import linprog
 
 from siteopt.errors import DataError, InfeasibleError
-from siteopt.throughput_model import (
+from siteopt.national.model import (
     ThroughputSettings,
     allowed_pairs,
     build_lp,
@@ -20,7 +20,7 @@ from siteopt.throughput_model import (
     reduced_costs,
     to_highs,
 )
-from siteopt.throughput_solve import (
+from siteopt.national.solve import (
     ThroughputOptions,
     _column_generation,
     _units_note,

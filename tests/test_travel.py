@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from siteopt import roads
-from siteopt import travel as tr
 from siteopt.cli import cli
 from siteopt.errors import DataError
 from siteopt.paths import DEFAULT_GEODATA_DIR
+from siteopt.travel import check as tcheck
+from siteopt.travel import graph as road_graph
+from siteopt.travel import matrix as tr
 
 ROADS_DIR = DEFAULT_GEODATA_DIR / "roads"
 GRAPH = ROADS_DIR / tr.DEFAULT_GRAPH_NAME
@@ -34,11 +35,11 @@ EDGES = [(0, 1, 2.0), (1, 0, 2.0), (1, 2, 3.0), (2, 3, 1.0), (3, 2, 1.0), (0, 3,
          (3, 0, 10.0), (4, 4, 0.5)]
 
 
-def tiny_arrays() -> roads.GraphArrays:
+def tiny_arrays() -> road_graph.GraphArrays:
     u = np.array([e[0] for e in EDGES if e[0] != e[1]], dtype=np.int32)
     v = np.array([e[1] for e in EDGES if e[0] != e[1]], dtype=np.int32)
     t = np.array([e[2] for e in EDGES if e[0] != e[1]])
-    return roads.GraphArrays(
+    return road_graph.GraphArrays(
         node_id=np.arange(5, dtype=np.int64), lon=np.array(LON), lat=np.array(LAT),
         edge_u=u, edge_v=v, length_m=t * 1000.0, travel_min=t,
         highway_code=np.zeros(len(t), dtype=np.uint8), highway_names=("road",),
@@ -99,14 +100,14 @@ def test_snap_candidates_pick_the_quickest() -> None:
     assert m2.travel_min[0, 0] <= m1.travel_min[0, 0]
 
 
-def random_graph(seed: int) -> roads.GraphArrays:
+def random_graph(seed: int) -> road_graph.GraphArrays:
     rng = np.random.default_rng(seed)
     n = 300
     g = nx.gnm_random_graph(n, 1200, seed=seed, directed=True)
     u = np.array([a for a, _ in g.edges], dtype=np.int32)
     v = np.array([b for _, b in g.edges], dtype=np.int32)
     t = rng.uniform(0.1, 5.0, len(u))
-    return roads.GraphArrays(np.arange(n, dtype=np.int64), rng.uniform(-1.3, -0.9, n),
+    return road_graph.GraphArrays(np.arange(n, dtype=np.int64), rng.uniform(-1.3, -0.9, n),
                              rng.uniform(52.4, 52.8, n), u, v, t * 800, t,
                              np.zeros(len(u), dtype=np.uint8), ("road",))
 
@@ -135,7 +136,7 @@ def zones_sites() -> tuple[tr.Points, tr.Points]:
 
 def test_networkx_equals_csr_on_llr(zones_sites: tuple[tr.Points, tr.Points]) -> None:
     zones, sites = zones_sites
-    arrays = roads.load_graph_arrays(GRAPH)
+    arrays = road_graph.load_graph_arrays(GRAPH)
     access = tr.AccessModel.from_roads_dir(ROADS_DIR)
     a = tr.matrix_from_arrays(arrays, zones, sites, access, method="csr").travel_min
     b = tr.matrix_from_arrays(arrays, zones, sites, access, method="networkx").travel_min
@@ -202,9 +203,9 @@ def test_cache_reuse_and_invalidation(tmp_path: Path) -> None:
     assert len(list(cache.glob("*.npz"))) == 4
     assert not np.array_equal(bumped.travel_min, first.travel_min)
     # a changed graph file: new key
-    arrays = roads.load_graph_arrays(graph)
-    g = roads.arrays_to_graph(replace(arrays, travel_min=arrays.travel_min * 1.5))
-    roads.save_graph(g, graph)
+    arrays = road_graph.load_graph_arrays(graph)
+    g = road_graph.arrays_to_graph(replace(arrays, travel_min=arrays.travel_min * 1.5))
+    road_graph.save_graph(g, graph)
     slower = tr.travel_matrix(graph, o, d, cache_dir=cache)
     assert len(list(cache.glob("*.npz"))) == 5
     assert np.all(slower.travel_min > bumped.travel_min)
@@ -311,7 +312,7 @@ def test_cli_roads_build(tmp_path: Path, raw_dir: Path) -> None:
                                    str(raw_dir / "osm" / "rutland-latest-2018.osm.pbf"),
                                    "--out", str(out)])
     assert res.exit_code == 0, res.output
-    g = roads.load_graph(out)
+    g = road_graph.load_graph(out)
     assert nx.is_strongly_connected(g)
 
 
@@ -319,8 +320,8 @@ def test_cli_roads_build(tmp_path: Path, raw_dir: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def reference(raw_dir: Path) -> tr.Reference:
-    return tr.read_reference(
+def reference(raw_dir: Path) -> tcheck.Reference:
+    return tcheck.read_reference(
         raw_dir / "reference" / "LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv",
         raw_dir / "llr" / "LLR_lsoa11_pwc_wgs84.csv",
         raw_dir / "england" / "stroke_hospitals_2022_samuel.csv",
@@ -328,15 +329,15 @@ def reference(raw_dir: Path) -> tr.Reference:
 
 
 def test_split_rule_is_fixed() -> None:
-    assert tr.holdout_half("E01025706") in ("A", "B")
-    assert [tr.holdout_half(f"E0102570{i}") for i in range(10)] == [
-        tr.holdout_half(f"E0102570{i}") for i in range(10)]
+    assert tcheck.holdout_half("E01025706") in ("A", "B")
+    assert [tcheck.holdout_half(f"E0102570{i}") for i in range(10)] == [
+        tcheck.holdout_half(f"E0102570{i}") for i in range(10)]
 
 
-def test_accuracy_on_held_out_lsoas(reference: tr.Reference, tmp_path: Path) -> None:
+def test_accuracy_on_held_out_lsoas(reference: tcheck.Reference, tmp_path: Path) -> None:
     """The shipped graph (speeds calibrated on half A) against the reference on half B."""
     m = tr.travel_matrix(GRAPH, reference.origins, reference.destinations, cache_dir=tmp_path)
-    r = tr.reference_check(reference, m.travel_min, calibration_half="A")
+    r = tcheck.reference_check(reference, m.travel_min, calibration_half="A")
     assert r.n_holdout > 120 and r.n_calibration > 120
     # the naive baselines, computed the same way, are as the issue states
     assert r.baseline_pooled.mae_min == pytest.approx(2.7, abs=0.2)
@@ -349,9 +350,9 @@ def test_accuracy_on_held_out_lsoas(reference: tr.Reference, tmp_path: Path) -> 
 
 @pytest.mark.xfail(strict=True, reason="issue 3 target (MAE <= 1.5, P90 <= 3.5 min on held-out "
                    "LSOAs) not yet met by the hand-authored strategic network: see BENCHMARKS.md")
-def test_accuracy_target(reference: tr.Reference, tmp_path: Path) -> None:
+def test_accuracy_target(reference: tcheck.Reference, tmp_path: Path) -> None:
     m = tr.travel_matrix(GRAPH, reference.origins, reference.destinations, cache_dir=tmp_path)
-    r = tr.reference_check(reference, m.travel_min, calibration_half="A")
+    r = tcheck.reference_check(reference, m.travel_min, calibration_half="A")
     assert r.model.mae_min <= 1.5
     assert r.model.p90_abs_min <= 3.5
 
@@ -360,10 +361,10 @@ def test_accuracy_target(reference: tr.Reference, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def independent(raw_dir: Path, reference: tr.Reference) -> tr.CheckResult:
+def independent(raw_dir: Path, reference: tcheck.Reference) -> tcheck.CheckResult:
     """The shipped graph on the 311 LLR LSOAs that are not in the calibration file (times from
     the national file of the same calibrated times; baselines fitted on all 300)."""
-    hold = tr.read_holdout(
+    hold = tcheck.read_holdout(
         raw_dir / "england" / "england_lsoa11_stroke_travel_time_calibrated.zip",
         raw_dir / "reference" / "LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv",
         raw_dir / "llr" / "LLR_lsoa11_pwc_wgs84.csv",
@@ -372,10 +373,10 @@ def independent(raw_dir: Path, reference: tr.Reference) -> tr.CheckResult:
     assert hold.travel_min.shape == (311, 7)
     assert not set(hold.origins.ids) & set(reference.origins.ids)
     m = tr.travel_matrix(GRAPH, hold.origins, hold.destinations, cache_dir=None)
-    return tr.independent_check(reference, hold, m.travel_min)
+    return tcheck.independent_check(reference, hold, m.travel_min)
 
 
-def test_independent_check_beats_baselines(independent: tr.CheckResult) -> None:
+def test_independent_check_beats_baselines(independent: tcheck.CheckResult) -> None:
     r = independent
     assert (r.n_calibration, r.n_holdout) == (300, 311)
     # the baselines, fitted on all 300 reference LSOAs, are as the issue states
@@ -393,7 +394,7 @@ def test_independent_check_beats_baselines(independent: tr.CheckResult) -> None:
 
 @pytest.mark.xfail(strict=True, reason="issue 3 target (MAE <= 1.5, P90 <= 3.5 min on the LLR "
                    "LSOAs not in the calibration file) not yet met: see BENCHMARKS.md")
-def test_independent_check_target(independent: tr.CheckResult) -> None:
+def test_independent_check_target(independent: tcheck.CheckResult) -> None:
     assert independent.model.mae_min <= 1.5
     assert independent.model.p90_abs_min <= 3.5
 
@@ -416,7 +417,7 @@ def test_read_holdout_errors(tmp_path: Path, raw_dir: Path) -> None:
     with zipfile.ZipFile(bad, "w") as z:
         z.writestr("t.csv", "LSOA,LE15WW\nRutland 001A,12.0\n")
     with pytest.raises(DataError, match=r"missing from t\.csv"):
-        tr.read_holdout(bad,
+        tcheck.read_holdout(bad,
                         raw_dir / "reference" /
                         "LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv",
                         raw_dir / "llr" / "LLR_lsoa11_pwc_wgs84.csv",

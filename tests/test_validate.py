@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from siteopt.cli import cli
+from siteopt.data.load import load_geodata
 from siteopt.errors import DataError
-from siteopt.geodata import load_geodata
 
 
 def edit(name: str, old: str, new: str, count: int = 1) -> Callable[[Path], None]:

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from optimiser_worlds import line_world
 
-from siteopt.instance import ModelSettings
-from siteopt.results import Assignment
-from siteopt.solve import optimise
-from siteopt.verify import check_solution
+from siteopt.wards.instance import ModelSettings
+from siteopt.wards.results import Assignment
+from siteopt.wards.solve import optimise
+from siteopt.wards.verify import check_solution
 
 
 def _check(settings: ModelSettings, choice: dict[str, str], a: Assignment) -> list[str]:

@@ -52,8 +52,8 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
              static_names: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
     """Draw the maps if the maps modules are installed; (files, notes).
 
-    The interactive maps (:mod:`siteopt.maps`) get every option in ``solutions`` with its
-    appraisal ``measures``; the print maps (:mod:`siteopt.static_maps`, PNG and PDF, the slow
+    The interactive maps (:mod:`siteopt.outputs.maps`) get every option in ``solutions`` with its
+    appraisal ``measures``; the print maps (:mod:`siteopt.outputs.print_maps`, PNG and PDF, the slow
     part) only ``static_names``.
     """
     files: list[str] = []
@@ -61,8 +61,9 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
     static = {n: s for n, s in solutions.items()
               if static_names is None or n in static_names}
     for module, func, sols, extra in (
-            ("siteopt.maps", "write_maps", solutions, {"measures": measures} if measures else {}),
-            ("siteopt.static_maps", "write_static_maps", static, {})):
+            ("siteopt.outputs.maps", "write_maps", solutions,
+             {"measures": measures} if measures else {}),
+            ("siteopt.outputs.print_maps", "write_static_maps", static, {})):
         try:
             mod = __import__(module, fromlist=[func])
         except ImportError:
@@ -113,10 +114,11 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
       siteopt appraise --set green_book.optimism_bias_capex=0.4 --next-best 10
       siteopt appraise --options my_options.csv
     """
-    from siteopt.appraisal import AppraisalSettings, read_user_options
-    from siteopt.appraisal import appraise as run_appraisal
-    from siteopt.pipeline import prepare
-    from siteopt.report import render, write_bytes_atomically
+    from siteopt.appraisal.appraise import appraise as run_appraisal
+    from siteopt.appraisal.longlist import read_user_options
+    from siteopt.appraisal.settings import AppraisalSettings
+    from siteopt.outputs.report import render, write_bytes_atomically
+    from siteopt.runs.pipeline import prepare
 
     start = time.perf_counter()
     scenario_overrides, appraisal_overrides = split_overrides(overrides)
@@ -145,7 +147,7 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         for n in map_notes:
             click.echo(f"note: {n}", err=True)
     files = render(result, map_files)
-    from siteopt.geodata_build import write_atomically
+    from siteopt.fileio import write_atomically
 
     for name, content in files.items():
         path = target / name

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from siteopt.geodata_build import build_geodata
+from siteopt.data.build import build_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR
 
 

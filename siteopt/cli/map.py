@@ -10,8 +10,8 @@ import click
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import geodata_option, scenario_options
 from siteopt.errors import DataError, Problem
-from siteopt.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
-from siteopt.results import Solution
+from siteopt.runs.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
+from siteopt.wards.results import Solution
 
 OPTIMAL = "optimal"
 """The option name that means "optimise the scenario" rather than a configuration of wards.csv."""
@@ -58,8 +58,8 @@ def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequen
       siteopt map --option optimal --compare stp_2016
       siteopt map --option stp_2016 --format pdf --out maps/print
     """
-    from siteopt.maps import write_maps
-    from siteopt.static_maps import write_static_maps
+    from siteopt.outputs.maps import write_maps
+    from siteopt.outputs.print_maps import write_static_maps
 
     names = list(dict.fromkeys([option] + ([compare] if compare else [])))
     with solver_chatter_to_stderr():

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
-from siteopt.national import (
+from siteopt.national.run import (
     DEFAULT_SPEC,
     load,
     output_files,
@@ -17,8 +17,8 @@ from siteopt.national import (
     table,
     write_outputs,
 )
+from siteopt.national.solve import ThroughputOptions
 from siteopt.paths import REPO_DIR
-from siteopt.throughput_solve import ThroughputOptions
 
 
 @click.command()

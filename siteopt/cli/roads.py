@@ -39,24 +39,25 @@ def roads(osm_path: Path | None, out_path: Path | None, roads_dir: Path,
       siteopt geodata roads --osm leicestershire-latest.osm.pbf --out geodata/roads/llr_roads.npz
       siteopt geodata roads --default --osm ../shared/geodata/osm/rutland-latest-2018.osm.pbf
     """
-    from siteopt import roads as roads_lib
+    from siteopt.travel import graph as road_graph
+    from siteopt.travel import osm, strategic
 
     if osm_path is None and not build_default:
         raise click.UsageError("give --osm FILE.osm.pbf, or --default")
     detailed = None
     if osm_path is not None:
-        detailed, report = roads_lib.build_osm_graph(osm_path, roads_dir)
+        detailed, report = osm.build_osm_graph(osm_path, roads_dir)
         click.echo(f"OSM graph from {osm_path.name}: {report.raw_nodes} -> {report.nodes} nodes, "
                    f"{report.raw_edges} -> {report.edges} edges in {report.seconds:.2f} s")
     if build_default:
-        geojson = roads_lib.write_strategic_geojson(roads_dir)
+        geojson = strategic.write_strategic_geojson(roads_dir)
         click.echo(f"wrote {geojson}")
-        graph = roads_lib.build_default_graph(roads_dir, detailed)
+        graph = strategic.build_default_graph(roads_dir, detailed)
         out = out_path or roads_dir / "llr_roads.npz"
     else:
         assert detailed is not None
         graph = detailed
         out = out_path or roads_dir / "osm_roads.npz"
-    roads_lib.save_graph(graph, out)
+    road_graph.save_graph(graph, out)
     click.echo(f"wrote {out}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, "
                f"{out.stat().st_size / 1e6:.2f} MB")

@@ -11,15 +11,15 @@ import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import geodata_option, scenario_options
-from siteopt.instance import Instance
-from siteopt.pipeline import (
+from siteopt.runs.pipeline import (
     Prepared,
     evaluate_configuration,
     optimise_scenario,
     prepare,
     write_run,
 )
-from siteopt.results import Solution, solution_to_dict, totals
+from siteopt.wards.instance import Instance
+from siteopt.wards.results import Solution, solution_to_dict, totals
 
 
 @click.command()

@@ -33,7 +33,7 @@ def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
     Example:
       siteopt travel-times --origins zones.csv --destinations sites.csv --out times.csv
     """
-    from siteopt import travel as tr
+    from siteopt.travel import matrix as tr
 
     o = tr.Points.from_csv(origins)
     d = tr.Points.from_csv(destinations)
@@ -85,20 +85,21 @@ def travel_check(reference: Path, lsoa_centroids: Path, units: Path, holdout: Pa
         ../shared/geodata/reference/LLR_lsoa11_drive_minutes_to_stroke_units_calibration.csv \\
         --holdout ../shared/geodata/england/england_lsoa11_stroke_travel_time_calibrated.zip
     """
-    from siteopt import travel as tr
+    from siteopt.travel import check as tcheck
+    from siteopt.travel import matrix as tr
 
-    ref = tr.read_reference(reference, lsoa_centroids, units)
+    ref = tcheck.read_reference(reference, lsoa_centroids, units)
     roads_dir = geodata_dir / "roads"
     graph = roads_dir / tr.DEFAULT_GRAPH_NAME
     if holdout is not None:
-        hold = tr.read_holdout(holdout, reference, lsoa_centroids, units,
+        hold = tcheck.read_holdout(holdout, reference, lsoa_centroids, units,
                                tuple(ref.destinations.ids))
         hm = tr.travel_matrix(graph, hold.origins, hold.destinations, roads_dir=roads_dir,
                               cache_dir=tr.default_cache_dir())
-        result = tr.independent_check(ref, hold, hm.travel_min)
-        for line in tr.format_independent_check(result, len(ref.destinations.ids)):
+        result = tcheck.independent_check(ref, hold, hm.travel_min)
+        for line in tcheck.format_independent_check(result, len(ref.destinations.ids)):
             click.echo(line)
     model = tr.travel_matrix(graph, ref.origins, ref.destinations,
                              roads_dir=roads_dir, cache_dir=tr.default_cache_dir())
-    for line in tr.format_check(ref, model.travel_min):
+    for line in tcheck.format_check(ref, model.travel_min):
         click.echo(line)

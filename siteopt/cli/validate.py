@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from siteopt.cli.options import geodata_option
-from siteopt.geodata import load_geodata, summarise
-from siteopt.geodata_build import write_atomically
+from siteopt.data.load import load_geodata, summarise
+from siteopt.fileio import write_atomically
 
 
 @click.command()

@@ -11,10 +11,10 @@ import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import geodata_option
-from siteopt.geodata_build import write_atomically
-from siteopt.pipeline import versions
-from siteopt.sweep import load_spec, run_sweep, spec_as_dict, write_outputs
-from siteopt.whatif import compare_lines, outcome_dict, run_whatif
+from siteopt.fileio import write_atomically
+from siteopt.runs.pipeline import versions
+from siteopt.runs.sweep import load_spec, run_sweep, spec_as_dict, write_outputs
+from siteopt.runs.whatif import compare_lines, outcome_dict, run_whatif
 
 
 @click.command()
@@ -86,6 +86,10 @@ def sweep(geodata_dir: Path, spec_path: Path, out_dir: Path | None, workers: int
             result = run_sweep(spec, geodata_dir, out, workers=workers, scheduler=scheduler,
                                travel_csv=travel_csv, on_result=tick)
     paths = write_outputs(result, out)
+    if result.tornado:
+        from siteopt.outputs.charts import tornado_chart
+
+        paths.append(tornado_chart(result.tornado, out / "tornado.png", result.objective_mode))
     manifest = {"spec": spec_as_dict(spec), "versions": versions(),
                 "geodata": str(geodata_dir), "scheduler": scheduler, "workers": workers,
                 "runs": len(result.runs), "resumed": result.resumed}

@@ -1,0 +1,164 @@
+"""The long list beyond the optimum: user options from a CSV and the next
+best options by no-good cuts.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from siteopt.appraisal.measures import ward_signature
+from siteopt.appraisal.settings import RESERVED_NAMES
+from siteopt.errors import DataError, InfeasibleError, Problem
+from siteopt.runs.pipeline import Prepared
+from siteopt.wards.instance import Instance
+from siteopt.wards.model import SiteModel
+from siteopt.wards.results import (
+    Solution,
+)
+from siteopt.wards.solve import SolverOptions, optimise
+
+# ---------------------------------------------------------------------------------------------
+# User options file
+# ---------------------------------------------------------------------------------------------
+USER_OPTION_COLUMNS = ("option", "site_id", "service", "wards", "beds")
+
+
+def read_user_options(path: Path, prepared: Prepared) -> dict[str, dict[str, str]]:
+    """Read a user's options file: option name -> site_id -> option_id.
+
+    The CSV has columns ``option, site_id, service, wards, beds``: one row per option, site and
+    service with the number of wards and the total beds of that service at that site. Sites
+    an option does not list have no inpatient beds in it. Each site's wards and beds must match
+    an option of the site's catalogue (the ward spaces limit what a site can hold). Every
+    problem is reported with the file, row and field; nothing is evaluated if any is found.
+    """
+    name = Path(path).name
+    problems: list[Problem] = []
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except OSError as err:
+        raise DataError([Problem(name, f"cannot read the options file: {err.strerror}")]) from err
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in USER_OPTION_COLUMNS if c not in header]
+    if missing:
+        raise DataError([Problem(name, f"missing column(s) {', '.join(missing)}; expected "
+                                 f"{', '.join(USER_OPTION_COLUMNS)}", row=1)])
+    inst = prepared.evaluation_instance
+    services = set(inst.services)
+    site_ids = set(inst.site_ids)
+    reserved = set(prepared.catalogue.configurations) | set(RESERVED_NAMES)
+    wanted: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
+    first_row: dict[str, int] = {}
+    for i, rec in enumerate(reader, start=2):
+        opt_name = (rec.get("option") or "").strip()
+        site_id = (rec.get("site_id") or "").strip()
+        svc = (rec.get("service") or "").strip()
+        bad = False
+        if not opt_name or not all(c.isalnum() or c in "_-" for c in opt_name):
+            problems.append(Problem(name, "option must be a name of letters, digits, _ or -",
+                                    row=i, field="option"))
+            bad = True
+        elif opt_name in reserved or opt_name.startswith(("next_best_", "pareto_")):
+            problems.append(Problem(name, f"option name '{opt_name}' is taken by a built-in "
+                                    "option; choose another", row=i, field="option"))
+            bad = True
+        if site_id not in site_ids:
+            problems.append(Problem(name, f"unknown site '{site_id}'", row=i, field="site_id"))
+            bad = True
+        if svc not in services:
+            problems.append(Problem(name, f"unknown service '{svc}'; services are "
+                                    f"{', '.join(inst.services)}", row=i, field="service"))
+            bad = True
+        nums: dict[str, int] = {}
+        for col in ("wards", "beds"):
+            raw = (rec.get(col) or "").strip()
+            try:
+                nums[col] = int(raw)
+                if nums[col] < 0:
+                    raise ValueError
+            except ValueError:
+                problems.append(Problem(name, f"{col} must be a whole number >= 0, got "
+                                        f"'{raw}'", row=i, field=col))
+                bad = True
+        if not bad and (nums["wards"] == 0) != (nums["beds"] == 0):
+            problems.append(Problem(name, "wards and beds must both be 0 or both be positive",
+                                    row=i, field="beds"))
+            bad = True
+        if bad:
+            continue
+        first_row.setdefault(opt_name, i)
+        per_site = wanted.setdefault(opt_name, {}).setdefault(site_id, {})
+        if svc in per_site:
+            problems.append(Problem(name, f"option '{opt_name}' lists {site_id} {svc} twice",
+                                    row=i, field="service"))
+            continue
+        per_site[svc] = (nums["wards"], nums["beds"])
+    if not wanted and not problems:
+        problems.append(Problem(name, "the file lists no options", row=2))
+    out: dict[str, dict[str, str]] = {}
+    for opt_name, sites_wanted in wanted.items():
+        choice: dict[str, str] = {}
+        for site in inst.sites:
+            req = sites_wanted.get(site.site_id, {})
+            target = {v: req.get(v, (0, 0)) for v in inst.services}
+            match = [o.option_id for o in site.options
+                     if all((int(o.wards.get(v, 0)), int(o.beds.get(v, 0))) == target[v]
+                            for v in inst.services)]
+            if not match:
+                have = "; ".join(
+                    ", ".join(f"{v} {o.wards.get(v, 0)}x/{o.beds.get(v, 0)} beds"
+                              for v in inst.services) for o in site.options[:12])
+                problems.append(Problem(
+                    name, f"option '{opt_name}': {site.site_id} cannot hold "
+                    + ", ".join(f"{v} {w} ward(s)/{b} beds" for v, (w, b) in target.items())
+                    + f"; its options are: {have}", row=first_row[opt_name], field="beds"))
+                continue
+            # prefer an option the optimiser may choose, then the least net capital
+            choice[site.site_id] = match[0]
+        out[opt_name] = choice
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Generating options with the optimiser
+# ---------------------------------------------------------------------------------------------
+def no_good_cuts(instance: Instance, found: Sequence[Mapping[str, str]]
+                 ) -> Callable[[SiteModel], None]:
+    """An ``extra_constraints`` hook excluding every configuration with the ward signature of
+    one already found (same number of wards of each service at every site)."""
+    sigs = [ward_signature(instance, c) for c in found]
+
+    def hook(model: SiteModel) -> None:
+        n_sites = instance.n_sites
+        for i, sig in enumerate(sigs):
+            terms = []
+            for j, site in enumerate(instance.sites):
+                for opt in site.options:
+                    if tuple(int(opt.wards.get(v, 0)) for v in instance.services) == sig[j]:
+                        terms.append(model.y[(site.site_id, opt.option_id)])
+            model.prob.addConstraint(sum(terms) <= n_sites - 1, f"nogood_{i}")
+
+    return hook
+
+
+def next_best(prepared: Prepared, first: Solution, n: int, options: SolverOptions
+              ) -> list[Solution]:
+    """The next ``n`` best distinct options after ``first`` (fewer if the space runs out)."""
+    inst = prepared.instance
+    found: list[Mapping[str, str]] = [first.choice]
+    out: list[Solution] = []
+    for _ in range(n):
+        try:
+            sol = optimise(inst, prepared.scenario.model, options,
+                           extra_constraints=no_good_cuts(inst, found))
+        except InfeasibleError:
+            break
+        out.append(sol)
+        found.append(sol.choice)
+    return out

@@ -1,0 +1,1 @@
+"""From data to the model's input: bed need, ward capacity and each site's options."""

@@ -1,0 +1,243 @@
+"""Load a region's geodata folder, validated, into plain typed tables.
+
+A geodata folder (the embedded LLR default is ``geodata/`` in the repository) holds:
+
+===========================  ==================================================================
+``sites.csv``                candidate sites (community hospitals), WGS84 lat/lon
+``ward_spaces.csv``          the physical ward spaces of each site and the beds each can hold
+``wards.csv``                named configurations (``status_quo``, ``stp_2016``, ...): the ward
+                             in each space, its service and beds
+``capital_schemes.csv``      capital schemes: new or replaced ward spaces, and the capex and
+                             receipts when a site's inpatient wards close
+``zones.csv``                demand zones (LSOAs) with population by age band, 80+, IMD
+``bed_day_rates.csv``        bed-days per person per year by service and age band (calibrated)
+``assumptions.toml``         every other parameter, each with its source
+``boundaries_*.geojson``     local authority and MSOA boundaries for maps
+===========================  ==================================================================
+
+:func:`load_geodata` checks everything (see :mod:`siteopt.data.validate`) and raises a single
+:class:`~siteopt.errors.DataError` listing every problem, or returns a :class:`GeoData`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from siteopt.data import validate as v
+from siteopt.errors import DataError, Problem
+
+ASSUMPTIONS_FILE = "assumptions.toml"
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The flattened assumptions: dotted key -> value, and dotted key -> source."""
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def services(self) -> list[str]:
+        """Service names in file order (e.g. ``['rehab', 'stroke']``)."""
+        seen: dict[str, None] = {}
+        for key in self.values:
+            if key.startswith("services."):
+                seen.setdefault(key.split(".")[1])
+        return list(seen)
+
+    @property
+    def age_bands(self) -> list[str]:
+        return list(self.values["demand.age_bands"])
+
+
+@dataclass(frozen=True)
+class GeoData:
+    """Everything a region brings, validated. Tables keep the columns of their CSV schema."""
+
+    directory: Path
+    sites: pd.DataFrame
+    ward_spaces: pd.DataFrame
+    wards: pd.DataFrame
+    capital_schemes: pd.DataFrame
+    zones: pd.DataFrame
+    bed_day_rates: pd.DataFrame
+    assumptions: Assumptions
+
+    @property
+    def configurations(self) -> list[str]:
+        """Named configurations in wards.csv, in file order."""
+        return list(dict.fromkeys(self.wards["configuration"]))
+
+    def boundary_path(self, kind: str) -> Path:
+        """Path of ``boundaries_<kind>.geojson`` (``kind`` is 'lad' or 'msoa')."""
+        return self.directory / f"boundaries_{kind}.geojson"
+
+
+def records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of a table as plain dicts (column -> value)."""
+    return [{str(k): v for k, v in row.items()} for row in table.to_dict("records")]
+
+
+def load_assumptions(path: Path) -> tuple[Assumptions | None, list[Problem]]:
+    """Read and check an assumptions TOML file."""
+    problems: list[Problem] = []
+    text = v.read_text(path, problems)
+    if text is None:
+        return None, problems
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        return None, [Problem(path.name, f"is not valid TOML ({err}); fix the syntax")]
+    values, sources = v.flatten_assumptions(doc, path.name, problems)
+    problems += v.check_assumptions(values, path.name)
+    return Assumptions(values, sources), problems
+
+
+def load_geodata(directory: Path) -> GeoData:
+    """Load and validate a geodata folder.
+
+    Parameters
+    ----------
+    directory : Path
+        The folder (see the module docstring for its files).
+
+    Returns
+    -------
+    GeoData
+
+    Raises
+    ------
+    DataError
+        Listing every problem found in every file.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise DataError([Problem(str(directory), "geodata folder not found; pass --geodata with "
+                                                 "a folder made by `siteopt geodata build`")])
+    problems: list[Problem] = []
+    tables: dict[str, pd.DataFrame | None] = {}
+    for schema in v.TABLES:
+        table, found = v.read_table(directory / schema.filename, schema)
+        tables[schema.filename] = table
+        problems += found
+    assumptions, found = load_assumptions(directory / ASSUMPTIONS_FILE)
+    problems += found
+    for filename, (code_prop, name_prop) in v.BOUNDARY_FILES.items():
+        problems += v.check_boundaries(directory / filename, code_prop, name_prop)
+
+    sites = tables[v.SITES.filename]
+    spaces = tables[v.WARD_SPACES.filename]
+    wards = tables[v.WARDS.filename]
+    schemes = tables[v.CAPITAL_SCHEMES.filename]
+    zones = tables[v.ZONES.filename]
+    rates = tables[v.BED_DAY_RATES.filename]
+
+    if sites is not None:
+        problems += v.check_coordinates(sites, v.SITES.filename)
+        site_ids = list(sites["site_id"].dropna())
+        for table, schema in ((spaces, v.WARD_SPACES), (wards, v.WARDS),
+                              (schemes, v.CAPITAL_SCHEMES)):
+            if table is not None:
+                problems += v.check_references(table, "site_id", site_ids, schema.filename,
+                                               v.SITES.filename)
+    if zones is not None:
+        problems += v.check_coordinates(zones, v.ZONES.filename)
+        problems += v.check_zone_population(zones)
+    if schemes is not None and spaces is not None:
+        problems += v.check_schemes(schemes, spaces)
+    assumptions_ok = assumptions is not None and not any(
+        p.file == ASSUMPTIONS_FILE for p in problems)
+    if assumptions_ok and assumptions is not None:
+        services = assumptions.services
+        if wards is not None and spaces is not None and schemes is not None:
+            problems += v.check_wards(wards, spaces, schemes, services)
+            problems += v.check_service_lists(spaces, v.WARD_SPACES.filename, services)
+            problems += v.check_service_lists(schemes, v.CAPITAL_SCHEMES.filename, services)
+        if rates is not None:
+            problems += v.check_bed_day_rates(rates, services, assumptions.age_bands)
+        if zones is not None:
+            areas = assumptions["growth.area_of_lad"]
+            problems += v.check_references(zones, "lad_name", areas, v.ZONES.filename,
+                                           "assumptions.toml [growth] area_of_lad")
+    problems += check_roads_folder(directory / "roads")
+    if problems:
+        raise DataError(problems)
+    assert sites is not None and spaces is not None and wards is not None
+    assert schemes is not None and zones is not None and rates is not None
+    assert assumptions is not None
+    return GeoData(directory, sites, spaces, wards, schemes, zones, rates, assumptions)
+
+
+def check_roads_folder(roads_dir: Path) -> list[Problem]:
+    """The road-graph parameter files, if the folder has a road graph (optional: a region may
+    bring a precomputed travel matrix instead)."""
+    if not roads_dir.is_dir():
+        return []
+    from siteopt.travel import speeds
+
+    problems: list[Problem] = []
+    for name, reader in (("speeds.csv", speeds.read_speeds),
+                         ("parameters.csv", speeds.read_parameters)):
+        path = roads_dir / name
+        if not path.is_file():
+            problems.append(Problem(f"roads/{name}", "file not found; the road graph needs it "
+                                                     "(see geodata/roads/README.md)"))
+            continue
+        try:
+            reader(path)
+        except DataError as err:
+            problems += err.problems
+    return problems
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The headline figures of a geodata folder, as ``siteopt validate`` prints them."""
+
+    region: str
+    n_sites: int
+    n_sites_with_beds: int
+    beds: dict[str, dict[str, int]]
+    """configuration -> service -> beds."""
+    beds_by_provider: dict[str, dict[str, int]]
+    """provider -> service -> beds, status quo."""
+    n_zones: int
+    population: int
+    population_65_plus: int
+    population_80_plus: int
+
+
+def summarise(data: GeoData, baseline: str = "status_quo") -> Summary:
+    """Headline figures: sites, beds by configuration and service, zones and population."""
+    wards = data.wards
+    beds: dict[str, dict[str, int]] = {}
+    for config in data.configurations:
+        sub = wards[wards["configuration"] == config]
+        beds[config] = {svc: int(sub.loc[sub["service"] == svc, "beds"].sum())
+                        for svc in data.assumptions.services}
+    base = wards[wards["configuration"] == baseline]
+    by_provider: dict[str, dict[str, int]] = {}
+    grouped = base.assign(provider=base["provider"].fillna("not stated"))
+    for rec in grouped.groupby(["provider", "service"], as_index=False)["beds"].sum().itertuples():
+        by_provider.setdefault(str(rec.provider), {})[str(rec.service)] = int(str(rec.beds))
+    zones = data.zones
+    return Summary(
+        region=str(data.assumptions["meta.region"]),
+        n_sites=len(data.sites),
+        n_sites_with_beds=int(base["site_id"].nunique()),
+        beds=beds,
+        beds_by_provider=by_provider,
+        n_zones=len(zones),
+        population=int(zones["pop_total"].sum()),
+        population_65_plus=int(zones["pop_65_plus"].sum()),
+        population_80_plus=int(zones["pop_80_plus"].sum()),
+    )

@@ -1,0 +1,595 @@
+"""What the maps show, as plain tables: shared by the web maps and the print maps.
+
+Both :mod:`siteopt.outputs.maps` (folium, HTML) and :mod:`siteopt.outputs.print_maps` (matplotlib,
+PNG/PDF) draw from an :class:`OptionView`, so the two kinds of map always show the same numbers:
+
+* every site with its beds per service before (the baseline, normally the status quo) and after
+  (this option), and the plain-words change (``opens``, ``closes``, ``gains``, ``loses``,
+  ``same``, ``none``);
+* every zone (LSOA centroid) with its drive time to the nearest site that has inpatient beds in
+  this option, per service, and its *catchment*: the site the model sends most of the zone's
+  first-service need to (rehab in LLR), as in the solution's assignment;
+* catchment areas as polygons: the Voronoi cells of the zone centroids, clipped to the local
+  authority boundaries and merged by catchment site;
+* the class breaks and colour-blind-safe palettes of the legends.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from pyproj import Transformer
+from shapely import MultiPoint, Point, box, voronoi_polygons
+from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
+from shapely.ops import unary_union
+
+from siteopt.errors import DataError, Problem
+from siteopt.runs.pipeline import Prepared, evaluate_configuration
+from siteopt.wards.instance import Instance
+from siteopt.wards.results import REPORT_WITHIN_MIN, Solution, access_measures
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# --------------------------------------------------------------------------------------------
+# Legend classes and palettes
+# --------------------------------------------------------------------------------------------
+TRAVEL_BREAKS_MIN: tuple[float, ...] = (10.0, 20.0, 30.0, 45.0, 60.0)
+"""Upper bounds of the drive-time classes in minutes. 30 min is the access measure the
+appraisal reports (``share_within_30_min``); 10/20 split the urban majority; 45/60 pick out the
+rural edges. The last class is open ("60 min or more")."""
+
+TRAVEL_PALETTE: tuple[str, ...] = (
+    "#fde725", "#90d743", "#35b779", "#21918c", "#443983", "#440154",
+)
+"""Six classes of *viridis* (van der Walt and Smith, matplotlib's default colour map; designed to
+be perceptually uniform, colour-blind safe and monotonic in lightness, so it reads in
+greyscale), sampled at 1, 0.8, 0.6, 0.45, 0.2 and 0: light = short drive, dark = long."""
+
+CHANGE_BREAKS_MIN: tuple[float, ...] = (-10.0, -5.0, -1.0, 1.0, 5.0, 10.0)
+"""Bounds of the change classes (option minus baseline, minutes). Changes within one minute
+either way are "no real change": the road model is not more precise than that."""
+
+CHANGE_PALETTE: tuple[str, ...] = (
+    "#542788", "#998ec3", "#d8daeb", "#f7f7f7", "#fee0b6", "#f1a340", "#b35806",
+)
+"""ColorBrewer *PuOr* 7-class (Brewer, colorbrewer2.org; marked colour-blind safe): purple =
+shorter drive, orange = longer, near-white = no real change."""
+
+UNREACHABLE_COLOUR = "#bdbdbd"
+"""Zones with no open site reachable by road (none in LLR)."""
+
+OKABE_ITO: tuple[str, ...] = ("#D55E00", "#0072B2", "#CC79A7", "#E69F00", "#009E73", "#56B4E9")
+"""Okabe and Ito (2008) colour-blind-safe qualitative colours, for the service mix of a site."""
+
+SHAPES: tuple[str, ...] = ("circle", "triangle", "square", "diamond", "pentagon", "hexagon")
+"""Marker shapes for the service mix of a site, in the same order as :data:`OKABE_ITO`: shape
+and colour both carry the service, so the map reads in greyscale and for colour-blind readers."""
+
+SERVICE_WORDS: Mapping[str, str] = {
+    "rehab": "rehabilitation and sub-acute",
+    "stroke": "stroke rehabilitation",
+}
+"""Plain words for the service codes of the LLR data; other codes are shown as they are."""
+
+OPTION_WORDS: Mapping[str, str] = {
+    "status_quo": "Status quo (beds today)",
+    "stp_2016": "STP 2016 proposal",
+    "optimal": "Optimised option",
+}
+"""Plain titles for the usual option names; others are shown with underscores as spaces."""
+
+ChangeKind = Literal["opens", "closes", "gains", "loses", "same", "none"]
+
+CHANGE_WORDS: Mapping[str, str] = {
+    "opens": "inpatient beds open here",
+    "closes": "inpatient beds close here",
+    "gains": "more inpatient beds",
+    "loses": "fewer inpatient beds",
+    "same": "same inpatient beds",
+    "none": "no inpatient beds",
+}
+
+
+def service_words(service: str) -> str:
+    """A service code in plain words."""
+    return SERVICE_WORDS.get(service, service)
+
+
+def option_words(name: str) -> str:
+    """An option name as a title."""
+    return OPTION_WORDS.get(name, name.replace("_", " "))
+
+
+def travel_class(travel_min: float) -> int:
+    """Index of the drive-time class of ``travel_min`` (``-1`` if unreachable)."""
+    if not np.isfinite(travel_min):
+        return -1
+    return int(np.searchsorted(TRAVEL_BREAKS_MIN, travel_min, side="right"))
+
+
+def travel_colour(travel_min: float) -> str:
+    """The legend colour of a drive time."""
+    k = travel_class(travel_min)
+    return UNREACHABLE_COLOUR if k < 0 else TRAVEL_PALETTE[k]
+
+
+def travel_labels() -> list[str]:
+    """Legend labels of the drive-time classes, in minutes."""
+    b = [f"{x:g}" for x in TRAVEL_BREAKS_MIN]
+    return ([f"under {b[0]} min"] + [f"{lo} to {hi} min" for lo, hi in pairwise(b)]
+            + [f"{b[-1]} min or more"])
+
+
+def change_class(change_min: float) -> int:
+    """Index of the change class of ``change_min`` (``-1`` if not finite)."""
+    if not np.isfinite(change_min):
+        return -1
+    return int(np.searchsorted(CHANGE_BREAKS_MIN, change_min, side="left"))
+
+
+def change_colour(change_min: float) -> str:
+    """The legend colour of a change in drive time."""
+    k = change_class(change_min)
+    return UNREACHABLE_COLOUR if k < 0 else CHANGE_PALETTE[k]
+
+
+def change_labels() -> list[str]:
+    """Legend labels of the change classes."""
+    b = CHANGE_BREAKS_MIN
+    mid = len(b) // 2
+    out = [f"{-b[0]:g}+ min shorter"]
+    for lo, hi in pairwise(b[:mid]):
+        out.append(f"{-hi:g} to {-lo:g} min shorter")
+    out.append(f"within {b[mid]:g} min (no real change)")
+    for lo, hi in pairwise(b[mid:]):
+        out.append(f"{lo:g} to {hi:g} min longer")
+    out.append(f"{b[-1]:g}+ min longer")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Views
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SiteView:
+    """One site as the maps show it."""
+
+    site_id: str
+    name: str
+    town: str
+    lad_name: str
+    lat: float
+    lon: float
+    beds_before: Mapping[str, int]
+    beds_after: Mapping[str, int]
+
+    @property
+    def total_before(self) -> int:
+        return int(sum(self.beds_before.values()))
+
+    @property
+    def total_after(self) -> int:
+        return int(sum(self.beds_after.values()))
+
+    @property
+    def services_after(self) -> tuple[str, ...]:
+        """Services with beds in this option."""
+        return tuple(v for v, b in self.beds_after.items() if b > 0)
+
+    @property
+    def change(self) -> ChangeKind:
+        """How the site's beds change against the baseline."""
+        before, after = self.total_before, self.total_after
+        if before == 0 and after == 0:
+            return "none"
+        if before == 0:
+            return "opens"
+        if after == 0:
+            return "closes"
+        if dict(self.beds_before) == dict(self.beds_after):
+            return "same"
+        return "gains" if after > before else ("loses" if after < before else "same")
+
+    def beds_words(self, when: Literal["before", "after"]) -> str:
+        """Beds per service in plain words, e.g. ``24 rehabilitation and sub-acute beds``."""
+        beds = self.beds_before if when == "before" else self.beds_after
+        parts = [f"{b} {service_words(v)} beds" for v, b in beds.items() if b > 0]
+        return ", ".join(parts) if parts else "no inpatient beds"
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneView:
+    """Zones (LSOA centroids) as parallel arrays."""
+
+    zone_ids: tuple[str, ...]
+    zone_names: tuple[str, ...]
+    lad_names: tuple[str, ...]
+    lat: FloatArray
+    lon: FloatArray
+    weight: FloatArray
+    """The access measures' weight: people aged 65+."""
+    nearest_travel_min: FloatArray
+    """Drive time to the nearest site with inpatient beds of any service (inf: none reachable)."""
+    nearest_site: IntArray
+    """Position (in :attr:`OptionView.sites`) of that site, -1 if none."""
+    nearest_by_service: Mapping[str, FloatArray]
+    """Drive time to the nearest site with beds of each service."""
+    catchment_site: IntArray
+    """The site the zone's first-service need is mostly assigned to (-1 if none)."""
+    catchment_travel_min: FloatArray
+
+    def __len__(self) -> int:
+        return len(self.zone_ids)
+
+
+@dataclass(frozen=True, eq=False)
+class OptionView:
+    """Everything a map of one option shows."""
+
+    name: str
+    title: str
+    status_text: str
+    notes: tuple[str, ...]
+    services: tuple[str, ...]
+    sites: tuple[SiteView, ...]
+    zones: ZoneView
+    access: Mapping[str, float]
+    """The solution's own access measures (people aged 65+, assigned sites)."""
+    access_by_lad: Mapping[str, Mapping[str, float]]
+    baseline_name: str
+
+    @property
+    def bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """((south, west), (north, east)) of every site and zone."""
+        lats = np.concatenate([self.zones.lat, [s.lat for s in self.sites]])
+        lons = np.concatenate([self.zones.lon, [s.lon for s in self.sites]])
+        return ((float(lats.min()), float(lons.min())), (float(lats.max()), float(lons.max())))
+
+    def change_min(self, baseline: OptionView) -> FloatArray:
+        """Per zone: drive time to the nearest site with beds, this option minus the baseline."""
+        if baseline.zones.zone_ids != self.zones.zone_ids:
+            raise ValueError("the two options have different zones")
+        with np.errstate(invalid="ignore"):
+            out: FloatArray = self.zones.nearest_travel_min - baseline.zones.nearest_travel_min
+        return out
+
+    def lad_table(self) -> list[dict[str, Any]]:
+        """Per local authority: people 65+, mean and share within 30 min to the nearest site
+        with beds, and the model's mean drive time to the assigned sites."""
+        z = self.zones
+        lads = np.asarray(z.lad_names)
+        rows = []
+        for lad in [*sorted(set(z.lad_names)), None]:
+            mask = np.ones(len(z), dtype=bool) if lad is None else lads == lad
+            w = z.weight[mask]
+            t = z.nearest_travel_min[mask]
+            total = float(w.sum())
+            finite = np.isfinite(t)
+            mean = float((w[finite] * t[finite]).sum() / total) if total > 0 else float("nan")
+            within = float(w[finite & (t <= REPORT_WITHIN_MIN)].sum() / total) if total else 0.0
+            model = self.access if lad is None else self.access_by_lad.get(lad, {})
+            rows.append({
+                "lad_name": "All of the area" if lad is None else lad,
+                "people_65_plus": total,
+                "mean_nearest_travel_min": mean,
+                "share_nearest_within_30_min": within,
+                "max_nearest_travel_min": float(t[finite].max()) if finite.any() else float("inf"),
+                "mean_assigned_travel_min": float(model.get("mean_travel_min", float("nan"))),
+            })
+        return rows
+
+
+def solution_instance(prepared: Prepared, solution: Solution) -> Instance:
+    """The instance a solution belongs to (evaluated solutions: the evaluation instance)."""
+    return prepared.evaluation_instance if solution.evaluated else prepared.instance
+
+
+def _beds(instance: Instance, choice: Mapping[str, str]) -> dict[str, dict[str, int]]:
+    out = {}
+    for site in instance.sites:
+        opt = site.option(choice[site.site_id])
+        out[site.site_id] = {v: int(opt.beds.get(v, 0)) for v in instance.services}
+    return out
+
+
+def _nearest(travel: FloatArray, open_cols: npt.NDArray[np.bool_]) -> tuple[FloatArray, IntArray]:
+    if not open_cols.any():
+        n = travel.shape[0]
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    masked = np.where(open_cols[None, :], travel, np.inf)
+    idx = np.argmin(masked, axis=1).astype(np.int64)
+    t = masked[np.arange(travel.shape[0]), idx]
+    idx = np.where(np.isfinite(t), idx, -1).astype(np.int64)
+    return np.asarray(t, dtype=np.float64), idx
+
+
+def option_view(prepared: Prepared, name: str, solution: Solution,
+                baseline_name: str = "status_quo",
+                baseline: Solution | None = None) -> OptionView:
+    """The view of one option against a baseline.
+
+    Parameters
+    ----------
+    prepared : Prepared
+        The scenario the solutions were made on.
+    name : str
+        The option's name (a file stem and a title).
+    solution : Solution
+    baseline_name : str
+        The baseline's name (normally ``status_quo``).
+    baseline : Solution, optional
+        The baseline's solution; if None the beds before are the sites' current options.
+    """
+    instance = solution_instance(prepared, solution)
+    data = prepared.data
+    services = tuple(instance.services)
+    after = _beds(instance, solution.choice)
+    if baseline is not None:
+        before = _beds(solution_instance(prepared, baseline), baseline.choice)
+    else:
+        before = {}
+        for site in instance.sites:
+            opt = site.option(site.current_option_id) if site.current_option_id else None
+            before[site.site_id] = {v: int(opt.beds.get(v, 0)) if opt else 0 for v in services}
+    rows = {str(r["site_id"]): r for r in data.sites.to_dict("records")}
+    sites = []
+    for site in instance.sites:
+        r = rows[site.site_id]
+        sites.append(SiteView(site.site_id, str(site.name), str(r.get("town", "")),
+                              str(r.get("lad_name", site.lad_name)), float(r["lat"]),
+                              float(r["lon"]), before[site.site_id], after[site.site_id]))
+    zones = _zone_view(prepared, instance, solution, tuple(sites))
+    measures = access_measures(instance, solution.assignment)
+    lads = np.asarray(instance.zones.lad_name)
+    by_lad = {str(lad): access_measures(instance, solution.assignment, lads == lad)
+              for lad in sorted(set(instance.zones.lad_name))}
+    return OptionView(name, option_words(name), solution.status_text, tuple(solution.violations),
+                      services, tuple(sites), zones, measures, by_lad, baseline_name)
+
+
+def _zone_view(prepared: Prepared, instance: Instance, solution: Solution,
+               sites: tuple[SiteView, ...]) -> ZoneView:
+    zt = prepared.data.zones
+    zone_ids = tuple(str(z) for z in zt["zone_id"])
+    pos = {z: i for i, z in enumerate(instance.zones.zone_ids)}
+    missing = [z for z in zone_ids if z not in pos]
+    if missing:
+        raise DataError([Problem("zones.csv", f"zone '{missing[0]}' is not in the solution's "
+                                              "instance", field="zone_id")])
+    rows = np.array([pos[z] for z in zone_ids], dtype=np.int64)
+    travel = np.asarray(instance.travel_min, dtype=np.float64)[rows]
+    open_any = np.array([s.total_after > 0 for s in sites])
+    nearest_t, nearest_i = _nearest(travel, open_any)
+    by_service = {}
+    for v in instance.services:
+        cols = np.array([s.beds_after.get(v, 0) > 0 for s in sites])
+        by_service[v] = _nearest(travel, cols)[0]
+    # Catchment: the site with the largest share of the zone's first service (ties: first site).
+    n_z, n_s = len(instance.zones), len(instance.sites)
+    a = solution.assignment
+    share = np.zeros((n_z, n_s, len(instance.services)))
+    np.add.at(share, (a.zone_idx, a.site_idx, a.service_idx), a.share)
+    first = share[:, :, 0]
+    use = np.where(first.sum(axis=1, keepdims=True) > 0, first, share.sum(axis=2))
+    catch = np.where(use.sum(axis=1) > 0, np.argmax(use, axis=1), -1).astype(np.int64)[rows]
+    catch_t = np.array([travel[i, c] if c >= 0 else np.inf for i, c in enumerate(catch)])
+    return ZoneView(
+        zone_ids=zone_ids,
+        zone_names=tuple(str(x) for x in zt["zone_name"]),
+        lad_names=tuple(str(x) for x in zt["lad_name"]),
+        lat=zt["lat"].to_numpy(dtype=np.float64),
+        lon=zt["lon"].to_numpy(dtype=np.float64),
+        weight=np.asarray(instance.zones.weight, dtype=np.float64)[rows],
+        nearest_travel_min=nearest_t,
+        nearest_site=nearest_i,
+        nearest_by_service=by_service,
+        catchment_site=catch,
+        catchment_travel_min=catch_t,
+    )
+
+
+def option_views(prepared: Prepared, solutions: Mapping[str, Solution],
+                 baseline: str = "status_quo") -> dict[str, OptionView]:
+    """Views of every solution against ``baseline`` (evaluated if not among ``solutions``).
+
+    The baseline's own view is included (under its name) when it is among the solutions.
+    """
+    base = solutions.get(baseline)
+    if base is None:
+        base = evaluate_configuration(prepared, baseline)
+    return {name: option_view(prepared, name, sol, baseline, base)
+            for name, sol in solutions.items()}
+
+
+def baseline_view(prepared: Prepared, solutions: Mapping[str, Solution],
+                  baseline: str = "status_quo") -> OptionView:
+    """The baseline's view (evaluated if it is not among ``solutions``)."""
+    base = solutions.get(baseline)
+    if base is None:
+        base = evaluate_configuration(prepared, baseline)
+    return option_view(prepared, baseline, base, baseline, base)
+
+
+# --------------------------------------------------------------------------------------------
+# Geometry: boundaries and catchment areas
+# --------------------------------------------------------------------------------------------
+BNG = "EPSG:27700"
+"""British National Grid: metres, for Voronoi cells and the print maps' scale bar."""
+
+
+@lru_cache(maxsize=8)
+def _read_geojson(path: str, mtime_ns: int) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as fh:
+        doc: dict[str, Any] = json.load(fh)
+    return doc
+
+
+def boundaries(prepared: Prepared, kind: str = "lad") -> list[tuple[dict[str, Any],
+                                                                     BaseGeometry]]:
+    """(properties, WGS84 geometry) of the boundary file ``boundaries_<kind>.geojson``."""
+    path = prepared.data.boundary_path(kind)
+    if not path.is_file():
+        raise DataError([Problem(path.name, "boundary file not found; maps need it")])
+    doc = _read_geojson(str(path), path.stat().st_mtime_ns)
+    return [(dict(f.get("properties") or {}), shape(f["geometry"])) for f in doc["features"]]
+
+
+def _reproject(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
+    def fn(xy: FloatArray) -> FloatArray:
+        x, y = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+    out: BaseGeometry = shapely.transform(geom, fn)
+    return out
+
+
+def _to_bng() -> Transformer:
+    return Transformer.from_crs("EPSG:4326", BNG, always_xy=True)
+
+
+def _to_wgs() -> Transformer:
+    return Transformer.from_crs(BNG, "EPSG:4326", always_xy=True)
+
+
+@lru_cache(maxsize=4)
+def _voronoi_cells(lad_path: str, mtime_ns: int, lons: tuple[float, ...],
+                   lats: tuple[float, ...]) -> tuple[BaseGeometry, ...]:
+    """Each zone's Voronoi cell (BNG), clipped to the union of the local authorities."""
+    doc = _read_geojson(lad_path, mtime_ns)
+    fwd = _to_bng()
+    area = unary_union([_reproject(shape(f["geometry"]), fwd)
+                        for f in doc["features"]]).buffer(0)
+    xs, ys = fwd.transform(np.asarray(lons), np.asarray(lats))
+    points = [Point(x, y) for x, y in zip(xs, ys, strict=True)]
+    frame = box(*area.buffer(10_000).bounds)
+    cells = voronoi_polygons(MultiPoint(points), extend_to=frame, ordered=True)
+    out = []
+    for i, cell in enumerate(cells.geoms):
+        geom = cell if cell.contains(points[i]) else points[i].buffer(500)
+        out.append(geom.intersection(area))
+    return tuple(out)
+
+
+def catchment_areas(prepared: Prepared, view: OptionView) -> list[tuple[int, BaseGeometry]]:
+    """(site position, WGS84 polygon) of each catchment: zones' Voronoi cells merged by site.
+
+    Cells are drawn around the zone centroids and clipped to the local authority boundaries, so
+    the areas are approximate at their edges; zones without a catchment site are left out.
+    """
+    path = prepared.data.boundary_path("lad")
+    cells = _voronoi_cells(str(path), path.stat().st_mtime_ns,
+                           tuple(float(x) for x in view.zones.lon),
+                           tuple(float(y) for y in view.zones.lat))
+    back = _to_wgs()
+    out = []
+    for s in sorted(set(view.zones.catchment_site.tolist())):
+        if s < 0:
+            continue
+        members = [cells[i] for i in np.flatnonzero(view.zones.catchment_site == s)]
+        merged = unary_union(members).buffer(1).buffer(-1)
+        out.append((int(s), _reproject(merged, back).simplify(0.0005)))
+    return out
+
+
+def catchment_divides(prepared: Prepared, view: OptionView) -> BaseGeometry:
+    """The lines between catchments (WGS84), each drawn once, without the area's outer edge.
+
+    Drawing each catchment's own outline dashed would double shared edges (out of phase dashes
+    look solid); these are the unique dividing lines.
+    """
+    path = prepared.data.boundary_path("lad")
+    doc = _read_geojson(str(path), path.stat().st_mtime_ns)
+    fwd, back = _to_bng(), _to_wgs()
+    area = unary_union([_reproject(shape(f["geometry"]), fwd) for f in doc["features"]])
+    cells = _voronoi_cells(str(path), path.stat().st_mtime_ns,
+                           tuple(float(x) for x in view.zones.lon),
+                           tuple(float(y) for y in view.zones.lat))
+    merged = [unary_union([cells[i] for i in np.flatnonzero(view.zones.catchment_site == s)])
+              .buffer(1).buffer(-1)
+              for s in sorted(set(view.zones.catchment_site.tolist())) if s >= 0]
+    lines = unary_union([g.boundary for g in merged]).difference(area.boundary.buffer(60))
+    return _reproject(lines, back).simplify(0.0005)
+
+
+def bng_geometry(geom: BaseGeometry) -> BaseGeometry:
+    """A WGS84 geometry in British National Grid metres."""
+    return _reproject(geom, _to_bng())
+
+
+def bng_points(lons: Sequence[float] | FloatArray,
+               lats: Sequence[float] | FloatArray) -> tuple[FloatArray, FloatArray]:
+    """WGS84 lon/lat to British National Grid x/y (metres)."""
+    xs, ys = _to_bng().transform(np.asarray(lons, dtype=np.float64),
+                                 np.asarray(lats, dtype=np.float64))
+    return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+
+
+def geojson_geometry(geom: BaseGeometry, digits: int = 5) -> dict[str, Any]:
+    """GeoJSON geometry with coordinates rounded (stable text, smaller files)."""
+    def rnd(obj: Any) -> Any:
+        if isinstance(obj, float):
+            return round(obj, digits)
+        if isinstance(obj, list | tuple):
+            return [rnd(x) for x in obj]
+        return obj
+    g = mapping(geom)
+    return {"type": g["type"], "coordinates": rnd(g["coordinates"])}
+
+
+def service_mix(services: Sequence[str], site: SiteView) -> tuple[str, ...]:
+    """The services a site has beds for after (or before, if it closes), in service order."""
+    after = tuple(v for v in services if site.beds_after.get(v, 0) > 0)
+    if after:
+        return after
+    return tuple(v for v in services if site.beds_before.get(v, 0) > 0)
+
+
+def service_mixes(services: Sequence[str]) -> list[tuple[str, ...]]:
+    """Every service mix a site can have, in a fixed order: each service alone, then pairs..."""
+    from itertools import combinations
+    out: list[tuple[str, ...]] = []
+    for k in range(1, len(services) + 1):
+        out.extend(combinations(services, k))
+    return out
+
+
+def mix_style(services: Sequence[str], mix: tuple[str, ...]) -> tuple[str, str]:
+    """(shape, colour) of a service mix."""
+    mixes = service_mixes(services)
+    i = mixes.index(mix) if mix in mixes else len(mixes)
+    return SHAPES[i % len(SHAPES)], OKABE_ITO[i % len(OKABE_ITO)]
+
+
+def mix_words(mix: tuple[str, ...]) -> str:
+    """A service mix in words, e.g. ``rehab and stroke``."""
+    if not mix:
+        return "no inpatient beds"
+    return " and ".join(mix) + " beds"
+
+
+def marker_radius_px(beds: int) -> float:
+    """Marker radius in pixels: area in proportion to beds (with a floor for small sites)."""
+    return float(5.0 + 1.8 * np.sqrt(max(beds, 0)))
+
+
+def path_stem(name: str) -> str:
+    """A safe file-name stem from an option name."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return stem or "option"
+
+
+def ensure_dir(out_dir: Path) -> Path:
+    """Create ``out_dir`` (and parents) if needed."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return out

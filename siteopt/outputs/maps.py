@@ -1,0 +1,357 @@
+"""Interactive maps for consultation: one per option, a change map and side-by-side comparisons.
+
+This is the only module that imports folium. Every page is **self-contained**: Leaflet 1.9.4
+(BSD-2, vendored in ``siteopt/assets/leaflet``) is inlined, folium's CDN scripts (jQuery,
+Bootstrap, Font Awesome) are not used, so a page works offline and calls no third-party server.
+The OpenStreetMap background is the only thing fetched from the web; without it the data layers
+still draw on a plain background.
+
+Safety: every string that comes from data reaches the page either HTML-escaped
+(:func:`esc`: ``<``, ``>``, ``&``, quotes, and the backtick, ``$`` and backslash that could end
+a JavaScript template literal) or as a JSON string with ``<``, ``>`` and ``&`` written as
+``\u003c``-style escapes (:func:`js_value`), so a site named ``<script>alert(1)</script>`` is
+text. Element ids are renumbered in order of appearance, so the same inputs give byte-identical
+pages.
+
+Accessibility: a skip link, a title, the legend in words, keyboard-usable controls (Leaflet's
+zoom and layer controls; site markers are focusable buttons whose accessible name says the beds
+before and after; the map pans and zooms with the arrow and +/- keys) and, next to each map, a
+text alternative: tables of sites and drive times.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import folium
+import numpy as np
+from branca.element import Figure
+
+from siteopt.fileio import write_atomically
+from siteopt.outputs.leaflet import (
+    DATA_ATTRIBUTION,
+    MAP_HEIGHT_PX,
+    OSM_ATTRIBUTION,
+    PAGE_CSS,
+    Attribution,
+    DataLayer,
+    HtmlControl,
+    Legend,
+    PageHtml,
+    SyncViews,
+    esc,
+    inline_assets,
+    write_page,
+)
+from siteopt.outputs.map_data import (
+    CHANGE_WORDS,
+    OptionView,
+    baseline_view,
+    ensure_dir,
+    option_views,
+    option_words,
+    path_stem,
+)
+from siteopt.outputs.map_parts import (
+    ZONE_RADIUS_PX,
+    catchment_features,
+    footer_html,
+    lad_features,
+    legend_html,
+    measures_table_html,
+    notes_html,
+    site_features,
+    sites_table_html,
+    travel_table_html,
+    zone_features,
+    zones_table_html,
+)
+from siteopt.runs.pipeline import Prepared, evaluate_configuration
+from siteopt.wards.results import Solution
+
+
+def _new_figure(title: str) -> Figure:
+    fig = Figure(title=esc(title))
+    inline_assets(fig)
+    return fig
+
+
+def _base_map(view: OptionView, title: str) -> folium.Map:
+    (s, w), (n, e) = view.bounds
+    m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=9, tiles=None,
+                   height=f"{MAP_HEIGHT_PX}px", control_scale=True, prefer_canvas=False)
+    m.default_js = []
+    m.default_css = []
+    folium.TileLayer("OpenStreetMap", name=esc("OpenStreetMap background (needs internet)"),
+                     attr=OSM_ATTRIBUTION, overlay=False, control=True).add_to(m)
+    DataLayer("Plain background (works offline)", [], overlay=False, show=False).add_to(m)
+    Attribution(DATA_ATTRIBUTION).add_to(m)
+    HtmlControl(esc(title), "topleft", "siteopt-title", "Title").add_to(m)
+    m.fit_bounds([[s, w], [n, e]], padding=(16, 16))
+    return m
+
+
+def _add_layers(m: folium.Map, prepared: Prepared, view: OptionView,
+                change_min: np.ndarray | None = None, catchments: bool = True) -> None:
+    DataLayer("Local authorities", lad_features(prepared),
+              base_style={"color": "#555", "weight": 1.5, "fill": False},
+              sticky=True).add_to(m)
+    if catchments:
+        DataLayer("Catchments (site each area is assigned to)", catchment_features(prepared, view),
+                  base_style={"color": "#000", "weight": 2.5, "dashArray": "6 4", "stroke": False,
+                              "fill": True, "fillOpacity": 0.0},
+                  sticky=True).add_to(m)
+    name = ("Neighbourhoods: change in drive time" if change_min is not None
+            else "Neighbourhoods: drive time to nearest site with beds")
+    DataLayer(name, zone_features(view, change_min),
+              base_style={"radius": ZONE_RADIUS_PX, "color": "#333", "weight": 0.8,
+                          "fillOpacity": 0.9, "opacity": 1.0}).add_to(m)
+    DataLayer("Sites without inpatient beds", site_features(view, with_beds=False)).add_to(m)
+    DataLayer("Sites with inpatient beds", site_features(view, with_beds=True)).add_to(m)
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+
+
+def _header(title: str, lead: str) -> str:
+    return (f'<a class="skip" href="#tables">Skip the map: go to the tables of hospitals and '
+            f"drive times</a><header><h1>{esc(title)}</h1><p class=\"lead\">{lead}</p></header>")
+
+
+def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
+               baseline: str = "status_quo",
+               measures: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
+    """The interactive map of one option.
+
+    Parameters
+    ----------
+    prepared : Prepared
+    solutions : mapping of str to Solution
+        Must hold ``name``; the baseline is evaluated if it is not among them.
+    name : str
+        The option to draw.
+    baseline : str
+        What beds are compared against (the marks for sites that gain or lose beds).
+    measures : mapping, optional
+        Option name -> appraisal measures (e.g. :func:`siteopt.appraisal.measures.option_measures`);
+        the scalar ones are listed in a table (see :func:`measures_table_html`).
+
+    Returns
+    -------
+    folium.Map
+        Its root figure is the whole page (title, map, tables, sources); save it with
+        :func:`render_page` / :func:`write_page` for self-contained, stable HTML.
+    """
+    view = option_views(prepared, {name: solutions[name]}
+                        | ({baseline: solutions[baseline]} if baseline in solutions else {}),
+                        baseline)[name]
+    title = f"{view.title}: community hospital inpatient beds and drive times"
+    fig = _new_figure(title)
+    lead = ("Where inpatient beds would be under this option, and how long people would drive "
+            f"to the nearest hospital with beds. {_marks_text(view)}")
+    fig.add_child(PageHtml(_header(title, lead), "Header"))
+    m = _base_map(view, view.title)
+    fig.add_child(PageHtml('<div class="map-row"><div class="map-cell">', "Open"))
+    fig.add_child(m)
+    _add_layers(m, prepared, view)
+    fig.add_child(Legend(legend_html(view), "side"))
+    fig.add_child(PageHtml(
+        '<section id="tables" tabindex="-1"><h2>The map in words</h2>' + notes_html(view)
+        + sites_table_html([view]) + travel_table_html([view])
+        + measures_table_html([view], measures) + zones_table_html(view)
+        + "</section>" + footer_html(), "Tables"))
+    return m
+
+
+def _marks_text(view: OptionView) -> str:
+    by_kind: dict[str, list[str]] = {}
+    for s in view.sites:
+        by_kind.setdefault(s.change, []).append(s.name)
+    parts = [f"{CHANGE_WORDS[k].capitalize()}: {', '.join(esc(n) for n in names)}."
+             for k, names in by_kind.items() if k in ("opens", "closes", "gains", "loses")]
+    return " ".join(parts) if parts else "The same sites keep the same beds as today."
+
+
+def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
+               baseline: str = "status_quo",
+               measures: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
+    """A map of the change in drive time of each zone, ``name`` against ``baseline``."""
+    views = option_views(prepared, solutions, baseline)
+    view = views[name]
+    base = views.get(baseline) or baseline_view(prepared, solutions, baseline)
+    delta = view.change_min(base)
+    title = f"{view.title}: change in drive time against {base.title.lower()}"
+    fig = _new_figure(title)
+    longer = int(np.sum(delta >= 1.0))
+    shorter = int(np.sum(delta <= -1.0))
+    lead = (f"Orange: neighbourhoods with a longer drive to the nearest hospital with inpatient "
+            f"beds than today ({longer} of {len(delta)}); purple: shorter ({shorter}). "
+            + _marks_text(view))
+    fig.add_child(PageHtml(_header(title, lead), "Header"))
+    m = _base_map(view, f"Change: {view.title}")
+    fig.add_child(PageHtml('<div class="map-row"><div class="map-cell">', "Open"))
+    fig.add_child(m)
+    _add_layers(m, prepared, view, change_min=delta, catchments=False)
+    fig.add_child(Legend(legend_html(view, change=True, catchments=False), "side"))
+    fig.add_child(PageHtml(
+        '<section id="tables" tabindex="-1"><h2>The map in words</h2>' + notes_html(view)
+        + sites_table_html([view]) + travel_table_html([base, view])
+        + measures_table_html([base, view], measures)
+        + zones_table_html(view, delta) + "</section>" + footer_html(), "Tables"))
+    return m
+
+
+def comparison_map(prepared: Prepared, solutions: Mapping[str, Solution], left: str,
+                   right: str, baseline: str = "status_quo",
+                   measures: Mapping[str, Mapping[str, Any]] | None = None) -> Figure:
+    """Two options side by side on maps that pan and zoom together.
+
+    Returns the page's :class:`branca.element.Figure`; its two maps are ``figure.maps``.
+    """
+    views = option_views(prepared, solutions, baseline)
+    lv, rv = views[left], views[right]
+    title = f"{lv.title} and {rv.title} side by side"
+    fig = _new_figure(title)
+    lead = ("The two maps move together. Left: " + esc(lv.title) + ". Right: " + esc(rv.title)
+            + ". Marks on the hospitals compare each with today.")
+    fig.add_child(PageHtml(_header(title, lead), "Header"))
+    maps = []
+    for v in (lv, rv):
+        m = _base_map(v, v.title)
+        maps.append(m)
+        _add_layers(m, prepared, v)
+    fig.add_child(PageHtml('<div class="compare-maps"><div id="compare-left">', "Open"))
+    fig.add_child(maps[0])
+    fig.add_child(PageHtml('</div><div id="compare-right">', "Mid"))
+    fig.add_child(maps[1])
+    fig.add_child(PageHtml("</div></div>", "Close"))
+    fig.add_child(Legend(legend_html(rv), "wide"))
+    fig.add_child(SyncViews(maps[0], maps[1]))
+    fig.add_child(PageHtml(
+        '<section id="tables" tabindex="-1"><h2>The maps in words</h2>'
+        + sites_table_html([lv, rv]) + travel_table_html([lv, rv])
+        + measures_table_html([lv, rv], measures) + "</section>"
+        + footer_html(), "Tables"))
+    return fig
+
+
+def map_plan(names: Sequence[str], baseline: str = "status_quo",
+             compare: str | None = None) -> list[tuple[str, tuple[str, ...]]]:
+    """Which pages :func:`write_maps` writes: (kind, option names) in order.
+
+    One ``option`` page per name; a ``change`` page per non-baseline option; a ``compare`` page of
+    the baseline against each non-baseline option and, if there are two or more non-baseline
+    options, of the first two (or of ``compare`` against each, if given).
+    """
+    others = [n for n in names if n != baseline]
+    plan: list[tuple[str, tuple[str, ...]]] = [("option", (n,)) for n in names]
+    plan += [("change", (n,)) for n in others]
+    if compare is not None:
+        plan += [("compare", (n, compare)) for n in names if n != compare]
+    else:
+        plan += [("compare", (baseline, n)) for n in others]
+        if len(others) >= 2:
+            plan.append(("compare", (others[0], others[1])))
+    return plan
+
+
+def page_name(kind: str, names: Sequence[str]) -> str:
+    """The file name of a page."""
+    stems = [path_stem(n) for n in names]
+    if kind == "option":
+        return f"map_{stems[0]}.html"
+    if kind == "change":
+        return f"change_{stems[0]}.html"
+    return f"compare_{stems[0]}_vs_{stems[1]}.html"
+
+
+def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: Path,
+               baseline: str = "status_quo", compare: str | None = None,
+               only: Sequence[str] | None = None,
+               measures: Mapping[str, Mapping[str, Any]] | None = None) -> list[Path]:
+    """Write every interactive map of the options, and an index page ``maps.html``.
+
+    Parameters
+    ----------
+    prepared : Prepared
+    solutions : mapping of str to Solution
+        Option name -> solution (e.g. ``status_quo``, ``stp_2016``, ``optimal``).
+    out_dir : Path
+    baseline : str
+        The option the change maps and the marks on sites compare against (evaluated from
+        ``wards.csv`` if it is not among ``solutions``).
+    compare : str, optional
+        Compare every option with this one side by side (default: see :func:`map_plan`).
+    only : sequence of str, optional
+        Draw only these options (the others, e.g. the baseline, are used for reference).
+    measures : mapping, optional
+        Option name -> appraisal measures, listed beside the maps (see
+        :func:`measures_table_html`).
+
+    Returns
+    -------
+    list of Path
+        The pages written, the index last.
+    """
+    solutions = dict(solutions)
+    shown = list(only) if only is not None else list(solutions)
+    unknown = [n for n in [*shown, *([compare] if compare else [])] if n not in solutions]
+    if unknown:
+        raise ValueError(f"no solution for option(s) {unknown}; have {list(solutions)}")
+    out = ensure_dir(Path(out_dir))
+    if baseline not in solutions:
+        solutions[baseline] = evaluate_configuration(prepared, baseline)
+    paths = []
+    links = []
+    for kind, names in map_plan(shown, baseline, compare):
+        fname = page_name(kind, names)
+        if kind == "option":
+            obj: folium.Map | Figure = option_map(prepared, solutions, names[0], baseline,
+                                                    measures)
+            label = f"{option_words(names[0])}: beds and drive times"
+        elif kind == "change":
+            obj = change_map(prepared, solutions, names[0], baseline, measures)
+            label = f"{option_words(names[0])}: change in drive time"
+        else:
+            obj = comparison_map(prepared, solutions, names[0], names[1], baseline,
+                                 measures)
+            label = (f"{option_words(names[0])} and "
+                     f"{option_words(names[1])} side by side")
+        paths.append(write_page(obj, out / fname))
+        links.append((fname, label))
+    index = out / "maps.html"
+    items = "".join(f'<li><a href="{esc(f)}">{esc(t)}</a></li>' for f, t in links)
+    text = ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1.0">'
+            f"<title>Maps of the options</title><style>{PAGE_CSS}</style></head><body>"
+            f"<h1>Maps of the options</h1><ul>{items}</ul>{footer_html()}</body></html>\n")
+    write_atomically(index, text)
+    paths.append(index)
+    return paths
+
+
+
+def page_maps(obj: folium.Map | Figure) -> list[folium.Map]:
+    """The maps of a page (one for an option or change map, two for a comparison)."""
+    if isinstance(obj, folium.Map):
+        return [obj]
+    return [c for c in obj._children.values() if isinstance(c, folium.Map)]
+
+
+def data_layers(m: folium.Map) -> list[DataLayer]:
+    """The data layers of a map, in drawing order."""
+    return [c for c in m._children.values() if isinstance(c, DataLayer)]
+
+
+def page_counts(obj: folium.Map | Figure) -> dict[str, int]:
+    """What a browser should draw: ``markers`` (site symbols) and ``paths`` (zones, boundaries,
+    catchments) of the layers shown when the page opens."""
+    markers = paths = 0
+    for m in page_maps(obj):
+        for layer in data_layers(m):
+            if not layer.show:
+                continue
+            icons = sum(1 for f in layer.features if "icon" in f["properties"])
+            markers += icons
+            paths += len(layer.features) - icons
+    return {"markers": markers, "paths": paths}

@@ -1,0 +1,465 @@
+"""Print maps (PNG at 300 dpi and PDF) of the options, drawn offline with matplotlib.
+
+The same content as the web maps of :mod:`siteopt.outputs.maps`, from the same
+:class:`~siteopt.outputs.map_data.OptionView`: neighbourhoods coloured by drive time (or by its
+change),
+hospitals by service mix, size and change, catchments, local authorities; plus a title, legend,
+scale bar, north arrow, a table of beds, and the source line. Drawn in British National Grid
+metres (so the scale bar is true) with no web tiles. Legible in greyscale: the drive-time
+palette is viridis (monotonic in lightness), hospital services differ by shape as well as
+colour, and on change maps the direction of change is also the dot's shape (triangle up =
+longer, down = shorter).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import textwrap
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.patheffects as pe
+import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrow, Patch, Rectangle
+
+from siteopt.outputs.map_data import (
+    CHANGE_BREAKS_MIN,
+    CHANGE_PALETTE,
+    TRAVEL_PALETTE,
+    OptionView,
+    bng_geometry,
+    bng_points,
+    boundaries,
+    catchment_divides,
+    change_colour,
+    change_labels,
+    ensure_dir,
+    marker_radius_px,
+    mix_style,
+    mix_words,
+    option_views,
+    option_words,
+    path_stem,
+    service_mix,
+    service_mixes,
+    travel_colour,
+    travel_labels,
+)
+from siteopt.runs.pipeline import Prepared, evaluate_configuration
+from siteopt.wards.results import Solution
+
+DPI = 300
+"""Resolution of the PNG files."""
+
+PAGE_IN = (11.69, 8.27)
+"""A4 landscape, inches."""
+
+MPL_MARKERS = {"circle": "o", "triangle": "^", "square": "s", "diamond": "D", "pentagon": "p",
+               "hexagon": "h"}
+
+SOURCE_LINE = (
+    "Sources: siteopt model. Office for National Statistics licensed under the Open Government "
+    "Licence v.3.0; contains OS data © Crown copyright and database right. NHS website data (OGL). "
+    "IMD 2019 (MHCLG, OGL). Road network © OpenStreetMap contributors (ODbL).")
+
+SHORT_CHANGE = {"opens": "beds open", "closes": "beds close", "gains": "more beds",
+                "loses": "fewer beds", "same": "no change", "none": "no beds"}
+
+HALO = [pe.withStroke(linewidth=2.5, foreground="white")]
+
+
+def _marker_size_pt2(beds: int, scale: float = 1.0) -> float:
+    """Scatter marker area (points²) matching the web map's radius in px (1 px = 0.75 pt)."""
+    d_pt = 2 * marker_radius_px(beds) * 0.75 * scale
+    return float(d_pt ** 2)
+
+
+def _draw_polygons(ax: Axes, geoms: Sequence[Any], **kw: Any) -> None:
+    for geom in geoms:
+        parts = getattr(geom, "geoms", [geom])
+        for poly in parts:
+            for ring in [poly.exterior, *poly.interiors]:
+                x, y = ring.xy
+                ax.plot(x, y, **kw)
+
+
+def _draw_sites(ax: Axes, view: OptionView, scale: float = 1.0) -> None:
+    xs, ys = bng_points([s.lon for s in view.sites], [s.lat for s in view.sites])
+    for k, site in enumerate(view.sites):
+        x, y = xs[k], ys[k]
+        mix = service_mix(view.services, site)
+        if site.total_after > 0:
+            shape, colour = mix_style(view.services, mix)
+            ax.scatter([x], [y], s=_marker_size_pt2(site.total_after, scale),
+                       marker=MPL_MARKERS[shape], facecolor=colour, edgecolor="black",
+                       linewidth=1.0, zorder=6)
+        elif site.total_before > 0:
+            shape, _ = mix_style(view.services, mix)
+            ax.scatter([x], [y], s=_marker_size_pt2(site.total_before, scale),
+                       marker=MPL_MARKERS[shape], facecolor="white", edgecolor="black",
+                       linewidth=1.0, linestyle="--", zorder=6)
+            ax.scatter([x], [y], s=60, marker="x", color="black", linewidth=1.8, zorder=7)
+        else:
+            ax.scatter([x], [y], s=28, marker="o", facecolor="white", edgecolor="#4d4d4d",
+                       linewidth=1.4, zorder=6)
+        if site.change in ("gains", "loses", "opens"):
+            sign = "\N{MINUS SIGN}" if site.change == "loses" else "+"
+            r_pt = marker_radius_px(site.total_after) * 0.75 * scale
+            ax.annotate(sign, (x, y), xytext=(r_pt * 0.8, r_pt * 0.8), textcoords="offset points",
+                        ha="center", va="center", fontsize=8, fontweight="bold", zorder=8,
+                        bbox={"boxstyle": "circle,pad=0.15", "fc": "white", "ec": "black",
+                              "lw": 0.8})
+
+
+def _place_labels(ax: Axes, view: OptionView, scale: float) -> None:
+    """Name each hospital, trying below, above, right and left of its symbol in turn so that no
+    two names overlap (larger hospitals are placed first)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = ax.get_figure(root=True)
+    if not isinstance(fig, Figure):
+        return
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
+    ax.apply_aspect()
+    xs, ys = bng_points([s.lon for s in view.sites], [s.lat for s in view.sites])
+    from matplotlib.transforms import Bbox
+
+    px_per_pt = fig.dpi / 72.0
+
+    def radius_pt(k: int) -> float:
+        beds = max(view.sites[k].total_after, view.sites[k].total_before)
+        return marker_radius_px(beds) * 0.75 * scale if beds else 4.0
+
+    symbols = []
+    for k in range(len(view.sites)):
+        cx, cy = ax.transData.transform((xs[k], ys[k]))
+        rr = radius_pt(k) * px_per_pt
+        symbols.append(Bbox.from_extents(cx - rr, cy - rr, cx + rr, cy + rr))
+    placed: list[Any] = []
+    order = sorted(range(len(view.sites)), key=lambda k: (-max(view.sites[k].total_after,
+                                                               view.sites[k].total_before), k))
+    for k in order:
+        site = view.sites[k]
+        beds = max(site.total_after, site.total_before)
+        r = radius_pt(k) + 2.5
+        size = 6.5 if beds else 5.5
+        spots = [((0, -r), "center", "top"), ((0, r), "center", "bottom"),
+                 ((r + 1, 0), "left", "center"), ((-r - 1, 0), "right", "center")]
+        text = None
+        for (dx, dy), ha, va in spots:
+            if text is not None:
+                text.remove()
+            text = ax.annotate(site.name, (xs[k], ys[k]), xytext=(dx, dy),
+                               textcoords="offset points", ha=ha, va=va, fontsize=size,
+                               zorder=9, path_effects=HALO)
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            others = placed + [b for j, b in enumerate(symbols) if j != k]
+            if not any(box.overlaps(other) for other in others):
+                break
+        if text is not None:
+            placed.append(text.get_window_extent(renderer))
+
+
+def _scale_bar(ax: Axes) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    span = x1 - x0
+    length_m = 10_000.0 if span > 40_000 else 5_000.0
+    bx, by = x0 + 0.04 * span, y0 + 0.04 * (y1 - y0)
+    h = 0.008 * (y1 - y0)
+    half = length_m / 2
+    ax.add_patch(Rectangle((bx, by), half, h, fc="black", ec="black", lw=0.8, zorder=10))
+    ax.add_patch(Rectangle((bx + half, by), half, h, fc="white", ec="black", lw=0.8, zorder=10))
+    for frac, text in ((0, "0"), (0.5, f"{half / 1000:g}"), (1, f"{length_m / 1000:g} km")):
+        ax.text(bx + frac * length_m, by + 2.2 * h, text, ha="center", va="bottom", fontsize=7,
+                zorder=10, path_effects=HALO)
+
+
+def _north_arrow(ax: Axes) -> None:
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    x = x1 - 0.05 * (x1 - x0)
+    y = y1 - 0.16 * (y1 - y0)
+    length = 0.07 * (y1 - y0)
+    ax.add_patch(FancyArrow(x, y, 0, length, width=0.012 * (x1 - x0),
+                            head_width=0.03 * (x1 - x0), head_length=0.03 * (y1 - y0),
+                            length_includes_head=True, fc="black", ec="black", zorder=10))
+    ax.text(x, y + length + 0.01 * (y1 - y0), "N", ha="center", va="bottom", fontsize=11,
+            fontweight="bold", zorder=10)
+
+
+def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
+             change_min: np.ndarray | None = None, catchments: bool = True,
+             labels: bool = True, marker_scale: float = 1.0) -> None:
+    """Draw one option's map into ``ax`` (BNG metres); ``marker_scale`` shrinks the hospital
+    symbols on smaller maps."""
+    lads = boundaries(prepared, "lad")
+    lad_bng = [bng_geometry(g) for _, g in lads]
+    for geom in lad_bng:
+        parts = getattr(geom, "geoms", [geom])
+        for poly in parts:
+            x, y = poly.exterior.xy
+            ax.fill(x, y, fc="#f4f4f1", ec="none", zorder=0)
+    _draw_polygons(ax, lad_bng, color="#555555", linewidth=0.7, zorder=2)
+    for (props, _), geom in zip(lads, lad_bng, strict=True):
+        p = geom.representative_point()
+        ax.text(p.x, p.y, str(props.get("lad_name", "")), fontsize=6, color="#333333",
+                style="italic", ha="center", va="center", zorder=3, alpha=0.9)
+    if catchments and change_min is None:
+        divides = bng_geometry(catchment_divides(prepared, view))
+        for line in getattr(divides, "geoms", [divides]):
+            x, y = line.xy
+            ax.plot(x, y, color="black", linewidth=1.1, linestyle=(0, (4, 2.5)), zorder=4)
+    z = view.zones
+    zx, zy = bng_points(z.lon, z.lat)
+    if change_min is None:
+        colours = [travel_colour(float(t)) for t in z.nearest_travel_min]
+        ax.scatter(zx, zy, s=12, c=colours, edgecolors="#333333", linewidths=0.3, zorder=5)
+    else:
+        lo, hi = CHANGE_BREAKS_MIN[len(CHANGE_BREAKS_MIN) // 2 - 1:len(CHANGE_BREAKS_MIN) // 2 + 1]
+        groups = ((change_min <= lo, "v"), (change_min > hi, "^"),
+                  ((change_min > lo) & (change_min <= hi), "o"))
+        for mask, marker in groups:
+            if mask.any():
+                ax.scatter(zx[mask], zy[mask], s=11 if marker != "o" else 8, marker=marker,
+                           c=[change_colour(float(d)) for d in change_min[mask]],
+                           edgecolors="#333333", linewidths=0.3, zorder=5)
+    _draw_sites(ax, view, scale=marker_scale)
+    minx, miny, maxx, maxy = np.array([g.bounds for g in lad_bng]).T
+    pad = 3_000
+    ax.set_xlim(minx.min() - pad, maxx.max() + pad)
+    ax.set_ylim(miny.min() - pad, maxy.max() + pad)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("#777777")
+    _scale_bar(ax)
+    _north_arrow(ax)
+    if labels:
+        _place_labels(ax, view, marker_scale)
+
+
+def legend_handles(view: OptionView, change: bool,
+                   catchments: bool = True) -> tuple[list[Artist], list[str]]:
+    """Legend entries: zone classes, hospital symbols, change marks, lines."""
+    handles: list[Artist] = []
+    names: list[str] = []
+    if change:
+        mid = len(CHANGE_PALETTE) // 2
+        for k, (c, label) in enumerate(zip(CHANGE_PALETTE, change_labels(), strict=True)):
+            marker = "v" if k < mid else ("^" if k > mid else "o")
+            handles.append(Line2D([], [], marker=marker, linestyle="", markerfacecolor=c,
+                                  markeredgecolor="#333333", markersize=6))
+            names.append(label)
+    else:
+        for c, label in zip(TRAVEL_PALETTE, travel_labels(), strict=True):
+            handles.append(Patch(fc=c, ec="#333333", lw=0.5))
+            names.append(label)
+    for mix in service_mixes(view.services):
+        if any(service_mix(view.services, s) == mix and s.total_after > 0 for s in view.sites):
+            shape, colour = mix_style(view.services, mix)
+            handles.append(Line2D([], [], marker=MPL_MARKERS[shape], linestyle="",
+                                  markerfacecolor=colour, markeredgecolor="black",
+                                  markersize=9))
+            names.append(f"hospital with {mix_words(mix)}")
+    handles += [Line2D([], [], marker="x", linestyle="", color="black", markersize=7),
+                Line2D([], [], marker="o", linestyle="", markerfacecolor="white",
+                       markeredgecolor="#4d4d4d", markersize=5),
+                Line2D([], [], marker="$+$", linestyle="", color="black", markersize=7),
+                Line2D([], [], marker="$-$", linestyle="", color="black", markersize=7)]
+    names += ["beds close here (dashed outline)", "site without inpatient beds",
+              "more beds (or new beds) than today", "fewer beds than today"]
+    if catchments and not change:
+        handles.append(Line2D([], [], color="black", linestyle=(0, (4, 2.5)), linewidth=1.1))
+        names.append("catchment of a hospital")
+    handles.append(Line2D([], [], color="#555555", linewidth=0.7))
+    names.append("local authority")
+    return handles, names
+
+
+def _short(text: str, n: int) -> str:
+    """``text`` cut to ``n`` characters with an ellipsis."""
+    return text if len(text) <= n else text[:n - 1] + "…"
+
+
+def _beds_table(ax: Axes, view: OptionView) -> None:
+    ax.axis("off")
+    base = "today" if view.baseline_name == "status_quo" else view.baseline_name
+    rows = [[_short(s.name, 42), str(s.total_before), str(s.total_after), SHORT_CHANGE[s.change]]
+            for s in view.sites]
+    table = ax.table(cellText=rows, colLabels=["Hospital", f"Beds {base}", "Beds here",
+                                               "Change"],
+                     loc="upper left", cellLoc="left", colLoc="left",
+                     colWidths=[0.56, 0.13, 0.13, 0.18])
+    table.auto_set_font_size(False)
+    table.set_fontsize(6)
+    table.scale(1, 1.15)
+    for (r, _c), cell in table.get_celld().items():
+        cell.set_edgecolor("#888888")
+        cell.set_linewidth(0.4)
+        if r == 0:
+            cell.set_facecolor("#e8e8e8")
+
+
+def _summary_text(view: OptionView) -> str:
+    total = view.lad_table()[-1]
+    return (f"People aged 65+: mean drive to the nearest hospital with beds "
+            f"{total['mean_nearest_travel_min']:.1f} min; "
+            f"{100 * total['share_nearest_within_30_min']:.1f}% within 30 min; "
+            f"longest {total['max_nearest_travel_min']:.0f} min.")
+
+
+def option_figure(prepared: Prepared, view: OptionView,
+                  change_min: np.ndarray | None = None,
+                  baseline_title: str = "") -> Figure:
+    """A print page of one option (or of its change against the baseline)."""
+    fig = Figure(figsize=PAGE_IN)
+    change = change_min is not None
+    if change:
+        title = f"{view.title}: change in drive time against {baseline_title.lower()}"
+        sub = ("Each dot is a neighbourhood (LSOA): change in the drive time to the nearest "
+               "hospital with inpatient beds.\n" + _summary_text(view))
+    else:
+        title = f"{view.title}: community hospital inpatient beds and drive times"
+        sub = ("Each dot is a neighbourhood (LSOA): drive time to the nearest hospital with "
+               "inpatient beds; hospital symbol area shows its beds.\n" + _summary_text(view))
+    fig.suptitle(title, x=0.02, y=0.975, ha="left", fontsize=13, fontweight="bold")
+    fig.text(0.02, 0.94, sub, fontsize=8, ha="left", va="top")
+    ax = fig.add_axes((0.02, 0.06, 0.62, 0.86))
+    draw_map(ax, prepared, view, change_min=change_min)
+    side = fig.add_axes((0.66, 0.36, 0.33, 0.56))
+    side.axis("off")
+    handles, names = legend_handles(view, change)
+    heading = ("Change in drive time (minutes)" if change
+               else "Drive time to nearest hospital with beds")
+    leg = side.legend(handles, names, loc="upper left", fontsize=7, title=heading,
+                      title_fontsize=8, frameon=True, edgecolor="#777777", borderpad=0.8,
+                      labelspacing=0.55, alignment="left")
+    leg.get_frame().set_linewidth(0.6)
+    _beds_table(fig.add_axes((0.66, 0.06, 0.33, 0.27)), view)
+    fig.text(0.02, 0.015, SOURCE_LINE, fontsize=6, ha="left", color="#222222")
+    return fig
+
+
+def comparison_figure(prepared: Prepared, left: OptionView, right: OptionView) -> Figure:
+    """Two options side by side on one print page, with one legend and the beds of both."""
+    fig = Figure(figsize=PAGE_IN)
+    fig.suptitle(f"{left.title} and {right.title} side by side", x=0.02, y=0.975, ha="left",
+                 fontsize=13, fontweight="bold")
+    fig.text(0.02, 0.94, "Each dot is a neighbourhood (LSOA): drive time to the nearest "
+             "hospital with inpatient beds; hospital symbol area shows its beds; marks compare "
+             "each hospital with today.", fontsize=8, ha="left", va="top")
+    for k, view in enumerate((left, right)):
+        ax = fig.add_axes((0.01 + 0.40 * k, 0.30, 0.39, 0.58))
+        draw_map(ax, prepared, view, labels=False, marker_scale=0.7)
+        ax.set_title(f"{view.title}\n" + textwrap.fill(_summary_text(view), 80), fontsize=7)
+    side = fig.add_axes((0.81, 0.30, 0.18, 0.58))
+    side.axis("off")
+    handles, names = legend_handles(right, change=False)
+    side.legend(handles, names, loc="upper left", fontsize=6.5, title="Legend",
+                title_fontsize=7, frameon=True, edgecolor="#777777", alignment="left")
+    table_ax = fig.add_axes((0.02, 0.05, 0.78, 0.22))
+    table_ax.axis("off")
+    rows = [[_short(a.name, 48), str(a.total_before), str(a.total_after), SHORT_CHANGE[a.change],
+             str(b.total_after), SHORT_CHANGE[b.change]]
+            for a, b in zip(left.sites, right.sites, strict=True)]
+    table = table_ax.table(cellText=rows, colLabels=["Hospital", "Beds today",
+                                                     f"Beds: {left.title}", "Change",
+                                                     f"Beds: {right.title}", "Change"],
+                           loc="upper left", cellLoc="left", colLoc="left",
+                           colWidths=[0.30, 0.10, 0.17, 0.12, 0.17, 0.12])
+    table.auto_set_font_size(False)
+    table.set_fontsize(6)
+    for (r, _c), cell in table.get_celld().items():
+        cell.set_edgecolor("#888888")
+        cell.set_linewidth(0.4)
+        if r == 0:
+            cell.set_facecolor("#e8e8e8")
+    fig.text(0.02, 0.015, SOURCE_LINE, fontsize=6, ha="left", color="#222222")
+    return fig
+
+
+def save_figure(fig: Figure, path: Path) -> Path:
+    """Save a figure atomically (PNG at :data:`DPI` or PDF by the suffix), without timestamps."""
+    path = Path(path)
+    ensure_dir(path.parent)
+    fmt = path.suffix.lstrip(".").lower()
+    buf = io.BytesIO()
+    metadata: dict[str, str | None] = ({"Software": None} if fmt == "png"
+                                       else {"CreationDate": None, "ModDate": None,
+                                             "Producer": None, "Creator": "siteopt"})
+    fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buf.getvalue())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: Path,
+                      baseline: str = "status_quo", formats: Sequence[str] = ("png", "pdf"),
+                      compare: str | None = None,
+                      only: Sequence[str] | None = None) -> list[Path]:
+    """Write the print maps: one per option, a change map per non-baseline option and the
+    side-by-side pages of :func:`siteopt.outputs.maps.map_plan`, in each format.
+
+    Parameters
+    ----------
+    prepared : Prepared
+    solutions : mapping of str to Solution
+    out_dir : Path
+    baseline : str
+        Evaluated from ``wards.csv`` if it is not among ``solutions``.
+    formats : sequence of str
+        ``png`` (300 dpi) and/or ``pdf``.
+    compare, only : optional
+        As in :func:`siteopt.outputs.maps.write_maps`.
+    """
+    from siteopt.outputs.maps import map_plan
+
+    bad = [f for f in formats if f not in ("png", "pdf")]
+    if bad:
+        raise ValueError(f"unknown static map format(s): {bad}; use png or pdf")
+    out = ensure_dir(Path(out_dir))
+    sols = dict(solutions)
+    shown = list(only) if only is not None else list(sols)
+    unknown = [n for n in [*shown, *([compare] if compare else [])] if n not in sols]
+    if unknown:
+        raise ValueError(f"no solution for option(s) {unknown}; have {list(sols)}")
+    if baseline not in sols:
+        sols[baseline] = evaluate_configuration(prepared, baseline)
+    views = option_views(prepared, sols, baseline)
+    base = views[baseline]
+    paths = []
+    for kind, names in map_plan(shown, baseline, compare):
+        stems = [path_stem(n) for n in names]
+        if kind == "option":
+            fig = option_figure(prepared, views[names[0]])
+            stem = f"map_{stems[0]}"
+        elif kind == "change":
+            view = views[names[0]]
+            fig = option_figure(prepared, view, view.change_min(base),
+                                baseline_title=option_words(baseline))
+            stem = f"change_{stems[0]}"
+        else:
+            fig = comparison_figure(prepared, views[names[0]], views[names[1]])
+            stem = f"compare_{stems[0]}_vs_{stems[1]}"
+        for fmt in formats:
+            paths.append(save_figure(fig, out / f"{stem}.{fmt}"))
+    return paths

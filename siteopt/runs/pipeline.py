@@ -1,0 +1,250 @@
+"""The data flow end to end: geodata -> travel times -> demand -> catalogue -> solve/evaluate.
+
+:func:`prepare` runs the stages up to the model's input once (so a what-if or a sweep can reuse
+them), :func:`optimise_scenario` and :func:`evaluate_configuration` solve or evaluate on it, and
+:func:`write_run` writes a run's files with a manifest. Every stage is also callable alone from
+its own module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from siteopt import __version__
+from siteopt.catalogue.demand import Demand, bed_need
+from siteopt.catalogue.options import Catalogue, build_catalogue
+from siteopt.data.load import GeoData, load_geodata
+from siteopt.errors import DataError, Problem
+from siteopt.fileio import csv_text, write_atomically
+from siteopt.runs.scenario import Scenario, load_scenario
+from siteopt.travel.matrix import TravelMatrix, read_precomputed_matrix, zone_site_travel
+from siteopt.wards.instance import Instance
+from siteopt.wards.results import Solution, solution_to_dict
+from siteopt.wards.solve import evaluate, optimise
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """Everything up to the model's input, for one scenario."""
+
+    data: GeoData
+    scenario: Scenario
+    demand: Demand
+    travel: TravelMatrix
+    catalogue: Catalogue
+    inputs_sha256: str
+
+    @property
+    def instance(self) -> Instance:
+        """The optimiser's instance."""
+        return self.catalogue.instance
+
+    @property
+    def evaluation_instance(self) -> Instance:
+        """The instance that also holds named options the optimiser may not choose."""
+        return self.catalogue.evaluation_instance
+
+
+def prepare(
+    geodata_dir: Path,
+    scenario_path: Path | None = None,
+    overrides: Sequence[str] = (),
+    *,
+    travel_csv: Path | None = None,
+    cache_dir: Path | None = None,
+    data: GeoData | None = None,
+    travel: TravelMatrix | None = None,
+) -> Prepared:
+    """Load, validate and derive the model input of a scenario.
+
+    Parameters
+    ----------
+    geodata_dir : Path
+        The region's geodata folder.
+    scenario_path : Path, optional
+        A scenario TOML file; None for the defaults.
+    overrides : sequence of str
+        ``section.key=value`` overrides.
+    travel_csv : Path, optional
+        A precomputed matrix (``zone_id, site_id, travel_min``) instead of the road graph.
+    cache_dir : Path, optional
+        Where travel matrices are cached.
+    data, travel : optional
+        Already loaded geodata and travel matrix (reused across the runs of a sweep).
+    """
+    data = data or load_geodata(geodata_dir)
+    scenario = load_scenario(scenario_path, overrides, data.assumptions)
+    if travel is None:
+        zone_ids = [str(z) for z in data.zones["zone_id"]]
+        site_ids = [str(s) for s in data.sites["site_id"]]
+        travel = (read_precomputed_matrix(travel_csv, zone_ids, site_ids)
+                  if travel_csv is not None
+                  else zone_site_travel(geodata_dir, cache_dir=cache_dir))
+    travel_min = aligned_travel(data, travel)
+    demand = bed_need(data, scenario.demand)
+    catalogue = build_catalogue(data, demand, travel_min, scenario.catalogue)
+    digest = inputs_hash(data.directory, scenario, travel_min)
+    return Prepared(data, scenario, demand, travel, catalogue, digest)
+
+
+def aligned_travel(data: GeoData, travel: TravelMatrix) -> npt.NDArray[np.float64]:
+    """The travel matrix with rows in zones.csv order and columns in sites.csv order."""
+    zone_pos = {z: i for i, z in enumerate(travel.origin_ids)}
+    site_pos = {s: j for j, s in enumerate(travel.destination_ids)}
+    zones = [str(z) for z in data.zones["zone_id"]]
+    sites = [str(s) for s in data.sites["site_id"]]
+    problems = [Problem("travel matrix", f"has no row for zone '{z}'") for z in zones
+                if z not in zone_pos][:5]
+    problems += [Problem("travel matrix", f"has no column for site '{s}'") for s in sites
+                 if s not in site_pos]
+    if problems:
+        raise DataError(problems)
+    rows = np.array([zone_pos[z] for z in zones])
+    cols = np.array([site_pos[s] for s in sites])
+    matrix = np.asarray(travel.travel_min, dtype=np.float64)
+    out: npt.NDArray[np.float64] = matrix[np.ix_(rows, cols)]
+    return out
+
+
+def inputs_hash(geodata_dir: Path, scenario: Scenario, travel_min: np.ndarray) -> str:
+    """SHA-256 of every input: geodata files, the resolved scenario and the travel matrix."""
+    h = hashlib.sha256()
+    for path in sorted(Path(geodata_dir).glob("*")):
+        if path.is_file():
+            h.update(path.name.encode())
+            h.update(path.read_bytes())
+    h.update(json.dumps(scenario.values, sort_keys=True, default=str).encode())
+    h.update(np.ascontiguousarray(np.round(travel_min, 9)).tobytes())
+    return h.hexdigest()
+
+
+def optimise_scenario(prepared: Prepared) -> Solution:
+    """Solve the scenario's MILP."""
+    s = prepared.scenario
+    return optimise(prepared.instance, s.model, s.solver)
+
+
+def evaluate_configuration(prepared: Prepared, name: str) -> Solution:
+    """Evaluate a named configuration of wards.csv (e.g. ``status_quo``) by the same code path.
+
+    The scenario's limits are checked and reported as violations, never enforced.
+    """
+    choice = prepared.catalogue.configurations.get(name)
+    if choice is None:
+        known = ", ".join(prepared.catalogue.configurations) or "(none)"
+        raise DataError([Problem("wards.csv", f"no configuration '{name}'; known: {known}",
+                                 field="configuration")])
+    s = prepared.scenario
+    instance = prepared.evaluation_instance
+    shortfall = bed_shortfall(instance, choice)
+    if not shortfall:
+        return evaluate(instance, choice, s.model, s.solver, label=name)
+    # The configuration has fewer usable beds than the need: measure it on the share of the
+    # need it can hold (every zone served in the same proportion) and say how short it is.
+    scale = np.ones(len(instance.services))
+    for k, svc in enumerate(instance.services):
+        if svc in shortfall:
+            capacity, need = shortfall[svc]
+            scale[k] = capacity / need if need > 0 else 1.0
+    zones = dataclasses.replace(instance.zones, demand_beds=instance.zones.demand_beds * scale)
+    scaled = dataclasses.replace(instance, zones=zones)
+    solution = evaluate(scaled, choice, s.model, s.solver, label=name)
+    notes = tuple(f"bed need not met: {svc} has {cap:.1f} usable beds for a need of {need:.1f} "
+                  f"({need - cap:.1f} short); drive times are for the share it can hold"
+                  for svc, (cap, need) in shortfall.items())
+    return dataclasses.replace(solution, violations=notes + tuple(solution.violations))
+
+
+def bed_shortfall(instance: Instance, choice: Mapping[str, str]) -> dict[str, tuple[float, float]]:
+    """Services whose usable beds in ``choice`` fall short of the need: (usable, need)."""
+    out = {}
+    need = instance.total_demand_beds
+    for k, svc in enumerate(instance.services):
+        usable = sum(site.option(choice[site.site_id]).usable_beds.get(svc, 0.0)
+                     for site in instance.sites)
+        if usable < need[k] - 1e-9:
+            out[svc] = (float(usable), float(need[k]))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing a run
+# ---------------------------------------------------------------------------------------------
+def versions() -> dict[str, str]:
+    """Versions of Python, siteopt and the libraries that shape results."""
+    out = {"python": platform.python_version(), "siteopt": __version__}
+    for pkg in ("pulp", "highspy", "numpy", "scipy", "pandas", "networkx"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def manifest(prepared: Prepared, solutions: Mapping[str, Solution]) -> dict[str, Any]:
+    """What a business case cites: inputs hash, scenario, versions, solver and status."""
+    s = prepared.scenario
+    return {
+        "siteopt_version": __version__,
+        "inputs_sha256": prepared.inputs_sha256,
+        "geodata": str(prepared.data.directory.name),
+        "scenario": {"name": s.name, "files": [Path(f).name for f in s.files],
+                     "overrides": list(s.overrides)},
+        "planning_year": prepared.demand.planning_year,
+        "versions": versions(),
+        "runs": {name: {"solver": sol.solver, "status": sol.status_text, "gap": sol.gap,
+                        "evaluated": sol.evaluated,
+                        "independent_check": "passed" if not sol.violations else "violations"}
+                 for name, sol in solutions.items()},
+    }
+
+
+def run_files(prepared: Prepared, name: str, solution: Solution) -> dict[str, str]:
+    """The files of one solution: JSON, sites table and assignment table."""
+    instance = prepared.evaluation_instance if solution.evaluated else prepared.instance
+    doc = solution_to_dict(instance, solution)
+    services = list(instance.services)
+    site_rows = []
+    for site in doc["sites"]:
+        row: list[Any] = [site["site_id"], site["name"], site["option_id"]]
+        row += [site["wards"][v] for v in services] + [site["beds"][v] for v in services]
+        before = site["beds_before"] or {}
+        row += [before.get(v, "") for v in services]
+        row += ["true" if site["inpatient"] else "false", "true" if site["paired"] else "false"]
+        site_rows.append(row)
+    header = (["site_id", "name", "option_id"] + [f"wards_{v}" for v in services]
+              + [f"beds_{v}" for v in services] + [f"beds_before_{v}" for v in services]
+              + ["inpatient", "paired"])
+    assignment = [[a["zone_id"], a["site_id"], a["service"], a["share"]]
+                  for a in doc["assignment"]]
+    return {
+        f"{name}.json": json.dumps(doc, sort_keys=True, indent=1) + "\n",
+        f"{name}_sites.csv": csv_text(header, site_rows),
+        f"{name}_assignment.csv": csv_text(["zone_id", "site_id", "service", "share"], assignment),
+    }
+
+
+def write_run(out_dir: Path, prepared: Prepared, solutions: Mapping[str, Solution]) -> list[Path]:
+    """Write every solution's files and the manifest, each atomically; return the paths."""
+    files: dict[str, str] = {}
+    for name, sol in solutions.items():
+        files.update(run_files(prepared, name, sol))
+    files["manifest.json"] = json.dumps(manifest(prepared, solutions), sort_keys=True,
+                                        indent=1) + "\n"
+    paths = []
+    for fname, text in files.items():
+        path = Path(out_dir) / fname
+        write_atomically(path, text)
+        paths.append(path)
+    return paths

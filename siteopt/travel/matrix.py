@@ -1,0 +1,499 @@
+"""Drive-time matrices from the road graph: snapping, access times, shortest paths, cache.
+
+Public API (stable: the optimiser calls these)
+----------------------------------------------
+``zone_site_travel(geodata_dir: Path, *, cache_dir: Path | None = None) -> TravelMatrix``
+    Drive minutes from every zone of ``geodata_dir/zones.csv`` (``zone_id, lat, lon``) to every
+    site of ``geodata_dir/sites.csv`` (``site_id, lat, lon``) on the default graph
+    ``geodata_dir/roads/llr_roads.npz``, cached on disk.
+``TravelMatrix``
+    frozen dataclass: ``origin_ids: tuple[str, ...]``, ``destination_ids: tuple[str, ...]``,
+    ``travel_min: np.ndarray`` of shape ``(n_origins, n_destinations)`` (``inf`` = unreachable),
+    ``too_far_ids: tuple[str, ...]`` (points farther than ``max_snap_m`` from every node).
+``travel_matrix(graph_path, origins, destinations, *, roads_dir=None, method="csr",
+cache_dir=None) -> TravelMatrix``
+    The same for any points (:class:`Points`).
+``read_precomputed_matrix(path, zone_ids, site_ids) -> TravelMatrix``
+    A user's own matrix (CSV ``zone_id, site_id, travel_min``), validated for coverage.
+
+Method
+------
+1. Snapping: graph nodes and points are projected to British National Grid (EPSG:27700) and
+   each point is joined to its ``snap_candidates`` nearest nodes (a KD-tree). The access time to
+   a node is ``access_fixed_min + straight-line metres * detour_factor / access speed`` (the
+   fixed part: from the door to the road network, parking), with the urban or rural
+   access speed by the point's setting (``urban_areas.csv``). The access time is never ignored;
+   points farther than ``max_snap_m`` from every node are reported in ``too_far_ids``.
+2. Each destination becomes a virtual node reached from its candidate nodes by their access
+   times. One Dijkstra per destination on the reversed graph gives the time from every node to
+   that destination; an origin's time is the minimum over its candidates of access time plus
+   node time.
+3. Two implementations give identical results: networkx (``single_source_dijkstra_path_length``
+   on the reversed view, one call per destination) and the fast path (the graph converted once
+   to a scipy CSR matrix, ``scipy.sparse.csgraph.dijkstra`` from all destinations at once on its
+   transpose).
+
+All parameters come from ``geodata/roads/parameters.csv`` and ``urban_areas.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+
+from siteopt.crs import to_bng
+from siteopt.errors import DataError, Problem
+from siteopt.travel.graph import GraphArrays, arrays_to_graph, load_graph_arrays
+from siteopt.travel.speeds import UrbanArea, is_urban, read_parameters, read_urban_areas
+
+DEFAULT_GRAPH_NAME = "llr_roads.npz"
+"""File name of the default graph inside ``geodata/roads/``."""
+CACHE_VERSION = "travel-cache-1"
+"""Bumped whenever the matrix computation changes, so old cache files are never reused."""
+Method = Literal["csr", "networkx"]
+MIN_EDGE_MIN = 1e-9
+"""Floor on edge minutes (numerical guard): a sparse matrix drops zero entries, so a zero-time
+edge (a point exactly on a node, two OSM nodes at one position) would vanish from the CSR path."""
+
+@dataclass(frozen=True)
+class Points:
+    """Named points in WGS84."""
+
+    ids: tuple[str, ...]
+    lat: npt.NDArray[np.float64]
+    lon: npt.NDArray[np.float64]
+
+    @classmethod
+    def from_csv(cls, path: Path, *, id_column: str = "id") -> Points:
+        """Read ``id, lat, lon`` (or another id column), validating every row.
+
+        Raises
+        ------
+        DataError
+            Missing columns, empty or duplicate ids, coordinates that are not numbers or lie
+            outside Great Britain's range (a sign of swapped lat/lon).
+        """
+        name = str(path)
+        if not path.exists():
+            raise DataError([Problem(name, "file not found")])
+        problems: list[Problem] = []
+        ids: list[str] = []
+        lats: list[float] = []
+        lons: list[float] = []
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            missing = {id_column, "lat", "lon"} - set(reader.fieldnames or [])
+            if missing:
+                raise DataError([Problem(name, f"missing columns {sorted(missing)}: the file "
+                                         f"needs {id_column},lat,lon")])
+            seen: set[str] = set()
+            for row_no, row in enumerate(reader, start=2):
+                pid = (row[id_column] or "").strip()
+                if not pid:
+                    problems.append(Problem(name, "empty id", row_no, id_column))
+                elif pid in seen:
+                    problems.append(Problem(name, f"duplicate id {pid!r}", row_no, id_column))
+                seen.add(pid)
+                try:
+                    lat, lon = float(row["lat"]), float(row["lon"])
+                except (TypeError, ValueError):
+                    problems.append(Problem(name, "lat and lon must be numbers (WGS84 degrees)",
+                                            row_no, "lat"))
+                    continue
+                if not (49.0 <= lat <= 61.0 and -9.0 <= lon <= 2.5):
+                    problems.append(Problem(name, f"({lat}, {lon}) is outside Great Britain: "
+                                            "check lat/lon are not swapped", row_no, "lat"))
+                ids.append(pid)
+                lats.append(lat)
+                lons.append(lon)
+        if not ids and not problems:
+            problems.append(Problem(name, "no rows"))
+        if problems:
+            raise DataError(problems)
+        return cls(tuple(ids), np.array(lats, dtype=np.float64), np.array(lons, dtype=np.float64))
+
+
+@dataclass(frozen=True)
+class TravelMatrix:
+    """Drive minutes from origins (rows) to destinations (columns); ``inf`` = unreachable."""
+
+    origin_ids: tuple[str, ...]
+    destination_ids: tuple[str, ...]
+    travel_min: npt.NDArray[np.float64]
+    too_far_ids: tuple[str, ...] = field(default=())
+
+    def unreachable_pairs(self) -> list[tuple[str, str]]:
+        """Every (origin, destination) pair with no route."""
+        rows, cols = np.nonzero(~np.isfinite(self.travel_min))
+        return [(self.origin_ids[r], self.destination_ids[c]) for r, c in zip(rows, cols,
+                                                                               strict=True)]
+
+    def to_csv(self, path: Path) -> Path:
+        """Write ``origin_id,destination_id,travel_min`` (long format), atomically."""
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f)
+            w.writerow(["origin_id", "destination_id", "travel_min"])
+            for i, o in enumerate(self.origin_ids):
+                for j, d in enumerate(self.destination_ids):
+                    value = self.travel_min[i, j]
+                    w.writerow([o, d, f"{value:.3f}" if math.isfinite(value) else "inf"])
+        tmp.replace(path)
+        return path
+
+
+@dataclass(frozen=True)
+class AccessModel:
+    """How points join the graph (values from ``parameters.csv``)."""
+
+    access_speed_urban_kph: float
+    access_speed_rural_kph: float
+    detour_factor: float
+    snap_candidates: int
+    max_snap_m: float
+    urban_areas: tuple[UrbanArea, ...] = ()
+    access_fixed_min: float = 0.0
+
+    @classmethod
+    def from_roads_dir(cls, roads_dir: Path) -> AccessModel:
+        """Read ``parameters.csv`` and ``urban_areas.csv`` from ``roads_dir``."""
+        p = read_parameters(roads_dir / "parameters.csv")
+        return cls(p["access_speed_urban_kph"], p["access_speed_rural_kph"], p["detour_factor"],
+                   int(p["snap_candidates"]), p["max_snap_m"],
+                   tuple(read_urban_areas(roads_dir / "urban_areas.csv")),
+                   p["access_fixed_min"])
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where points join the graph: ``k`` candidate node positions and their access minutes."""
+
+    node_index: npt.NDArray[np.int64]
+    access_min: npt.NDArray[np.float64]
+    nearest_m: npt.NDArray[np.float64]
+    too_far: tuple[int, ...]
+
+
+def snap_points(arrays: GraphArrays, points: Points, access: AccessModel) -> Snap:
+    """Join points to their nearest graph nodes (KD-tree in EPSG:27700) with access times.
+
+    Returns
+    -------
+    Snap
+        ``node_index`` and ``access_min`` of shape ``(n_points, k)``; ``too_far`` lists the
+        positions of points whose nearest node is farther than ``max_snap_m`` (they are still
+        snapped, with their full access time, and reported).
+    """
+    from scipy.spatial import cKDTree
+
+    nx_, ny_ = to_bng(arrays.lat, arrays.lon)
+    px, py = to_bng(points.lat, points.lon)
+    k = max(1, min(access.snap_candidates, len(arrays.node_id)))
+    dist, idx = cKDTree(np.column_stack([nx_, ny_])).query(np.column_stack([px, py]), k=k)
+    dist = np.asarray(dist, dtype=np.float64).reshape(len(points.ids), k)
+    idx = np.asarray(idx, dtype=np.int64).reshape(len(points.ids), k)
+    urban = is_urban(points.lat, points.lon, access.urban_areas)
+    speed_kph = np.where(urban, access.access_speed_urban_kph, access.access_speed_rural_kph)
+    access_min = (access.access_fixed_min
+                  + dist * access.detour_factor / 1000.0 / speed_kph[:, None] * 60.0)
+    too_far = tuple(int(i) for i in np.nonzero(dist[:, 0] > access.max_snap_m)[0])
+    return Snap(idx, access_min, dist[:, 0], too_far)
+
+
+def graph_to_csr(arrays: GraphArrays, n_extra: int = 0) -> object:
+    """The graph as a scipy CSR matrix of ``travel_min`` (``n_extra`` empty rows appended)."""
+    from scipy.sparse import csr_matrix
+
+    n = len(arrays.node_id) + n_extra
+    return csr_matrix((arrays.travel_min, (arrays.edge_u, arrays.edge_v)), shape=(n, n))
+
+
+def _origin_times(node_min: npt.NDArray[np.float64], snap: Snap) -> npt.NDArray[np.float64]:
+    """(n_dest, n_nodes) node->destination minutes -> (n_origins, n_dest) with access."""
+    # times[d, o, c] = access[o, c] + node_min[d, idx[o, c]]
+    per_candidate = node_min[:, snap.node_index] + snap.access_min[None, :, :]
+    return np.asarray(per_candidate.min(axis=2).T, dtype=np.float64)
+
+
+def matrix_from_arrays(
+    arrays: GraphArrays,
+    origins: Points,
+    destinations: Points,
+    access: AccessModel,
+    *,
+    method: Method = "csr",
+) -> TravelMatrix:
+    """Compute the drive-time matrix on a graph given as arrays (no cache).
+
+    Parameters
+    ----------
+    arrays : GraphArrays
+    origins, destinations : Points
+    access : AccessModel
+    method : {"csr", "networkx"}
+        ``csr``: one scipy ``dijkstra`` call from all destinations on the transposed CSR
+        matrix; ``networkx``: one ``single_source_dijkstra_path_length`` per destination on the
+        reversed graph. Results are identical.
+    """
+    n = len(arrays.node_id)
+    if not np.all(np.isfinite(arrays.travel_min)) or np.any(arrays.travel_min < 0):
+        raise DataError([Problem("road graph", "edges with missing or negative travel_min",
+                                 field="travel_min")])
+    o_snap = snap_points(arrays, origins, access)
+    d_snap = snap_points(arrays, destinations, access)
+    n_dest = len(destinations.ids)
+    # virtual destination nodes n..n+n_dest-1, entered from their candidate nodes
+    k = d_snap.node_index.shape[1]
+    extra_u = d_snap.node_index.ravel().astype(np.int32)
+    extra_v = np.repeat(np.arange(n, n + n_dest, dtype=np.int32), k)
+    extra_w = d_snap.access_min.ravel()
+    full = GraphArrays(
+        node_id=np.concatenate([arrays.node_id, -(10**15) - np.arange(n_dest, dtype=np.int64)]),
+        lon=np.concatenate([arrays.lon, destinations.lon]),
+        lat=np.concatenate([arrays.lat, destinations.lat]),
+        edge_u=np.concatenate([arrays.edge_u, extra_u]),
+        edge_v=np.concatenate([arrays.edge_v, extra_v]),
+        length_m=np.concatenate([arrays.length_m, np.zeros(len(extra_w))]),
+        travel_min=np.concatenate([arrays.travel_min, extra_w]),
+        highway_code=np.concatenate([arrays.highway_code,
+                                     np.zeros(len(extra_w), dtype=np.uint8)]),
+        highway_names=arrays.highway_names,
+    )
+    full = _dedupe_min(full)
+    full = GraphArrays(full.node_id, full.lon, full.lat, full.edge_u, full.edge_v, full.length_m,
+                       np.maximum(full.travel_min, MIN_EDGE_MIN), full.highway_code,
+                       full.highway_names)
+    if method == "csr":
+        node_min = _dijkstra_csr(full, n_dest)[:, :n]
+    elif method == "networkx":
+        node_min = _dijkstra_networkx(arrays_to_graph(full), full, n_dest)[:, :n]
+    else:
+        raise ValueError(f"method must be 'csr' or 'networkx', not {method!r}")
+    times = _origin_times(node_min, o_snap)
+    too_far = tuple(origins.ids[i] for i in o_snap.too_far) + tuple(
+        destinations.ids[i] for i in d_snap.too_far)
+    return TravelMatrix(origins.ids, destinations.ids, times, too_far)
+
+
+def _dedupe_min(arrays: GraphArrays) -> GraphArrays:
+    """Keep the quickest of parallel edges (CSR would otherwise sum them)."""
+    order = np.lexsort((arrays.travel_min, arrays.edge_v, arrays.edge_u))
+    u, v = arrays.edge_u[order], arrays.edge_v[order]
+    keep = np.ones(len(order), dtype=bool)
+    keep[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
+    sel = order[keep]
+    return GraphArrays(arrays.node_id, arrays.lon, arrays.lat, arrays.edge_u[sel],
+                       arrays.edge_v[sel], arrays.length_m[sel], arrays.travel_min[sel],
+                       arrays.highway_code[sel], arrays.highway_names)
+
+
+def _dijkstra_csr(full: GraphArrays, n_dest: int) -> npt.NDArray[np.float64]:
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    n_all = len(full.node_id)
+    weights = full.travel_min  # all >= MIN_EDGE_MIN, so none vanish from the sparse matrix
+    reversed_csr = csr_matrix((weights, (full.edge_v, full.edge_u)), shape=(n_all, n_all))
+    sources = np.arange(n_all - n_dest, n_all)
+    return np.asarray(dijkstra(reversed_csr, directed=True, indices=sources), dtype=np.float64)
+
+
+def _dijkstra_networkx(
+    graph: nx.DiGraph, full: GraphArrays, n_dest: int
+) -> npt.NDArray[np.float64]:
+    rev = graph.reverse(copy=False)
+    ids = full.node_id.tolist()
+    pos = {n: i for i, n in enumerate(ids)}
+    out = np.full((n_dest, len(ids)), np.inf)
+    for j in range(n_dest):
+        source = ids[len(ids) - n_dest + j]
+        lengths = nx.single_source_dijkstra_path_length(rev, source, weight="travel_min")
+        for node, value in lengths.items():
+            out[j, pos[node]] = value
+    return out
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def cache_key(graph_path: Path, roads_dir: Path, origins: Points, destinations: Points) -> str:
+    """SHA-256 of everything the matrix depends on: graph bytes, parameters, urban areas, points."""
+    h = hashlib.sha256(CACHE_VERSION.encode())
+    for path in (graph_path, roads_dir / "parameters.csv", roads_dir / "urban_areas.csv"):
+        h.update(path.read_bytes())
+    for pts in (origins, destinations):
+        h.update("\x1f".join(pts.ids).encode())
+        h.update(np.ascontiguousarray(pts.lat, dtype=np.float64).tobytes())
+        h.update(np.ascontiguousarray(pts.lon, dtype=np.float64).tobytes())
+        h.update(b"\x1e")
+    return h.hexdigest()
+
+
+def travel_matrix(
+    graph_path: Path,
+    origins: Points,
+    destinations: Points,
+    *,
+    roads_dir: Path | None = None,
+    method: Method = "csr",
+    cache_dir: Path | None = None,
+) -> TravelMatrix:
+    """Drive minutes between points on a saved graph, cached on disk.
+
+    Parameters
+    ----------
+    graph_path : Path
+        A graph file (see :mod:`siteopt.travel.graph`).
+    origins, destinations : Points
+    roads_dir : Path, optional
+        Folder of ``parameters.csv`` and ``urban_areas.csv`` (default: the graph's folder).
+    method : {"csr", "networkx"}
+    cache_dir : Path, optional
+        Where matrices are cached, keyed by :func:`cache_key`; None disables the cache.
+    """
+    roads_dir = roads_dir or graph_path.parent
+    cache_file: Path | None = None
+    if cache_dir is not None:
+        key = cache_key(graph_path, roads_dir, origins, destinations)
+        cache_file = cache_dir / f"travel_{key}.npz"
+        if cache_file.exists():
+            with np.load(cache_file, allow_pickle=False) as z:
+                return TravelMatrix(origins.ids, destinations.ids, z["travel_min"],
+                                    tuple(str(s) for s in z["too_far_ids"]))
+    result = matrix_from_arrays(load_graph_arrays(graph_path), origins, destinations,
+                                AccessModel.from_roads_dir(roads_dir), method=method)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_name(cache_file.name + ".tmp.npz")
+        np.savez(tmp, travel_min=result.travel_min,
+                 too_far_ids=np.array(result.too_far_ids, dtype=str))
+        tmp.replace(cache_file)
+    return result
+
+
+def default_cache_dir() -> Path:
+    """``.siteopt-cache/`` in the repository (gitignored)."""
+    from siteopt.paths import REPO_DIR
+
+    return REPO_DIR / ".siteopt-cache"
+
+
+def zone_site_travel(geodata_dir: Path, *, cache_dir: Path | None = None) -> TravelMatrix:
+    """Drive minutes from every zone to every site of a geodata folder (the optimiser's input).
+
+    Parameters
+    ----------
+    geodata_dir : Path
+        Holds ``zones.csv`` (``zone_id, lat, lon, ...``), ``sites.csv`` (``site_id, lat, lon,
+        ...``) and ``roads/llr_roads.npz`` with its ``parameters.csv`` and ``urban_areas.csv``.
+    cache_dir : Path, optional
+        Default :func:`default_cache_dir`.
+
+    Returns
+    -------
+    TravelMatrix
+        Rows in ``zones.csv`` order, columns in ``sites.csv`` order.
+    """
+    zones = Points.from_csv(geodata_dir / "zones.csv", id_column="zone_id")
+    sites = Points.from_csv(geodata_dir / "sites.csv", id_column="site_id")
+    roads_dir = geodata_dir / "roads"
+    return travel_matrix(roads_dir / DEFAULT_GRAPH_NAME, zones, sites, roads_dir=roads_dir,
+                         cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
+
+
+# --------------------------------------------------------------------------- precomputed
+
+
+def read_precomputed_matrix(
+    path: Path, zone_ids: Sequence[str], site_ids: Sequence[str]
+) -> TravelMatrix:
+    """Read a user's travel-time matrix (CSV ``zone_id, site_id, travel_min``).
+
+    Every (zone, site) pair must appear exactly once with a non-negative number of minutes
+    (``inf`` marks a pair with no route). Rows for zones or sites not in the model are errors
+    too (usually a code mismatch, e.g. LSOA 2011 against 2021 codes).
+
+    Raises
+    ------
+    DataError
+        Listing every problem: missing columns, bad values, duplicates, unknown ids and every
+        zone or site not covered (with how many pairs are missing).
+    """
+    name = str(path)
+    if not path.exists():
+        raise DataError([Problem(name, "file not found")])
+    z_pos = {z: i for i, z in enumerate(zone_ids)}
+    s_pos = {s: j for j, s in enumerate(site_ids)}
+    out = np.full((len(zone_ids), len(site_ids)), np.nan)
+    problems: list[Problem] = []
+    unknown_zones: set[str] = set()
+    unknown_sites: set[str] = set()
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = {"zone_id", "site_id", "travel_min"} - set(reader.fieldnames or [])
+        if missing:
+            raise DataError([Problem(name, f"missing columns {sorted(missing)}: the file needs "
+                                     "zone_id,site_id,travel_min")])
+        for row_no, row in enumerate(reader, start=2):
+            z, s = (row["zone_id"] or "").strip(), (row["site_id"] or "").strip()
+            try:
+                value = float(row["travel_min"])
+            except (TypeError, ValueError):
+                problems.append(Problem(name, f"{row['travel_min']!r} is not a number of "
+                                        "minutes", row_no, "travel_min"))
+                continue
+            if math.isnan(value) or value < 0:
+                problems.append(Problem(name, "travel_min must be >= 0 (or inf for no route)",
+                                        row_no, "travel_min"))
+                continue
+            if z not in z_pos:
+                unknown_zones.add(z)
+                continue
+            if s not in s_pos:
+                unknown_sites.add(s)
+                continue
+            i, j = z_pos[z], s_pos[s]
+            if not math.isnan(out[i, j]):
+                problems.append(Problem(name, f"duplicate pair ({z}, {s})", row_no, "site_id"))
+            out[i, j] = value
+    for label, ids in (("zone_id", unknown_zones), ("site_id", unknown_sites)):
+        if ids:
+            sample = ", ".join(sorted(ids)[:5])
+            problems.append(Problem(name, f"{len(ids)} unknown {label} values (e.g. {sample}): "
+                                    "they must match the model's ids", field=label))
+    missing_mask = np.isnan(out)
+    for i in np.nonzero(missing_mask.all(axis=1))[0].tolist():
+        problems.append(Problem(name, f"zone {zone_ids[i]} has no rows: add its times to every "
+                                "site", field="zone_id"))
+    for j in np.nonzero(missing_mask.all(axis=0))[0].tolist():
+        problems.append(Problem(name, f"site {site_ids[j]} has no rows: add its times from "
+                                "every zone", field="site_id"))
+    partial = missing_mask.any(axis=1) & ~missing_mask.all(axis=1)
+    for i in np.nonzero(partial)[0][:20].tolist():
+        lacking = [site_ids[j] for j in np.nonzero(missing_mask[i])[0].tolist()]
+        problems.append(Problem(name, f"zone {zone_ids[i]} lacks sites {lacking}",
+                                field="site_id"))
+    if problems:
+        raise DataError(problems)
+    return TravelMatrix(tuple(zone_ids), tuple(site_ids), out)
+
+
+REFERENCE_DESTINATIONS: dict[str, str] = {
+    "LE15WW": "Leicester Royal Infirmary",
+    "CV107DJ": "George Eliot Hospital, Nuneaton",
+    "CV22DX": "University Hospital Coventry",
+    "NG72UH": "Queen's Medical Centre, Nottingham",
+    "DE223NE": "Royal Derby Hospital",
+    "NN15BD": "Northampton General Hospital",
+    "PE39GZ": "Peterborough City Hospital",
+}
+"""The seven reference destinations of the accuracy target (unit postcode -> name)."""

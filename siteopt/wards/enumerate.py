@@ -1,0 +1,305 @@
+"""Exhaustive oracle: evaluate every configuration (one option per site) and keep the best.
+
+Independent of :mod:`siteopt.wards.model` and :mod:`siteopt.wards.solve` (no PuLP): the
+configuration-level
+limits are vectorised sums over the option tables, and for each configuration that survives them
+the best fractional assignment under capacity is a transportation LP per service, solved with
+``scipy.optimize.linprog(method="highs")``.
+
+Pruning is exact: configurations breaking a limit, or whose usable beds are below the need, are
+dropped first; the rest are visited in order of a lower bound (the uncapacitated nearest-open-site
+travel, plus the cost) and the search stops when the bound cannot beat the best found.
+For LLR-sized instances (~9 sites x a few options) this is seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from siteopt.wards.instance import FloatArray, Instance, ModelSettings
+
+GBP_PER_M = 1e6
+BOUND_TOL = 1e-7
+_CHUNK = 4096
+
+
+@dataclass(frozen=True)
+class EnumerationResult:
+    """The best configuration found by exhaustive search.
+
+    ``choice`` is None (and ``objective`` inf) if no configuration is feasible.
+    """
+
+    choice: dict[str, str] | None
+    objective: float
+    mean_travel_min: float
+    cost_gbp_per_year: float
+    n_configurations: int
+    n_after_limits: int
+    n_lps: int
+
+
+def _site_option_lists(instance: Instance, settings: ModelSettings) -> list[list[int]]:
+    out = []
+    for site in instance.sites:
+        idx = []
+        for k, opt in enumerate(site.options):
+            n_wards = sum(opt.wards.values())
+            if site.site_id in settings.force_open and n_wards == 0:
+                continue
+            if site.site_id in settings.force_closed and n_wards > 0:
+                continue
+            fixed = settings.fixed_options.get(site.site_id)
+            if fixed is not None and opt.option_id != fixed:
+                continue
+            idx.append(k)
+        out.append(idx)
+    return out
+
+
+def _attr(instance: Instance, lists: Sequence[Sequence[int]], fn: object) -> list[FloatArray]:
+    f = fn  # callable(site, option) -> float
+    return [
+        np.array([f(site, site.options[k]) for k in ks], dtype=np.float64)  # type: ignore[operator]
+        for site, ks in zip(instance.sites, lists, strict=True)
+    ]
+
+
+def assignment_lp(
+    instance: Instance,
+    settings: ModelSettings,
+    usable: FloatArray,
+    v: int,
+) -> tuple[float, bool]:
+    """Least weighted travel of service ``v`` given per-site usable beds; (value, feasible).
+
+    The value is ``beta_v / W * sum w_z t_zs x_zs`` (this service's part of the mean).
+    """
+    z = instance.zones
+    t = instance.travel_min
+    demand = z.demand_beds[:, v]
+    active = (demand > 0) | (z.weight > 0)
+    ok = np.isfinite(t) & (usable[None, :] > 0) & active[:, None]
+    if settings.max_travel_min is not None:
+        ok &= t <= settings.max_travel_min
+    if (active & ~ok.any(axis=1)).any():
+        return np.inf, False
+    zi, si = np.nonzero(ok)
+    n = len(zi)
+    w_total = float(z.weight.sum())
+    tot = instance.total_demand_beds
+    beta = tot[v] / tot.sum() if tot.sum() > 0 else 1.0 / len(instance.services)
+    cost = beta * z.weight[zi] * t[zi, si] / w_total
+    act_idx = np.flatnonzero(active)
+    row_of = np.full(instance.n_zones, -1)
+    row_of[act_idx] = np.arange(len(act_idx))
+    a_eq = sp.csr_matrix((np.ones(n), (row_of[zi], np.arange(n))), shape=(len(act_idx), n))
+    b_eq = np.ones(len(act_idx))
+    a_ub = sp.csr_matrix((demand[zi], (si, np.arange(n))), shape=(instance.n_sites, n))
+    b_ub = usable.copy()
+    if settings.within_travel_min is not None and settings.min_share_within is not None:
+        near = t[zi, si] <= settings.within_travel_min
+        row = sp.csr_matrix(-(z.weight[zi] * near)[None, :])
+        a_ub = sp.vstack([a_ub, row]).tocsr()
+        b_ub = np.append(b_ub, -settings.min_share_within * w_total)
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, 1), method="highs")
+    if res.status != 0:
+        return np.inf, False
+    return float(res.fun), True
+
+
+def _uncapacitated_bound(
+    instance: Instance, settings: ModelSettings, open_mask: np.ndarray, v: int
+) -> FloatArray:
+    """Per configuration: this service's mean travel if every zone used its nearest open site."""
+    z = instance.zones
+    t = instance.travel_min.copy()
+    if settings.max_travel_min is not None:
+        t[t > settings.max_travel_min] = np.inf
+    active = (z.demand_beds[:, v] > 0) | (z.weight > 0)
+    t = t[active]
+    w = z.weight[active]
+    tot = instance.total_demand_beds
+    beta = tot[v] / tot.sum() if tot.sum() > 0 else 1.0 / len(instance.services)
+    uniq, inv = np.unique(open_mask, axis=0, return_inverse=True)
+    vals = np.empty(len(uniq))
+    for start in range(0, len(uniq), _CHUNK):
+        block = uniq[start : start + _CHUNK]
+        tm = np.where(block[:, None, :], t[None, :, :], np.inf).min(axis=2)  # (b, zones)
+        with np.errstate(invalid="ignore"):
+            vals[start : start + len(block)] = np.where(
+                np.isinf(tm).any(axis=1), np.inf, (tm * w[None, :]).sum(axis=1)
+            )
+    return np.asarray(beta * vals[inv.ravel()] / float(z.weight.sum()), dtype=np.float64)
+
+
+def _weight_within(
+    instance: Instance, settings: ModelSettings, open_mask: np.ndarray, within_min: float
+) -> FloatArray:
+    """Per configuration: the weight of zones with an open, allowed site within ``within_min``."""
+    t = instance.travel_min
+    near = np.isfinite(t) & (t <= within_min)
+    if settings.max_travel_min is not None:
+        near &= t <= settings.max_travel_min
+    w = instance.zones.weight
+    uniq, inv = np.unique(open_mask, axis=0, return_inverse=True)
+    vals = np.empty(len(uniq))
+    for start in range(0, len(uniq), _CHUNK):
+        block = uniq[start : start + _CHUNK].astype(np.float64)
+        reach = (near.astype(np.float64) @ block.T) > 0  # (zones, b)
+        vals[start : start + len(block)] = w @ reach
+    return np.asarray(vals[inv.ravel()], dtype=np.float64)
+
+
+def enumerate_optimum(
+    instance: Instance,
+    settings: ModelSettings | None = None,
+    *,
+    max_configurations: int = 5_000_000,
+) -> EnumerationResult:
+    """Evaluate every configuration and return the optimum of ``settings.objective``.
+
+    Raises
+    ------
+    ValueError
+        If there are more than ``max_configurations`` configurations.
+    """
+    s = settings if settings is not None else ModelSettings()
+    lists = _site_option_lists(instance, s)
+    sizes = [len(ks) for ks in lists]
+    n_conf = int(np.prod(sizes, dtype=np.int64))
+    if n_conf > max_configurations:
+        raise ValueError(f"{n_conf:,} configurations exceed the limit of {max_configurations:,}")
+    if n_conf == 0:
+        return EnumerationResult(None, np.inf, np.inf, np.inf, 0, 0, 0)
+    grid = np.indices(sizes).reshape(len(sizes), -1).T  # (C, S) positions into lists
+
+    def total(values: list[FloatArray]) -> FloatArray:
+        acc = np.zeros(len(grid))
+        for j, vals in enumerate(values):
+            acc += vals[grid[:, j]]
+        return acc
+
+    keep = np.ones(len(grid), dtype=bool)
+    capex = total(_attr(instance, lists, lambda _s, o: o.capex_gbp))
+    disp = total(_attr(instance, lists, lambda _s, o: o.disposal_gbp))
+    cost = total(
+        _attr(instance, lists, lambda _s, o: o.revenue_gbp_per_year + o.capital_gbp_per_year)
+    )
+    if s.capital_limit_gbp is not None:
+        capital = capex - disp if s.capital_basis == "net" else capex
+        keep &= capital <= s.capital_limit_gbp + 1e-6
+    if s.max_staff_wte_rn is not None:
+        keep &= total(_attr(instance, lists, lambda _s, o: o.staff_wte_rn)) <= (
+            s.max_staff_wte_rn + 1e-9
+        )
+    if s.max_staff_wte_total is not None:
+        keep &= total(_attr(instance, lists, lambda _s, o: o.staff_wte_total)) <= (
+            s.max_staff_wte_total + 1e-9
+        )
+    if s.max_isolated_wards is not None:
+        iso = total(
+            _attr(
+                instance,
+                lists,
+                lambda site, o: float(
+                    sum(o.wards.values()) == 1 and site.site_id not in s.isolated_allowed_sites
+                ),
+            )
+        )
+        keep &= iso <= s.max_isolated_wards
+    n_in = total(_attr(instance, lists, lambda _s, o: float(sum(o.wards.values()) > 0)))
+    if s.min_inpatient_sites is not None:
+        keep &= n_in >= s.min_inpatient_sites
+    if s.max_inpatient_sites is not None:
+        keep &= n_in <= s.max_inpatient_sites
+    if s.max_cost_gbp_per_year is not None:
+        keep &= cost <= s.max_cost_gbp_per_year + 1e-6
+    usable_by_v = []
+    for v, name in enumerate(instance.services):
+        per_site = _attr(instance, lists, lambda _s, o, name=name: o.usable_beds.get(name, 0.0))
+        usable_by_v.append(per_site)
+        keep &= total(per_site) >= instance.total_demand_beds[v] - 1e-9
+    idx = np.flatnonzero(keep)
+    n_after = len(idx)
+    if n_after == 0:
+        return EnumerationResult(None, np.inf, np.inf, np.inf, n_conf, 0, 0)
+
+    # lower bound on travel per surviving configuration
+    lb_travel = np.zeros(n_after)
+    for v in range(len(instance.services)):
+        open_mask = np.stack(
+            [usable_by_v[v][j][grid[idx, j]] > 0 for j in range(len(sizes))], axis=1
+        )
+        lb_travel += _uncapacitated_bound(instance, s, open_mask, v)
+    cost_k = cost[idx]
+    if s.objective == "access":
+        bound = lb_travel
+    elif s.objective == "cost":
+        bound = np.where(np.isfinite(lb_travel), cost_k, np.inf)
+    else:
+        bound = s.travel_weight * lb_travel + s.cost_weight_per_gbp_m * cost_k / GBP_PER_M
+    if s.max_mean_travel_min is not None:
+        bound = np.where(lb_travel <= s.max_mean_travel_min + 1e-9, bound, np.inf)
+    if s.within_travel_min is not None and s.min_share_within is not None:
+        # Necessary: enough weight has an open site within the time at all (capacity aside).
+        w_total = float(instance.zones.weight.sum())
+        for v in range(len(instance.services)):
+            open_mask = np.stack(
+                [usable_by_v[v][j][grid[idx, j]] > 0 for j in range(len(sizes))], axis=1
+            )
+            covered = _weight_within(instance, s, open_mask, s.within_travel_min)
+            bound = np.where(covered >= s.min_share_within * w_total - 1e-9, bound, np.inf)
+    order = np.argsort(bound, kind="stable")
+    best = np.inf
+    best_c = -1
+    best_t = np.inf
+    n_lps = 0
+    for pos in order:
+        if not np.isfinite(bound[pos]) or bound[pos] >= best - BOUND_TOL * max(1.0, abs(best)):
+            break
+        c = idx[pos]
+        travel = 0.0
+        feasible = True
+        for v in range(len(instance.services)):
+            usable = np.array(
+                [usable_by_v[v][j][grid[c, j]] for j in range(len(sizes))], dtype=np.float64
+            )
+            n_lps += 1
+            val, ok = assignment_lp(instance, s, usable, v)
+            if not ok:
+                feasible = False
+                break
+            travel += val
+        if not feasible:
+            continue
+        if s.max_mean_travel_min is not None and travel > s.max_mean_travel_min + 1e-7:
+            continue
+        if s.objective == "access":
+            obj = travel
+        elif s.objective == "cost":
+            obj = float(cost[c])
+        else:
+            obj = s.travel_weight * travel + s.cost_weight_per_gbp_m * float(cost[c]) / GBP_PER_M
+        if obj < best - 1e-12:
+            best, best_c, best_t = obj, int(c), travel
+    if best_c < 0:
+        return EnumerationResult(None, np.inf, np.inf, np.inf, n_conf, n_after, n_lps)
+    choice = {
+        site.site_id: site.options[lists[j][grid[best_c, j]]].option_id
+        for j, site in enumerate(instance.sites)
+    }
+    return EnumerationResult(
+        choice=choice,
+        objective=best,
+        mean_travel_min=best_t,
+        cost_gbp_per_year=float(cost[best_c]),
+        n_configurations=n_conf,
+        n_after_limits=n_after,
+        n_lps=n_lps,
+    )

@@ -1,0 +1,513 @@
+"""The optimiser's input: plain typed matrices and tables, no geometry.
+
+An :class:`Instance` is everything the site model needs and nothing more:
+
+* sites, each with its **option catalogue** (:class:`SiteOption`): one option per way the site can
+  be run (no inpatient beds, one 21-bed rehab ward, two rehab wards and a stroke ward, ...), each
+  with its wards and beds per service, the *usable* beds per service under the chosen capacity
+  model (see :mod:`siteopt.catalogue.capacity`), capital, disposal receipts, staff and revenue cost;
+* zones (:class:`Zones`): bed demand per service, a weight for the access measures (by default the
+  65+ population), the local authority and the IMD quintile;
+* ``travel_min[zone, site]``: drive time in minutes, ``np.inf`` where a site cannot be reached.
+
+:class:`ModelSettings` holds the scenario's limits, locks and objective; every limit is optional.
+
+The instance is built by the option catalogue and demand stages from the geodata, or by hand in
+tests and benchmarks (:func:`siteopt.wards.instance.Instance.from_arrays`-style construction is
+simply the
+dataclass constructor). :meth:`Instance.check` and :meth:`ModelSettings.check` collect every problem
+and raise one :class:`~siteopt.errors.DataError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from siteopt.errors import DataError, Problem
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+Objective = Literal["access", "cost", "weighted"]
+CapitalBasis = Literal["net", "gross"]
+
+_SRC = "instance"
+
+
+@dataclass(frozen=True)
+class SiteOption:
+    """One way of running a site.
+
+    Parameters
+    ----------
+    option_id : str
+        Unique within the site (e.g. ``"closed"``, ``"rehab2"``, ``"status_quo"``).
+    wards : Mapping[str, int]
+        Number of wards per service (services absent have 0).
+    beds : Mapping[str, int]
+        Physical beds per service.
+    usable_beds : Mapping[str, float]
+        Beds per service that the capacity constraint may fill with demand, in the same unit as
+        zone demand (beds needed at the target occupancy). Equal to ``beds`` under the simple
+        occupancy model; from :func:`siteopt.catalogue.capacity.usable_beds` under the Erlang loss
+        model.
+    capex_gbp : float
+        Capital cost of the scheme this option needs (0 if none).
+    disposal_gbp : float
+        Receipts from selling the site or part of it under this option (0 if none).
+    staff_wte_rn : float
+        Registered-nurse whole-time equivalents.
+    staff_wte_total : float
+        All staff whole-time equivalents.
+    revenue_gbp_per_year : float
+        Annual running cost.
+    capital_gbp_per_year : float
+        Annualised capital charge (capex annuity), used by the ``cost`` objective.
+    """
+
+    option_id: str
+    wards: Mapping[str, int]
+    beds: Mapping[str, int]
+    usable_beds: Mapping[str, float]
+    capex_gbp: float = 0.0
+    disposal_gbp: float = 0.0
+    staff_wte_rn: float = 0.0
+    staff_wte_total: float = 0.0
+    revenue_gbp_per_year: float = 0.0
+    capital_gbp_per_year: float = 0.0
+
+    @property
+    def n_wards(self) -> int:
+        """Wards of all services."""
+        return int(sum(self.wards.values()))
+
+    @property
+    def inpatient(self) -> bool:
+        """True if the option keeps any inpatient ward."""
+        return self.n_wards > 0
+
+    @property
+    def paired(self) -> bool:
+        """True if the site has two or more wards (of any service)."""
+        return self.n_wards >= 2
+
+    @property
+    def isolated(self) -> bool:
+        """True if the site has exactly one ward (needs night cover of its own)."""
+        return self.n_wards == 1
+
+    def net_capital_gbp(self) -> float:
+        """Capex minus disposal receipts."""
+        return self.capex_gbp - self.disposal_gbp
+
+    def cost_gbp_per_year(self) -> float:
+        """Revenue cost plus annualised capital."""
+        return self.revenue_gbp_per_year + self.capital_gbp_per_year
+
+
+@dataclass(frozen=True)
+class Site:
+    """A candidate site and its option catalogue.
+
+    Parameters
+    ----------
+    site_id, name : str
+        Identifier and display name.
+    options : tuple of SiteOption
+        The catalogue; the model picks exactly one.
+    lad_name : str
+        Local authority the site is in (for reports).
+    current_option_id : str or None
+        The option that describes the site today (the status quo), if any.
+    """
+
+    site_id: str
+    name: str
+    options: tuple[SiteOption, ...]
+    lad_name: str = ""
+    current_option_id: str | None = None
+
+    def option(self, option_id: str) -> SiteOption:
+        """The option with this id; :class:`KeyError` if there is none."""
+        for opt in self.options:
+            if opt.option_id == option_id:
+                return opt
+        raise KeyError(f"site {self.site_id!r} has no option {option_id!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class Zones:
+    """Demand zones as parallel arrays.
+
+    Parameters
+    ----------
+    zone_ids : tuple of str
+    demand_beds : ndarray, shape (n_zones, n_services)
+        Beds needed per service at the target occupancy (non-negative, finite).
+    weight : ndarray, shape (n_zones,)
+        Population weight of the access measures (default: people aged 65+).
+    lad_name : tuple of str
+    imd_quintile : ndarray of int, shape (n_zones,)
+        1 (most deprived) to 5; 0 if unknown.
+    """
+
+    zone_ids: tuple[str, ...]
+    demand_beds: FloatArray
+    weight: FloatArray
+    lad_name: tuple[str, ...]
+    imd_quintile: IntArray
+
+    def __len__(self) -> int:
+        return len(self.zone_ids)
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """Everything the site model needs, as matrices and tables.
+
+    Parameters
+    ----------
+    services : tuple of str
+        Service names, the column order of ``zones.demand_beds`` (e.g. ``("rehab", "stroke")``).
+    sites : tuple of Site
+    zones : Zones
+    travel_min : ndarray, shape (n_zones, n_sites)
+        Drive time from each zone to each site in minutes; ``np.inf`` if unreachable.
+    name : str
+        A label for reports.
+    """
+
+    services: tuple[str, ...]
+    sites: tuple[Site, ...]
+    zones: Zones
+    travel_min: FloatArray
+    name: str = "instance"
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    # ----------------------------------------------------------------------------------------
+    @property
+    def site_ids(self) -> tuple[str, ...]:
+        return tuple(s.site_id for s in self.sites)
+
+    @property
+    def n_sites(self) -> int:
+        return len(self.sites)
+
+    @property
+    def n_zones(self) -> int:
+        return len(self.zones)
+
+    def site_index(self, site_id: str) -> int:
+        """Position of ``site_id`` in :attr:`sites`."""
+        return self._site_pos[site_id]
+
+    @cached_property
+    def _site_pos(self) -> dict[str, int]:
+        return {s.site_id: i for i, s in enumerate(self.sites)}
+
+    @cached_property
+    def total_demand_beds(self) -> FloatArray:
+        """Total bed need per service."""
+        return np.asarray(self.zones.demand_beds.sum(axis=0), dtype=np.float64)
+
+    # ----------------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Check shapes and values; raise one :class:`DataError` listing every problem."""
+        problems: list[Problem] = []
+        n_v = len(self.services)
+        if n_v == 0:
+            problems.append(Problem(_SRC, "no services given", field="services"))
+        if len(set(self.services)) != n_v:
+            problems.append(Problem(_SRC, "service names repeat", field="services"))
+        ids = [s.site_id for s in self.sites]
+        if not ids:
+            problems.append(Problem(_SRC, "no candidate sites", field="sites"))
+        if len(set(ids)) != len(ids):
+            dup = sorted({i for i in ids if ids.count(i) > 1})
+            problems.append(Problem(_SRC, f"site ids repeat: {dup}", field="site_id"))
+        for site in self.sites:
+            problems.extend(_check_site(site, self.services))
+        z = self.zones
+        n_z = len(z.zone_ids)
+        if len(set(z.zone_ids)) != n_z:
+            problems.append(Problem(_SRC, "zone ids repeat", field="zone_id"))
+        if z.demand_beds.shape != (n_z, n_v):
+            problems.append(
+                Problem(
+                    _SRC,
+                    f"demand_beds has shape {z.demand_beds.shape}, expected "
+                    f"(n_zones={n_z}, n_services={n_v})",
+                    field="demand_beds",
+                )
+            )
+        elif not np.all(np.isfinite(z.demand_beds)) or np.any(z.demand_beds < 0):
+            problems.append(
+                Problem(_SRC, "demand_beds must be finite and >= 0", field="demand_beds")
+            )
+        if z.weight.shape != (n_z,):
+            problems.append(
+                Problem(
+                    _SRC, f"weight has shape {z.weight.shape}, expected ({n_z},)", field="weight"
+                )
+            )
+        elif not np.all(np.isfinite(z.weight)) or np.any(z.weight < 0):
+            problems.append(Problem(_SRC, "weight must be finite and >= 0", field="weight"))
+        if len(z.lad_name) != n_z:
+            problems.append(
+                Problem(_SRC, "lad_name must have one entry per zone", field="lad_name")
+            )
+        if z.imd_quintile.shape != (n_z,):
+            problems.append(
+                Problem(_SRC, "imd_quintile must have one entry per zone", field="imd_quintile")
+            )
+        elif np.any((z.imd_quintile < 0) | (z.imd_quintile > 5)):
+            problems.append(
+                Problem(_SRC, "imd_quintile must be 1..5 (0 = unknown)", field="imd_quintile")
+            )
+        if self.travel_min.shape != (n_z, len(ids)):
+            problems.append(
+                Problem(
+                    _SRC,
+                    f"travel_min has shape {self.travel_min.shape}, expected "
+                    f"(n_zones={n_z}, n_sites={len(ids)})",
+                    field="travel_min",
+                )
+            )
+        elif np.any(np.isnan(self.travel_min)) or np.any(self.travel_min < 0):
+            problems.append(
+                Problem(
+                    _SRC,
+                    "travel_min must be >= 0 (np.inf for unreachable, never NaN)",
+                    field="travel_min",
+                )
+            )
+        if problems:
+            raise DataError(problems)
+
+
+def _check_site(site: Site, services: Sequence[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    where = f"site {site.site_id!r}"
+    if not site.options:
+        problems.append(Problem(_SRC, f"{where} has no options", field="options"))
+    opt_ids = [o.option_id for o in site.options]
+    if len(set(opt_ids)) != len(opt_ids):
+        problems.append(Problem(_SRC, f"{where}: option ids repeat: {opt_ids}", field="option_id"))
+    if site.current_option_id is not None and site.current_option_id not in opt_ids:
+        problems.append(
+            Problem(
+                _SRC,
+                f"{where}: current option {site.current_option_id!r} is not in its catalogue",
+                field="current_option_id",
+            )
+        )
+    for opt in site.options:
+        ow = f"{where} option {opt.option_id!r}"
+        for mapping_name in ("wards", "beds", "usable_beds"):
+            mapping: Mapping[str, float] = getattr(opt, mapping_name)
+            unknown = sorted(set(mapping) - set(services))
+            if unknown:
+                problems.append(
+                    Problem(_SRC, f"{ow}: unknown services {unknown}", field=mapping_name)
+                )
+            bad = sorted(k for k, val in mapping.items() if not (np.isfinite(val) and val >= 0))
+            if bad:
+                problems.append(
+                    Problem(
+                        _SRC, f"{ow}: {mapping_name} must be >= 0 for {bad}", field=mapping_name
+                    )
+                )
+        for v in services:
+            has_wards = opt.wards.get(v, 0) > 0
+            if has_wards != (opt.beds.get(v, 0) > 0):
+                problems.append(
+                    Problem(
+                        _SRC, f"{ow}: service {v!r} has wards but no beds, or beds but no wards"
+                    )
+                )
+            if opt.usable_beds.get(v, 0.0) > 0 and not has_wards:
+                problems.append(Problem(_SRC, f"{ow}: usable beds of {v!r} without a ward"))
+        for name in (
+            "capex_gbp",
+            "disposal_gbp",
+            "staff_wte_rn",
+            "staff_wte_total",
+            "revenue_gbp_per_year",
+            "capital_gbp_per_year",
+        ):
+            val = float(getattr(opt, name))
+            if not (np.isfinite(val) and val >= 0):
+                problems.append(Problem(_SRC, f"{ow}: {name} must be finite and >= 0", field=name))
+        if opt.staff_wte_rn > opt.staff_wte_total + 1e-9:
+            problems.append(Problem(_SRC, f"{ow}: staff_wte_rn exceeds staff_wte_total"))
+    return problems
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """A scenario's objective, limits and locks. Every limit is optional (``None`` = no limit).
+
+    Parameters
+    ----------
+    objective : {"access", "cost", "weighted"}
+        ``access``: minimise the weighted mean drive time; ``cost``: minimise revenue cost plus
+        annualised capital; ``weighted``: ``travel_weight * mean_travel_min +
+        cost_weight_per_gbp_m * cost in £m/year``.
+    travel_weight, cost_weight_per_gbp_m : float
+        Weights of the ``weighted`` objective.
+    max_travel_min : float or None
+        No zone may be assigned to a site further than this.
+    within_travel_min, min_share_within : float or None
+        Per service, at least ``min_share_within`` of the weight must be assigned within
+        ``within_travel_min`` minutes. Give both or neither.
+    max_mean_travel_min : float or None
+        Epsilon bound on the weighted mean drive time (any objective).
+    max_cost_gbp_per_year : float or None
+        Epsilon bound on revenue cost plus annualised capital (any objective).
+    capital_limit_gbp : float or None
+        Limit on capex (``gross``) or capex minus disposals (``net``).
+    capital_basis : {"net", "gross"}
+    max_staff_wte_rn, max_staff_wte_total : float or None
+        Staffing limits.
+    max_isolated_wards : int or None
+        Maximum number of sites with exactly one ward, not counting ``isolated_allowed_sites``
+        (``0`` forbids isolated wards except there).
+    isolated_allowed_sites : frozenset of str
+        Sites exempt from ``max_isolated_wards`` (geographic equity).
+    min_inpatient_sites, max_inpatient_sites : int or None
+        Bounds on the number of sites with any inpatient ward.
+    force_open, force_closed : frozenset of str
+        Sites that must keep (resp. lose) all inpatient wards.
+    fixed_options : Mapping[str, str]
+        site_id -> option_id that must be chosen.
+    k_nearest : int or None
+        Sparse assignment: each zone may use only its ``k_nearest`` nearest sites (within
+        ``max_travel_min``). ``None`` allows every reachable site (exact).
+    tight_linking : bool
+        Add ``x[z,s,v] <= open[s,v]`` for assignment variables (strong LP relaxation).
+    link_k_nearest : int or None
+        With ``tight_linking``, add those rows only for each zone's ``link_k_nearest`` nearest
+        allowed sites (``None``: all). The rows are valid for any subset; on very large
+        instances fewer rows keep the LP solvable while keeping most of the strength.
+    """
+
+    objective: Objective = "access"
+    travel_weight: float = 1.0
+    cost_weight_per_gbp_m: float = 1.0
+    max_travel_min: float | None = None
+    within_travel_min: float | None = None
+    min_share_within: float | None = None
+    max_mean_travel_min: float | None = None
+    max_cost_gbp_per_year: float | None = None
+    capital_limit_gbp: float | None = None
+    capital_basis: CapitalBasis = "net"
+    max_staff_wte_rn: float | None = None
+    max_staff_wte_total: float | None = None
+    max_isolated_wards: int | None = None
+    isolated_allowed_sites: frozenset[str] = field(default_factory=frozenset)
+    min_inpatient_sites: int | None = None
+    max_inpatient_sites: int | None = None
+    force_open: frozenset[str] = field(default_factory=frozenset)
+    force_closed: frozenset[str] = field(default_factory=frozenset)
+    fixed_options: Mapping[str, str] = field(default_factory=dict)
+    k_nearest: int | None = None
+    tight_linking: bool = True
+    link_k_nearest: int | None = None
+
+    def check(self, instance: Instance) -> None:
+        """Check the settings against ``instance``; raise one :class:`DataError` if wrong."""
+        src = "settings"
+        problems: list[Problem] = []
+        if self.objective not in ("access", "cost", "weighted"):
+            problems.append(
+                Problem(src, f"objective {self.objective!r} is not access|cost|weighted")
+            )
+        if self.capital_basis not in ("net", "gross"):
+            problems.append(Problem(src, f"capital_basis {self.capital_basis!r} is not net|gross"))
+        if (self.within_travel_min is None) != (self.min_share_within is None):
+            problems.append(
+                Problem(src, "give both within_travel_min and min_share_within, or neither")
+            )
+        if self.min_share_within is not None and not 0 <= self.min_share_within <= 1:
+            problems.append(Problem(src, "min_share_within must be between 0 and 1"))
+        for name in (
+            "max_travel_min",
+            "within_travel_min",
+            "max_mean_travel_min",
+            "max_cost_gbp_per_year",
+            "capital_limit_gbp",
+            "max_staff_wte_rn",
+            "max_staff_wte_total",
+            "max_isolated_wards",
+            "min_inpatient_sites",
+            "max_inpatient_sites",
+        ):
+            val = getattr(self, name)
+            if val is not None and not (np.isfinite(val) and val >= 0):
+                problems.append(Problem(src, f"{name} must be >= 0, got {val}", field=name))
+        if self.travel_weight < 0 or self.cost_weight_per_gbp_m < 0:
+            problems.append(Problem(src, "objective weights must be >= 0"))
+        if self.k_nearest is not None and self.k_nearest < 1:
+            problems.append(Problem(src, "k_nearest must be >= 1", field="k_nearest"))
+        if self.link_k_nearest is not None and self.link_k_nearest < 1:
+            problems.append(Problem(src, "link_k_nearest must be >= 1", field="link_k_nearest"))
+        known = set(instance.site_ids)
+        for name in ("isolated_allowed_sites", "force_open", "force_closed"):
+            unknown = sorted(set(getattr(self, name)) - known)
+            if unknown:
+                problems.append(Problem(src, f"{name}: unknown sites {unknown}", field=name))
+        both = sorted(self.force_open & self.force_closed)
+        if both:
+            problems.append(Problem(src, f"sites both forced open and closed: {both}"))
+        for site_id, option_id in sorted(self.fixed_options.items()):
+            if site_id not in known:
+                problems.append(Problem(src, f"fixed_options: unknown site {site_id!r}"))
+            elif option_id not in {
+                o.option_id for o in instance.sites[instance.site_index(site_id)].options
+            }:
+                problems.append(
+                    Problem(src, f"fixed_options: site {site_id!r} has no option {option_id!r}")
+                )
+        if problems:
+            raise DataError(problems)
+
+
+def offers_service(instance: Instance, service: str) -> npt.NDArray[np.bool_]:
+    """Per site: True if any option of its catalogue has usable beds of ``service``."""
+    return np.array(
+        [any(o.usable_beds.get(service, 0.0) > 0 for o in s.options) for s in instance.sites],
+        dtype=bool,
+    )
+
+
+def allowed_pairs(
+    instance: Instance, settings: ModelSettings, service: str | None = None
+) -> npt.NDArray[np.bool_]:
+    """Zone-site pairs the assignment may use, shape (n_zones, n_sites).
+
+    A pair is allowed if the site is reachable, within ``max_travel_min``, can offer
+    ``service`` (if given) and, with ``k_nearest``, among the zone's ``k_nearest`` nearest such
+    sites (ties broken by site order).
+    """
+    t = instance.travel_min
+    ok = np.isfinite(t)
+    if service is not None:
+        ok &= offers_service(instance, service)[None, :]
+    if settings.max_travel_min is not None:
+        ok &= t <= settings.max_travel_min
+    k = settings.k_nearest
+    if k is not None and k < instance.n_sites:
+        masked = np.where(ok, t, np.inf)
+        order = np.argsort(masked, axis=1, kind="stable")[:, :k]
+        keep = np.zeros_like(ok)
+        np.put_along_axis(keep, order, True, axis=1)
+        ok &= keep
+    return ok

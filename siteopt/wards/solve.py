@@ -1,0 +1,617 @@
+"""Solve the site model honestly, explain infeasibility, evaluate fixed configurations.
+
+Public steps (each callable alone, PyPSA-style):
+
+* :func:`solve_model` -- run a solver on a built :class:`~siteopt.wards.model.SiteModel` and read
+the
+  status from ``prob.status``, ``prob.sol_status`` and (HiGHS) the HiGHS model status, because
+  ``pulp.HiGHS`` reports "Optimal" when it stops at a time limit with an incumbent.
+* :func:`extract` -- our own dicts to a configuration and a sparse assignment.
+* :func:`explain_infeasibility` -- solve the elastic model and say, in plain English with numbers,
+  which limits conflict and by how much.
+* :func:`optimise` -- check, build, (warm start), solve, extract, verify.
+* :func:`evaluate` -- the same code path with every site's option fixed (status quo, the 2016
+  proposal, any user-listed configuration).
+
+Solvers by name: ``highs`` (the highspy API through ``pulp.HiGHS``, never ``HiGHS_CMD``) and
+``cbc`` (``pulp.PULP_CBC_CMD``, bundled with PuLP).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import tempfile
+import threading
+import time
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pulp
+
+from siteopt.errors import InfeasibleError, SolverError
+from siteopt.wards.instance import Instance, ModelSettings
+from siteopt.wards.model import ExtraConstraints, SiteModel, build_model, presolve_problems
+from siteopt.wards.results import Assignment, Solution
+from siteopt.wards.verify import check_solution
+
+SolverName = Literal["highs", "cbc"]
+SOLVERS: tuple[str, ...] = ("highs", "cbc")
+
+OPTIMAL_GAP_TOL = 1e-4
+"""A solver's "optimal" is reported as optimal only if its gap is at most this (the default
+relative gap of both solvers); a looser ``gap_rel`` gives "feasible (gap x%)"."""
+
+SLACK_TOL = 1e-6
+WALL_CLOCK_GRACE_S = 30.0
+"""CBC gets this long beyond its time limit before the wall-clock guard stops it."""
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How to solve.
+
+    Parameters
+    ----------
+    solver : {"highs", "cbc"}
+    time_limit_s : float or None
+        Solver time limit.
+    gap_rel : float or None
+        Relative MIP gap at which the solver may stop (solver default if None).
+    threads : int or None
+    msg : bool
+        Show the solver log.
+    wall_clock_s : float or None
+        Hard guard: a CBC run still going after this many seconds is stopped (default: the
+        time limit plus a grace period).
+    highs_options : Mapping[str, Any]
+        Extra HiGHS options by name (e.g. ``{"mip_lp_solver": "ipm"}``); ignored by CBC.
+    """
+
+    solver: SolverName = "highs"
+    time_limit_s: float | None = None
+    gap_rel: float | None = None
+    threads: int | None = None
+    msg: bool = False
+    wall_clock_s: float | None = None
+    highs_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """What the solver said, read honestly."""
+
+    status: str  # "optimal" | "feasible" | "infeasible" | "no solution"
+    gap: float | None
+    objective: float | None
+    solver: str
+    solve_time_s: float
+    detail: str = ""
+
+
+class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
+    """``pulp.HiGHS`` that passes a (partial) MIP start to highspy before running."""
+
+    def __init__(self, start: Mapping[Any, float] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._start = dict(start or {})
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        if self._start:
+            idx = np.array([v.index for v in self._start], dtype=np.int32)
+            val = np.array(list(self._start.values()), dtype=np.float64)
+            lp.solverModel.setSolution(len(idx), idx, val)
+        lp.solverModel.run()
+
+
+def _solver(options: SolverOptions, start: Mapping[Any, float] | None, log: Path | None) -> Any:
+    if options.solver == "highs":
+        return _HiGHSWarm(
+            start=start,
+            msg=options.msg,
+            timeLimit=options.time_limit_s,
+            gapRel=options.gap_rel,
+            threads=options.threads,
+            **dict(options.highs_options),
+        )
+    if options.solver == "cbc":
+        if start:
+            for var, val in start.items():
+                var.setInitialValue(val)
+        kwargs: dict[str, Any] = {
+            "msg": False,
+            "timeLimit": options.time_limit_s,
+            "gapRel": options.gap_rel,
+            "threads": options.threads,
+            "warmStart": bool(start),
+            "timeMode": "elapsed",
+        }
+        if log is not None:
+            kwargs["logPath"] = str(log)
+        with warnings.catch_warnings():
+            # PuLP 3.3 warns that 4.0 drops the bundled CBC; 3.3 is pinned, the bundle is wanted.
+            warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated")
+            return pulp.PULP_CBC_CMD(**kwargs)
+    raise SolverError(f"unknown solver {options.solver!r}: use one of {', '.join(SOLVERS)}")
+
+
+def _children_named(name: str) -> list[int]:
+    """Our own child processes whose command line mentions ``name`` (Linux /proc)."""
+    pids: list[int] = []
+    task_dir = Path(f"/proc/{os.getpid()}/task")
+    if not task_dir.exists():
+        return pids
+    for task in task_dir.iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                cmd = Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if name in cmd:
+                pids.append(int(child))
+    return pids
+
+
+def _cbc_gap(log_text: str) -> float | None:
+    m = re.search(r"^Gap:\s+([-0-9.eE+]+)", log_text, flags=re.MULTILINE)
+    if m:
+        return float(m.group(1))
+    obj = re.search(r"^Objective value:\s+([-0-9.eE+]+)", log_text, flags=re.MULTILINE)
+    bound = re.search(r"^Lower bound:\s+([-0-9.eE+]+)", log_text, flags=re.MULTILINE)
+    if obj and bound:
+        o, b = float(obj.group(1)), float(bound.group(1))
+        return abs(o - b) / max(abs(o), 1e-10)
+    return None
+
+
+def solve_model(
+    model: SiteModel,
+    options: SolverOptions = SolverOptions(),
+    *,
+    initial_choice: Mapping[str, str] | None = None,
+) -> SolveOutcome:
+    """Solve ``model`` and read its status honestly.
+
+    Parameters
+    ----------
+    model : SiteModel
+    options : SolverOptions
+    initial_choice : Mapping[str, str], optional
+        site_id -> option_id of a (feasible) configuration to start from (a partial MIP start:
+        only the option binaries are given).
+
+    Returns
+    -------
+    SolveOutcome
+        ``status`` is ``optimal`` only if the solver proved optimality within
+        :data:`OPTIMAL_GAP_TOL`; ``feasible`` if it stopped with a solution (``gap`` says how far
+        from proven); ``infeasible``; or ``no solution``.
+    """
+    start: dict[Any, float] | None = None
+    if initial_choice:
+        start = {var: float(initial_choice.get(sid) == oid) for (sid, oid), var in model.y.items()}
+    prob = model.prob
+    with tempfile.TemporaryDirectory(prefix="siteopt-") as tmp:
+        log = Path(tmp) / "cbc.log" if options.solver == "cbc" else None
+        solver = _solver(options, start, log)
+        guard: threading.Timer | None = None
+        stopped = threading.Event()
+        if options.solver == "cbc":
+            wall = options.wall_clock_s
+            if wall is None and options.time_limit_s is not None:
+                wall = options.time_limit_s + WALL_CLOCK_GRACE_S
+            if wall is not None:
+
+                def _stop() -> None:
+                    for pid in _children_named("cbc"):
+                        stopped.set()
+                        os.kill(pid, signal.SIGTERM)
+
+                guard = threading.Timer(wall, _stop)
+                guard.daemon = True
+                guard.start()
+        t0 = time.perf_counter()
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as err:
+            if stopped.is_set():
+                raise SolverError(
+                    f"CBC overran its {options.time_limit_s} s time limit and was stopped by "
+                    f"the wall-clock guard after {time.perf_counter() - t0:.0f} s; try --solver "
+                    "highs or a smaller instance"
+                ) from err
+            raise SolverError(f"{options.solver} failed: {err}") from err
+        finally:
+            if guard is not None:
+                guard.cancel()
+        elapsed = time.perf_counter() - t0
+        log_text = log.read_text() if log is not None and log.exists() else ""
+
+    status_code = prob.status
+    sol_code = prob.sol_status
+    objective = pulp.value(prob.objective) if prob.objective is not None else None
+    detail = f"pulp status {pulp.LpStatus[status_code]}, solution {pulp.LpSolution[sol_code]}"
+    gap: float | None
+    if options.solver == "highs":
+        h = prob.solverModel
+        hstat = h.getModelStatus()
+        info = h.getInfo()
+        detail += f", HiGHS {h.modelStatusToString(hstat)}"
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
+        name = str(hstat).rsplit(".", 1)[-1]
+        if name == "kOptimal":
+            gap = 0.0 if gap is None or gap < 0 else gap
+            status = "optimal" if gap <= OPTIMAL_GAP_TOL else "feasible"
+        elif name in ("kInfeasible", "kUnboundedOrInfeasible"):
+            status, gap = "infeasible", None
+        elif has_solution:
+            status = "feasible"
+        else:
+            status, gap = "no solution", None
+        if status in ("optimal", "feasible"):
+            objective = float(h.getObjectiveValue())
+    else:
+        gap = _cbc_gap(log_text)
+        if sol_code == pulp.LpSolutionOptimal and status_code == pulp.LpStatusOptimal:
+            gap = 0.0 if gap is None else gap
+            status = "optimal" if gap <= OPTIMAL_GAP_TOL else "feasible"
+        elif sol_code == pulp.LpSolutionIntegerFeasible:
+            status = "feasible"
+        elif status_code == pulp.LpStatusInfeasible or sol_code == pulp.LpSolutionInfeasible:
+            status, gap = "infeasible", None
+        else:
+            status, gap = "no solution", None
+    if status in ("infeasible", "no solution"):
+        objective = None
+    return SolveOutcome(
+        status=status,
+        gap=gap,
+        objective=objective,
+        solver=options.solver,
+        solve_time_s=elapsed,
+        detail=detail,
+    )
+
+
+def extract(model: SiteModel) -> tuple[dict[str, str], Assignment]:
+    """The chosen option per site and the sparse assignment, from our own variable dicts."""
+    inst = model.instance
+    choice: dict[str, str] = {}
+    best: dict[str, float] = {}
+    for (sid, oid), var in model.y.items():
+        val = var.value() or 0.0
+        if val > best.get(sid, -1.0):
+            best[sid], choice[sid] = val, oid
+    site_pos = {sid: i for i, sid in enumerate(inst.site_ids)}
+    zone_pos = {zid: i for i, zid in enumerate(inst.zones.zone_ids)}
+    serv_pos = {v: i for i, v in enumerate(inst.services)}
+    rows: list[tuple[int, int, int, float]] = []
+    for (zid, sid, v), var in model.x.items():
+        val = var.value()
+        if val is not None and val > 0:
+            rows.append((zone_pos[zid], site_pos[sid], serv_pos[v], float(min(val, 1.0))))
+    if not rows:
+        return choice, Assignment.empty()
+    arr = np.array(rows)
+    return choice, Assignment(
+        arr[:, 0].astype(np.int64),
+        arr[:, 1].astype(np.int64),
+        arr[:, 2].astype(np.int64),
+        arr[:, 3].astype(np.float64),
+    )
+
+
+# -- infeasibility -------------------------------------------------------------------------------
+def _gbp(x: float) -> str:
+    if abs(x) >= 1e5:
+        return f"£{x / 1e6:,.1f}m"
+    return f"£{x:,.0f}"
+
+
+def explain_infeasibility(
+    instance: Instance,
+    settings: ModelSettings,
+    options: SolverOptions = SolverOptions(),
+    *,
+    extra_constraints: ExtraConstraints | None = None,
+) -> str:
+    """Plain-English reasons why ``settings`` is infeasible for ``instance``, with numbers.
+
+    Solves the elastic model (a slack on every limit, minimising the sum of relative
+    violations) and names each limit that must move, and by how much.
+    """
+    problems = presolve_problems(instance, settings)
+    if problems:
+        return "The scenario is infeasible: " + "; ".join(p.message for p in problems) + "."
+    model = build_model(instance, settings, extra_constraints=extra_constraints, elastic=True)
+    outcome = solve_model(model, options)
+    if outcome.status not in ("optimal", "feasible"):
+        return (
+            "The scenario is infeasible even with every limit relaxed: the locks (sites forced "
+            "open, closed or to an option) and the option catalogue conflict."
+        )
+    s = settings
+    need = ", ".join(
+        f"{float(d):.1f} {v} beds"
+        for v, d in zip(instance.services, instance.total_demand_beds, strict=True)
+    )
+    reasons: list[str] = []
+    slack = {k: float(var.value() or 0.0) for k, var in model.elastic.items()}
+    unmet: dict[str, float] = {}
+    for key, val in slack.items():
+        if key.startswith("unmet|") and val > SLACK_TOL:
+            _, zid, v = key.split("|")
+            z = instance.zones.zone_ids.index(zid)
+            unmet[v] = unmet.get(v, 0.0) + val * float(
+                instance.zones.demand_beds[z, instance.services.index(v)]
+            )
+    for v, beds in sorted(unmet.items()):
+        reasons.append(f"{beds:.1f} beds of {v} need cannot be met by any allowed configuration")
+
+    def amount(key: str) -> float:
+        return slack.get(key, 0.0)
+
+    if amount("capital") > SLACK_TOL and s.capital_limit_gbp is not None:
+        reasons.append(
+            f"the {s.capital_basis} capital limit of {_gbp(s.capital_limit_gbp)} is "
+            f"{_gbp(amount('capital'))} short"
+        )
+    if amount("staff_rn") > SLACK_TOL and s.max_staff_wte_rn is not None:
+        reasons.append(
+            f"the registered-nurse limit of {s.max_staff_wte_rn:,.1f} WTE is "
+            f"{amount('staff_rn'):,.1f} WTE short"
+        )
+    if amount("staff_total") > SLACK_TOL and s.max_staff_wte_total is not None:
+        reasons.append(
+            f"the staff limit of {s.max_staff_wte_total:,.1f} WTE is "
+            f"{amount('staff_total'):,.1f} WTE short"
+        )
+    if amount("isolated") > SLACK_TOL:
+        reasons.append(
+            f"the cap of {s.max_isolated_wards} isolated ward(s) would have to allow "
+            f"{amount('isolated'):.0f} more"
+        )
+    if amount("min_sites") > SLACK_TOL:
+        reasons.append(
+            f"the minimum of {s.min_inpatient_sites} inpatient sites is "
+            f"{amount('min_sites'):.0f} too high"
+        )
+    if amount("max_sites") > SLACK_TOL:
+        reasons.append(
+            f"the maximum of {s.max_inpatient_sites} inpatient sites is "
+            f"{amount('max_sites'):.0f} too low"
+        )
+    total_w = float(instance.zones.weight.sum())
+    for v in instance.services:
+        val = amount(f"within|{v}")
+        if val > SLACK_TOL and s.min_share_within is not None:
+            reasons.append(
+                f"for {v}, the required {s.min_share_within:.0%} within "
+                f"{s.within_travel_min:g} minutes is {val / total_w:.1%} short"
+            )
+    if amount("mean_travel") > SLACK_TOL:
+        reasons.append(
+            f"the mean drive time bound of {s.max_mean_travel_min:g} minutes is "
+            f"{amount('mean_travel'):.1f} minutes short"
+        )
+    if amount("cost") > SLACK_TOL and s.max_cost_gbp_per_year is not None:
+        reasons.append(
+            f"the cost bound of {_gbp(s.max_cost_gbp_per_year)} a year is "
+            f"{_gbp(amount('cost'))} a year short"
+        )
+    if amount("travel") > SLACK_TOL and s.max_travel_min is not None:
+        reasons.append(
+            f"{amount('travel'):,.0f} people (weight) would have to travel over the "
+            f"{s.max_travel_min:g}-minute limit"
+        )
+    travel_phrase = (
+        f" with nobody over {s.max_travel_min:g} minutes" if s.max_travel_min is not None else ""
+    )
+    if len(reasons) == 1 and not unmet and reasons[0].endswith(" short"):
+        return (
+            f"The scenario is infeasible: {reasons[0]} of the cheapest configuration that "
+            f"covers the bed need ({need}){travel_phrase} and meets every other limit."
+        )
+    if not reasons:
+        return "The scenario is infeasible, but the elastic model found no limit to relax."
+    if len(reasons) == 1:
+        return (
+            f"The scenario is infeasible: to cover the bed need ({need}){travel_phrase}, "
+            f"{reasons[0]}."
+        )
+    return (
+        "The scenario is infeasible: the limits conflict. The smallest relaxation found "
+        f"(bed need {need}{travel_phrase}): " + "; ".join(reasons) + "."
+    )
+
+
+# -- the end-to-end steps ------------------------------------------------------------------------
+def _finish(
+    model: SiteModel,
+    outcome: SolveOutcome,
+    settings: ModelSettings,
+    *,
+    evaluated: bool,
+    label: str,
+    check_settings: ModelSettings,
+    options: SolverOptions,
+) -> Solution:
+    inst = model.instance
+    choice, assignment = extract(model)
+    violations = check_solution(
+        inst,
+        check_settings,
+        choice,
+        assignment.zone_idx,
+        assignment.site_idx,
+        assignment.service_idx,
+        assignment.share,
+    )
+    return Solution(
+        status=outcome.status,
+        gap=outcome.gap,
+        objective=outcome.objective,
+        objective_mode=settings.objective,
+        solver=options.solver,
+        choice=choice,
+        assignment=assignment,
+        build_time_s=model.build_time_s,
+        solve_time_s=outcome.solve_time_s,
+        evaluated=evaluated,
+        label=label,
+        violations=tuple(violations),
+    )
+
+
+def optimise(
+    instance: Instance,
+    settings: ModelSettings | None = None,
+    options: SolverOptions = SolverOptions(),
+    *,
+    extra_constraints: ExtraConstraints | None = None,
+    initial_choice: Mapping[str, str] | None = None,
+    polish_assignment: bool = True,
+) -> Solution:
+    """Choose one option per site: check, build, solve, extract, verify.
+
+    Parameters
+    ----------
+    instance, settings, options
+    extra_constraints : callable, optional
+        Hook called with the built model.
+    initial_choice : Mapping[str, str], optional
+        A configuration to warm start from (e.g. :func:`siteopt.wards.enumerate.greedy_choice`).
+    polish_assignment : bool
+        Under the ``cost`` objective the assignment is free among equally cheap ones; re-solve
+        it for the least travel with the configuration fixed (same code path as
+        :func:`evaluate`).
+
+    Raises
+    ------
+    InfeasibleError
+        With the plain-English explanation of :func:`explain_infeasibility`.
+    SolverError
+        If the solver stopped with no solution.
+    """
+    settings = settings if settings is not None else ModelSettings()
+    settings.check(instance)
+    problems = presolve_problems(instance, settings)
+    if problems:
+        raise InfeasibleError(
+            "The scenario is infeasible: " + "; ".join(p.message for p in problems) + "."
+        )
+    model = build_model(instance, settings, extra_constraints=extra_constraints)
+    outcome = solve_model(model, options, initial_choice=initial_choice)
+    if outcome.status == "infeasible":
+        raise InfeasibleError(
+            explain_infeasibility(instance, settings, options, extra_constraints=extra_constraints)
+        )
+    if outcome.status == "no solution":
+        raise SolverError(
+            f"{options.solver} stopped without a solution ({outcome.detail}); raise the time limit"
+        )
+    sol = _finish(
+        model,
+        outcome,
+        settings,
+        evaluated=False,
+        label="optimised",
+        check_settings=settings,
+        options=options,
+    )
+    if polish_assignment and settings.objective == "cost":
+        choice = dict(sol.choice)
+        polish = replace(
+            settings,
+            objective="access",
+            fixed_options=choice,
+            max_cost_gbp_per_year=None,
+        )
+        pm = build_model(instance, polish, extra_constraints=extra_constraints)
+        po = solve_model(pm, replace(options, gap_rel=None))
+        if po.status == "optimal":
+            polished = _finish(
+                pm,
+                po,
+                polish,
+                evaluated=False,
+                label="optimised",
+                check_settings=settings,
+                options=options,
+            )
+            sol = replace(sol, assignment=polished.assignment, violations=polished.violations)
+    return sol
+
+
+def evaluate(
+    instance: Instance,
+    choice: Mapping[str, str],
+    settings: ModelSettings | None = None,
+    options: SolverOptions = SolverOptions(),
+    *,
+    label: str = "evaluated",
+) -> Solution:
+    """Measure a fixed configuration (status quo, a proposal) by the same code path.
+
+    Every site's option is fixed and the zones are assigned for the least weighted travel under
+    the capacity of the chosen options. The scenario's limits (capital, staffing, drive times,
+    ...) are not imposed: they are checked afterwards and any breach is listed in
+    ``Solution.violations``.
+
+    Raises
+    ------
+    InfeasibleError
+        If the configuration cannot hold the bed need at all.
+    """
+    settings = settings if settings is not None else ModelSettings()
+    missing = sorted(set(instance.site_ids) - set(choice))
+    if missing:
+        raise InfeasibleError(f"the configuration '{label}' gives no option for sites {missing}")
+    fixed = ModelSettings(
+        objective="access",
+        fixed_options=dict(choice),
+        k_nearest=None,
+        tight_linking=settings.tight_linking,
+    )
+    fixed.check(instance)
+    problems = presolve_problems(instance, fixed)
+    beds_short = [p.message for p in problems]
+    if not beds_short:
+        model = build_model(instance, fixed)
+        outcome = solve_model(model, options)
+        if outcome.status in ("optimal", "feasible"):
+            sol = _finish(
+                model,
+                outcome,
+                settings,
+                evaluated=True,
+                label=label,
+                check_settings=settings,
+                options=options,
+            )
+            return replace(sol, objective_mode="evaluate")
+    cap = {
+        v: sum(
+            instance.sites[instance.site_index(sid)].option(oid).usable_beds.get(v, 0.0)
+            for sid, oid in choice.items()
+        )
+        for v in instance.services
+    }
+    need = dict(zip(instance.services, instance.total_demand_beds.tolist(), strict=True))
+    short = "; ".join(
+        f"{v}: {cap[v]:.1f} usable beds for a need of {need[v]:.1f}" for v in instance.services
+    )
+    raise InfeasibleError(
+        f"the configuration '{label}' cannot hold the bed need ({short})"
+        + (f"; {'; '.join(beds_short)}" if beds_short else "")
+    )

@@ -15,9 +15,9 @@ Sets
     :math:`S` sites; :math:`Z` zones with demand :math:`d_z > 0` (e.g. stroke admissions a
     year); :math:`A \subseteq Z \times S` the **column set**: pairs the model may use. The full
     problem has every pair within ``max_travel_min`` (:func:`allowed_pairs`); the model is built
-    on a subset (each zone's ``k_nearest`` sites, :func:`initial_pairs`) and the omitted pairs
-    are priced with the LP duals (:func:`reduced_costs`), so bounds stay valid for the full
-    problem (see :mod:`siteopt.national.solve`).
+    on a subset (each zone's ``k_nearest`` sites, :func:`siteopt.solver_core.nearest_mask`) and
+    the omitted pairs are priced with the LP duals (:func:`reduced_costs`), so bounds stay valid
+    for the full problem (see :mod:`siteopt.national.solve`).
 
 Parameters
     :math:`t_{zs}` drive minutes; :math:`D = \sum_z d_z`; :math:`L, U` minimum and maximum
@@ -213,17 +213,6 @@ def pairs_from_mask(mask: BoolArray, travel_min: FloatArray) -> Pairs:
     z, s = np.nonzero(mask)
     order = np.lexsort((s, travel_min[z, s], z))
     return Pairs(zone=z[order].astype(np.int64), site=s[order].astype(np.int64))
-
-
-def nearest_mask(allowed: BoolArray, travel_min: FloatArray, k: int | None) -> BoolArray:
-    """Each zone's ``k`` nearest allowed sites (ties by site order); all if ``k`` is None."""
-    if k is None or k >= allowed.shape[1]:
-        return allowed.copy()
-    masked = np.where(allowed, travel_min, np.inf)
-    order = np.argsort(masked, axis=1, kind="stable")[:, :k]
-    keep = np.zeros_like(allowed)
-    np.put_along_axis(keep, order, True, axis=1)
-    return keep & allowed
 
 
 @dataclass(frozen=True, eq=False)

@@ -36,10 +36,12 @@ from siteopt.national.solve import (
     optimise,
 )
 from siteopt.parallel import run_all
-from siteopt.paths import REPO_DIR
+from siteopt.paths import NATIONAL_SPEC, REPO_DIR
+from siteopt.solver_core import STATUS_HEURISTIC
 
-DEFAULT_SPEC = REPO_DIR / "regions" / "england_stroke.toml"
-"""The national stroke-unit instance (issue 8); needs ``../shared/geodata/england``."""
+DEFAULT_SPEC = REPO_DIR / NATIONAL_SPEC
+"""The checkout's national stroke-unit instance (issue 8); needs ``../shared/geodata/england``.
+The CLI looks in the current folder first (:func:`siteopt.paths.default_national_spec`)."""
 
 ACCESS_BANDS_MIN: tuple[float, ...] = (30.0, 45.0, 60.0)
 
@@ -257,7 +259,7 @@ def solve_by_group(region: Region, settings: ThroughputSettings, options: Throug
     slowest = max(r["seconds"] for r in results)
     return ThroughputSolution(
         method="by region", open_sites=open_sites, zone=z, site=s, share=x,
-        status="heuristic", objective=travel_part,
+        status=STATUS_HEURISTIC, objective=travel_part,
         mean_travel_min=travel_part / float(region.demand.sum()),
         timings_s={"total": time.perf_counter() - t0, "slowest_region": slowest},
         sizes={"regions": len(parts)},

@@ -44,14 +44,19 @@ from siteopt.national.model import (
     ThroughputSettings,
     allowed_pairs,
     build_lp,
-    nearest_mask,
     pairs_from_mask,
     reduced_costs,
     site_open_ok,
     to_highs,
 )
+from siteopt.solver_core import (
+    STATUS_HEURISTIC,
+    highs_status_name,
+    nearest_mask,
+    status_from_gap,
+    status_text,
+)
 
-OPTIMAL_GAP_TOL = 1e-4
 PRICE_TOL = 1e-7
 """A pair prices out if its reduced cost (demand-minutes) is below minus this."""
 
@@ -112,9 +117,11 @@ class ThroughputSolution:
         "optimal", "feasible (gap x%)" or "heuristic".
     mean_travel_min : float
         Demand-weighted mean drive.
-    lower_bound_min : float or None
-        Lower bound on the mean drive (``access``/``weighted`` objective: the objective's
-        bound in minutes), valid for the full problem.
+    objective : float
+        The objective in the model's units (demand-minutes: :math:`D` times the objective of
+        :mod:`siteopt.national.model`).
+    lower_bound : float or None
+        Lower bound on ``objective`` (demand-minutes), valid for the full problem.
     gap : float or None
         Relative gap of the objective against its valid lower bound.
     highs_gap : float or None
@@ -175,13 +182,14 @@ def _solve_lp(lp: ThroughputLP, options: ThroughputOptions,
     to_highs(lp, h)
     h.run()
     status = h.getModelStatus()
-    if status == highspy.HighsModelStatus.kInfeasible:
+    status_name = highs_status_name(status)
+    if status_name == "kInfeasible":
         return None
-    if status == highspy.HighsModelStatus.kTimeLimit:
+    if status_name == "kTimeLimit":
         raise _LPTimeLimitError(f"the LP relaxation ({lp.n_cols:,} columns) did not finish "
                                 f"within the {options.time_limit_s:g} s budget: raise "
                                 "--time-limit")
-    if status != highspy.HighsModelStatus.kOptimal:
+    if status_name != "kOptimal":
         raise SolverError(f"HiGHS stopped the LP relaxation with status "
                           f"{h.modelStatusToString(status)!r}")
     sol = h.getSolution()
@@ -318,7 +326,7 @@ def _nearest_solution(method: str, travel: FloatArray, demand: FloatArray,
     s = near[z]
     value = float((demand[z] * travel[z, s]).sum())
     return ThroughputSolution(method=method, open_sites=open_sites.copy(), zone=z, site=s,
-                              share=np.ones(len(z)), status="heuristic", objective=value,
+                              share=np.ones(len(z)), status=STATUS_HEURISTIC, objective=value,
                               mean_travel_min=value / float(demand.sum()), notes=notes)
 
 
@@ -515,7 +523,7 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     info = h.getInfo()
     if info.primal_solution_status != 2:  # kSolutionStatusFeasible
         status = h.modelStatusToString(h.getModelStatus())
-        if h.getModelStatus() == highspy.HighsModelStatus.kInfeasible:
+        if highs_status_name(h.getModelStatus()) == "kInfeasible":
             raise InfeasibleError(
                 "no set of open sites meets every limit (the MILP is infeasible although its "
                 "relaxation is not): loosen the minimum per site or the site limits")
@@ -544,7 +552,7 @@ def optimise(travel: FloatArray, demand: FloatArray, site_ids: tuple[str, ...],
     if complete_set and math.isfinite(info.mip_dual_bound):
         lower = max(lower, float(info.mip_dual_bound))  # HiGHS's bound covers every pair
     gap = max(0.0, (value - lower) / max(abs(value), 1e-9))
-    status = "optimal" if gap <= OPTIMAL_GAP_TOL else f"feasible (gap {gap:.2%})"
+    status = status_text(status_from_gap(gap), gap)
     if settings.objective == "units":
         total = float(demand.sum())
         at_least = max(settings.min_sites or 0, len(settings.force_open),
@@ -641,8 +649,9 @@ def _lp_infeasible_message(demand: FloatArray, settings: ThroughputSettings) -> 
     return "; ".join(parts)
 
 
-def objective_value(solution: ThroughputSolution, travel: FloatArray, demand: FloatArray,
-                    site_ids: tuple[str, ...], settings: ThroughputSettings) -> float:
+def throughput_objective_value(solution: ThroughputSolution, travel: FloatArray,
+                               demand: FloatArray, site_ids: tuple[str, ...],
+                               settings: ThroughputSettings) -> float:
     """The objective (demand-minutes) of a solution, recomputed from its assignment (with the
     same longest allowed drive as :func:`optimise`, sites forced closed left out)."""
     allowed = allowed_pairs(travel, settings, site_open_ok(site_ids, settings))
@@ -668,7 +677,7 @@ def heuristic_solutions(travel: FloatArray, demand: FloatArray, site_ids: tuple[
     else:
         z, s, x, travel_part = exact
         sol = ThroughputSolution(method="greedy drop", open_sites=drop_open, zone=z, site=s,
-                                 share=x, status="heuristic", objective=travel_part,
+                                 share=x, status=STATUS_HEURISTIC, objective=travel_part,
                                  mean_travel_min=travel_part / float(demand.sum()))
     out.append(replace(sol, timings_s={"total": time.perf_counter() - t0}))
     return out

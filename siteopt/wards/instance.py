@@ -12,11 +12,11 @@ An :class:`Instance` is everything the site model needs and nothing more:
 
 :class:`ModelSettings` holds the scenario's limits, locks and objective; every limit is optional.
 
-The instance is built by the option catalogue and demand stages from the geodata, or by hand in
-tests and benchmarks (:func:`siteopt.wards.instance.Instance.from_arrays`-style construction is
-simply the
-dataclass constructor). :meth:`Instance.check` and :meth:`ModelSettings.check` collect every problem
-and raise one :class:`~siteopt.errors.DataError`.
+The instance is built from the geodata by :func:`siteopt.catalogue.options.build_catalogue`
+(with the demand of :mod:`siteopt.catalogue.demand`), or by hand in tests and benchmarks with the
+dataclass constructors (as :func:`siteopt.wards.synthetic.synthetic_instance` does; there is no
+other factory). :meth:`Instance.check` and :meth:`ModelSettings.check` collect every problem and
+raise one :class:`~siteopt.errors.DataError`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from siteopt.errors import DataError, Problem
+from siteopt.solver_core import nearest_mask
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -503,11 +504,4 @@ def allowed_pairs(
         ok &= offers_service(instance, service)[None, :]
     if settings.max_travel_min is not None:
         ok &= t <= settings.max_travel_min
-    k = settings.k_nearest
-    if k is not None and k < instance.n_sites:
-        masked = np.where(ok, t, np.inf)
-        order = np.argsort(masked, axis=1, kind="stable")[:, :k]
-        keep = np.zeros_like(ok)
-        np.put_along_axis(keep, order, True, axis=1)
-        ok &= keep
-    return ok
+    return nearest_mask(ok, t, settings.k_nearest)

@@ -49,7 +49,29 @@ Constraints (names in the PuLP problem start with the number)
     (12) ``c12_within_{v}``: :math:`\sum_{(z,s)\in A: t_{zs} \le \tau} w_z x_{zsv} \ge \rho W`.
     (13) ``c13_max_mean_travel``: :math:`T \le \bar T`; ``c13_max_cost``: :math:`G \le \bar G`.
 
-The maximum drive time needs no constraint: pairs beyond it are not in :math:`A`.
+    Rows are added in this order: (5) and (3) by service then zone, (1), (2), (4) by site, (6),
+    the limits (7)-(10), the locks (11), the limits (12), (13), then (14).
+
+The limits (7)-(10), (12), (13) are the table :data:`LIMITS`, each switched on by a
+:class:`ModelSettings` field. The maximum drive time needs no constraint: pairs beyond it are
+not in :math:`A`.
+
+Elastic model (``build_model(..., elastic=True)``, to explain infeasibility)
+    Every limit row gets a slack ``slack_{row}`` :math:`\ge 0` (subtracted from a
+    :math:`\le` row, added to a :math:`\ge` row); each row (3) gets ``unmet_{z}_{v}``
+    :math:`\in [0,1]`; the pairs beyond the maximum drive time get variables too, with
+    (14) ``c14_over_travel`` (if there are such pairs):
+    :math:`\sum_{(z,s) \notin A} w'_z x_{zsv} - \sigma = 0`
+    (:math:`w'_z = w_z`, or 1 for a zone of zero weight; :math:`\sigma` is ``slack_travel``).
+    The locks (11) stay hard. Objective: min :math:`(|S|+1) \sum \text{unmet} + \sum_\ell
+    \text{slack}_\ell / \max(b_\ell, 1) + \sum_{(z,s) \notin A} w'_z x_{zsv} / \max(W, 1)`
+    with :math:`b_\ell` the limit's bound (:math:`W` for (12)).
+
+Rows added by ``extra_constraints``
+    ``nogood_{i}`` (:func:`siteopt.appraisal.longlist.no_good_cuts`): the no-good cut
+    :math:`\sum_{(s,k) \in P_i} y_{sk} \le |S| - 1` excluding the ward pattern :math:`P_i`
+    of the :math:`i`-th option already found (the options of every site with the same number
+    of wards of each service).
 
 Only this module and :mod:`siteopt.wards.solve` import pulp.
 """
@@ -61,12 +83,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pulp
 
 from siteopt.errors import DataError, Problem
-from siteopt.wards.instance import FloatArray, Instance, ModelSettings, allowed_pairs
-
-GBP_PER_M = 1e6
+from siteopt.solver_core import GBP_PER_M, nearest_mask
+from siteopt.wards.instance import FloatArray, Instance, ModelSettings, SiteOption, allowed_pairs
 
 ZoneSiteService = tuple[str, str, str]
 
@@ -165,6 +187,501 @@ def presolve_problems(instance: Instance, settings: ModelSettings) -> list[Probl
     return problems
 
 
+@dataclass
+class ModelBuild:
+    """The model while it is built: the PuLP problem, its variables and the terms the stages
+    share. Rows are collected in ``rows`` and added to ``prob`` in that order at the end.
+
+    Attributes
+    ----------
+    instance, settings
+        What the model is built from.
+    elastic : bool
+        Build the elastic version (see :func:`build_model`).
+    prob : pulp.LpProblem
+    total_weight : float
+        :math:`W`, the sum of the zone weights.
+    beta : ndarray
+        :math:`\\beta_v`, each service's share of the bed need.
+    base_pairs, pairs : list of ndarray of bool
+        Per service, the allowed pairs :math:`A` of the settings, and the pairs given variables
+        (the same, or in the elastic model also the pairs beyond the maximum drive time).
+    """
+
+    instance: Instance
+    settings: ModelSettings
+    elastic: bool
+    prob: pulp.LpProblem
+    total_weight: float
+    beta: FloatArray
+    base_pairs: list[npt.NDArray[np.bool_]]
+    pairs: list[npt.NDArray[np.bool_]]
+    rows: list[pulp.LpConstraint] = field(default_factory=list)
+    y: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    y_by_site: list[list[tuple[pulp.LpVariable, int]]] = field(default_factory=list)
+    open: dict[tuple[str, str], pulp.LpVariable] = field(default_factory=dict)
+    x: dict[ZoneSiteService, pulp.LpVariable] = field(default_factory=dict)
+    cap_terms: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = field(
+        default_factory=dict
+    )
+    """Per (site, service) index: (assignment variable, bed need) for the capacity row."""
+    travel_terms: list[tuple[pulp.LpVariable, float]] = field(default_factory=list)
+    """Terms of :math:`T`."""
+    within_terms: dict[int, list[tuple[pulp.LpVariable, float]]] = field(default_factory=dict)
+    """Per service index: (assignment variable, weight) of pairs within :math:`\\tau`."""
+    over_terms: list[tuple[pulp.LpVariable, float]] = field(default_factory=list)
+    """Elastic model: (assignment variable, weight) of pairs beyond the maximum drive time."""
+    slacks: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    """Elastic model: slack variables by key (``unmet|zone|service``, a limit's key)."""
+    mean_travel_expr: pulp.LpAffineExpression | None = None
+    cost_expr: pulp.LpAffineExpression | None = None
+
+    def add(self, expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
+        """Collect the row ``expr (sense) rhs`` named ``name``."""
+        self.rows.append(pulp.LpConstraint(expr, sense=sense, name=name, rhs=rhs))
+
+    def option(self, s_idx: int, k_idx: int) -> SiteOption:
+        """Option ``k_idx`` of site ``s_idx``."""
+        return self.instance.sites[s_idx].options[k_idx]
+
+    def option_sum(self, coef: Callable[[SiteOption, int], float]) -> pulp.LpAffineExpression:
+        """:math:`\\sum_{sk} a_{sk} y_{sk}` with :math:`a_{sk}` = ``coef(option, s_idx)``
+        (zero terms left out)."""
+        terms = []
+        for s_idx in range(self.instance.n_sites):
+            for var, k_idx in self.y_by_site[s_idx]:
+                c = coef(self.option(s_idx, k_idx), s_idx)
+                if c:
+                    terms.append((var, float(c)))
+        return pulp.LpAffineExpression(terms)
+
+    def add_limit(
+        self, expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str, key: str
+    ) -> None:
+        """Collect a limit's row; in the elastic model with a slack ``slack_{name}``."""
+        if self.elastic:
+            slack = self.prob.add_variable(f"slack_{name}", lowBound=0)
+            self.slacks[key] = slack
+            sign = -1.0 if sense == pulp.LpConstraintLE else 1.0
+            expr = expr + pulp.LpAffineExpression([(slack, sign)])
+        self.add(expr, sense, rhs, name)
+
+
+# -- the limits -------------------------------------------------------------------------------
+LimitExpression = Callable[[ModelBuild, int], pulp.LpAffineExpression]
+LimitWords = Callable[[ModelSettings, float, float, str], str]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One limit of the model: a row that a :class:`ModelSettings` field switches on and bounds.
+
+    The table :data:`LIMITS` drives the rows of :func:`build_model`, the slacks and their
+    weights in the elastic model and the words of
+    :func:`siteopt.wards.solve.explain_infeasibility`: a new limit is one entry there.
+
+    Attributes
+    ----------
+    key : str
+        Name of its slack in :attr:`SiteModel.elastic` (per service: ``key|service``).
+    row : str
+        Name of its row (per service: ``row_{service index}``); starts with its number.
+    number : int
+        The constraint's number in the formulation (module docstring).
+    setting : str
+        The :class:`ModelSettings` field that switches it on (not None) and gives its bound.
+    sense : int
+        ``pulp.LpConstraintLE`` or ``pulp.LpConstraintGE``.
+    expression : callable
+        ``(build, service index) -> LpAffineExpression``, the row's left-hand side.
+    bound : callable
+        ``(settings, total weight) -> float``, the row's right-hand side.
+    scale : callable
+        ``(settings, total weight) -> float``: the elastic objective counts the slack divided
+        by this (at least 1), i.e. relative to the size of the limit.
+    words : callable
+        ``(settings, slack, total weight, service) -> str``: how far the limit must move, in
+        plain English with numbers.
+    per_service : bool
+        One row per service (else one row, ``service index`` 0 and ``service`` "").
+    """
+
+    key: str
+    row: str
+    number: int
+    setting: str
+    sense: int
+    expression: LimitExpression
+    bound: Callable[[ModelSettings, float], float]
+    scale: Callable[[ModelSettings, float], float]
+    words: LimitWords
+    per_service: bool = False
+
+    def is_on(self, settings: ModelSettings) -> bool:
+        """The scenario sets this limit."""
+        return getattr(settings, self.setting) is not None
+
+    def rows(self, services: tuple[str, ...]) -> list[tuple[int, str, str, str]]:
+        """(service index, service, row name, slack key) of each of its rows."""
+        if not self.per_service:
+            return [(0, "", self.row, self.key)]
+        return [(i, v, f"{self.row}_{i}", f"{self.key}|{v}") for i, v in enumerate(services)]
+
+
+def format_gbp(x: float) -> str:
+    """Pounds for the explanations: ``£1.2m`` from £100,000, else ``£12,345``."""
+    if abs(x) >= 1e5:
+        return f"£{x / 1e6:,.1f}m"
+    return f"£{x:,.0f}"
+
+
+def _setting(settings: ModelSettings, name: str) -> float:
+    value = getattr(settings, name)
+    return 0.0 if value is None else float(value)
+
+
+def _capital_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
+    if b.settings.capital_basis == "net":
+        return b.option_sum(lambda o, _s: o.net_capital_gbp())
+    return b.option_sum(lambda o, _s: o.capex_gbp)
+
+
+def _isolated_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
+    exempt = b.settings.isolated_allowed_sites
+    site_ids = b.instance.site_ids
+    return b.option_sum(lambda o, s: float(o.isolated and site_ids[s] not in exempt))
+
+
+def _inpatient_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
+    return b.option_sum(lambda o, _s: float(o.inpatient))
+
+
+def _within_expression(b: ModelBuild, v_idx: int) -> pulp.LpAffineExpression:
+    return pulp.LpAffineExpression(b.within_terms[v_idx])
+
+
+def _mean_travel_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
+    assert b.mean_travel_expr is not None
+    return b.mean_travel_expr
+
+
+def _cost_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
+    assert b.cost_expr is not None
+    return b.cost_expr
+
+
+def _bound_of(name: str) -> Callable[[ModelSettings, float], float]:
+    """The right-hand side (and the elastic scale) is the setting itself."""
+    return lambda s, _w: _setting(s, name)
+
+
+def _within_bound(s: ModelSettings, total_weight: float) -> float:
+    return _setting(s, "min_share_within") * total_weight
+
+
+def _total_weight(_s: ModelSettings, total_weight: float) -> float:
+    return total_weight
+
+
+def _capital_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return (
+        f"the {s.capital_basis} capital limit of {format_gbp(_setting(s, 'capital_limit_gbp'))} "
+        f"is {format_gbp(slack)} short"
+    )
+
+
+def _staff_rn_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return (
+        f"the registered-nurse limit of {_setting(s, 'max_staff_wte_rn'):,.1f} WTE is "
+        f"{slack:,.1f} WTE short"
+    )
+
+
+def _staff_total_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return (
+        f"the staff limit of {_setting(s, 'max_staff_wte_total'):,.1f} WTE is "
+        f"{slack:,.1f} WTE short"
+    )
+
+
+def _isolated_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return (
+        f"the cap of {s.max_isolated_wards} isolated ward(s) would have to allow "
+        f"{slack:.0f} more"
+    )
+
+
+def _min_sites_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return f"the minimum of {s.min_inpatient_sites} inpatient sites is {slack:.0f} too high"
+
+
+def _max_sites_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return f"the maximum of {s.max_inpatient_sites} inpatient sites is {slack:.0f} too low"
+
+
+def _within_words(s: ModelSettings, slack: float, total_weight: float, v: str) -> str:
+    return (
+        f"for {v}, the required {_setting(s, 'min_share_within'):.0%} within "
+        f"{_setting(s, 'within_travel_min'):g} minutes is {slack / total_weight:.1%} short"
+    )
+
+
+def _mean_travel_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return (
+        f"the mean drive time bound of {_setting(s, 'max_mean_travel_min'):g} minutes is "
+        f"{slack:.1f} minutes short"
+    )
+
+
+def _cost_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return (
+        f"the cost bound of {format_gbp(_setting(s, 'max_cost_gbp_per_year'))} a year is "
+        f"{format_gbp(slack)} a year short"
+    )
+
+
+_LE, _GE = pulp.LpConstraintLE, pulp.LpConstraintGE
+LIMITS: tuple[Limit, ...] = (
+    Limit("capital", "c07_capital", 7, "capital_limit_gbp", _LE, _capital_expression,
+          _bound_of("capital_limit_gbp"), _bound_of("capital_limit_gbp"), _capital_words),
+    Limit("staff_rn", "c08_staff_rn", 8, "max_staff_wte_rn", _LE,
+          lambda b, _v: b.option_sum(lambda o, _s: o.staff_wte_rn),
+          _bound_of("max_staff_wte_rn"), _bound_of("max_staff_wte_rn"), _staff_rn_words),
+    Limit("staff_total", "c08_staff_total", 8, "max_staff_wte_total", _LE,
+          lambda b, _v: b.option_sum(lambda o, _s: o.staff_wte_total),
+          _bound_of("max_staff_wte_total"), _bound_of("max_staff_wte_total"),
+          _staff_total_words),
+    Limit("isolated", "c09_isolated", 9, "max_isolated_wards", _LE, _isolated_expression,
+          _bound_of("max_isolated_wards"), _bound_of("max_isolated_wards"), _isolated_words),
+    Limit("min_sites", "c10_min_sites", 10, "min_inpatient_sites", _GE, _inpatient_expression,
+          _bound_of("min_inpatient_sites"), _bound_of("min_inpatient_sites"), _min_sites_words),
+    Limit("max_sites", "c10_max_sites", 10, "max_inpatient_sites", _LE, _inpatient_expression,
+          _bound_of("max_inpatient_sites"), _bound_of("max_inpatient_sites"), _max_sites_words),
+    Limit("within", "c12_within", 12, "min_share_within", _GE, _within_expression,
+          _within_bound, _total_weight, _within_words, per_service=True),
+    Limit("mean_travel", "c13_max_mean_travel", 13, "max_mean_travel_min", _LE,
+          _mean_travel_expression, _bound_of("max_mean_travel_min"),
+          _bound_of("max_mean_travel_min"), _mean_travel_words),
+    Limit("cost", "c13_max_cost", 13, "max_cost_gbp_per_year", _LE, _cost_expression,
+          _bound_of("max_cost_gbp_per_year"), _bound_of("max_cost_gbp_per_year"), _cost_words),
+)
+"""Every limit of the model, in the order of their rows (and of the explanation's reasons)."""
+LOCKS_NUMBER = 11
+"""The locks (11) are rows between the limits numbered below and above them."""
+
+
+# -- the stages -------------------------------------------------------------------------------
+def _start(instance: Instance, settings: ModelSettings, elastic: bool) -> ModelBuild:
+    """Check, the allowed pairs, the problem and the option and offer variables."""
+    settings.check(instance)
+    inst = instance
+    total_weight = float(inst.zones.weight.sum())
+    if total_weight <= 0:
+        raise DataError([Problem("instance", "zone weights sum to 0: access is undefined")])
+    base_pairs = [allowed_pairs(inst, settings, v) for v in inst.services]
+    if elastic:
+        # Pairs beyond the maximum drive time are allowed, at a cost (slack "travel").
+        loose = ModelSettings(k_nearest=settings.k_nearest)
+        pairs = [allowed_pairs(inst, loose, v) | base_pairs[i] for i, v in enumerate(inst.services)]
+    else:
+        pairs = base_pairs
+    prob = pulp.LpProblem(inst.name.replace(" ", "_") or "siteopt", pulp.LpMinimize)
+    b = ModelBuild(
+        instance=inst,
+        settings=settings,
+        elastic=elastic,
+        prob=prob,
+        total_weight=total_weight,
+        beta=service_shares(inst),
+        base_pairs=base_pairs,
+        pairs=pairs,
+        within_terms={v: [] for v in range(len(inst.services))},
+    )
+    for s_idx, site in enumerate(inst.sites):
+        row = []
+        for k_idx, opt in enumerate(site.options):
+            var = prob.add_variable(f"y_{s_idx}_{k_idx}", cat=pulp.LpBinary)
+            b.y[(site.site_id, opt.option_id)] = var
+            row.append((var, k_idx))
+        b.y_by_site.append(row)
+    for s_idx, sid in enumerate(inst.site_ids):
+        for v_idx, v in enumerate(inst.services):
+            b.open[(sid, v)] = prob.add_variable(f"o_{s_idx}_{v_idx}", lowBound=0, upBound=1)
+    return b
+
+
+def _link_mask(b: ModelBuild, v_idx: int) -> npt.NDArray[np.bool_]:
+    """Pairs that get a linking row (5) for service ``v_idx``."""
+    s = b.settings
+    link = b.pairs[v_idx] & s.tight_linking
+    if s.tight_linking and s.link_k_nearest is not None:
+        link &= nearest_mask(b.pairs[v_idx], b.instance.travel_min, s.link_k_nearest)
+    return np.asarray(link)
+
+
+def _add_assignment(b: ModelBuild) -> None:
+    """The assignment variables, rows (3) and (5), and the terms of the later rows."""
+    inst = b.instance
+    zone_ids, site_ids = inst.zones.zone_ids, inst.site_ids
+    weight, demand, travel = inst.zones.weight, inst.zones.demand_beds, inst.travel_min
+    act = active_zones(inst)
+    tau = b.settings.within_travel_min
+    for v_idx, v in enumerate(inst.services):
+        zs_idx = np.argwhere(b.pairs[v_idx])  # sorted by zone then site
+        starts = np.searchsorted(zs_idx[:, 0], np.arange(inst.n_zones + 1))
+        link = _link_mask(b, v_idx)
+        coef_travel = b.beta[v_idx] / b.total_weight
+        for z_idx in range(inst.n_zones):
+            if not act[z_idx, v_idx]:
+                continue
+            zid = zone_ids[z_idx]
+            row_terms: list[tuple[pulp.LpVariable, float]] = []
+            w = float(weight[z_idx])
+            d = float(demand[z_idx, v_idx])
+            for s_idx in zs_idx[starts[z_idx] : starts[z_idx + 1], 1]:
+                s_i = int(s_idx)
+                var = b.prob.add_variable(f"x_{z_idx}_{s_i}_{v_idx}", lowBound=0, upBound=1)
+                b.x[(zid, site_ids[s_i], v)] = var
+                row_terms.append((var, 1.0))
+                t = float(travel[z_idx, s_i])
+                if w > 0:
+                    b.travel_terms.append((var, coef_travel * w * t))
+                    if tau is not None and t <= tau:
+                        b.within_terms[v_idx].append((var, w))
+                if d > 0:
+                    b.cap_terms.setdefault((s_i, v_idx), []).append((var, d))
+                if b.elastic and not b.base_pairs[v_idx][z_idx, s_i]:
+                    b.over_terms.append((var, w if w > 0 else 1.0))
+                if link[z_idx, s_i]:
+                    b.add(
+                        pulp.LpAffineExpression([(var, 1.0), (b.open[(site_ids[s_i], v)], -1.0)]),
+                        pulp.LpConstraintLE,
+                        0.0,
+                        f"c05_link_{z_idx}_{s_i}_{v_idx}",
+                    )
+            if b.elastic:
+                unmet = b.prob.add_variable(f"unmet_{z_idx}_{v_idx}", lowBound=0, upBound=1)
+                b.slacks[f"unmet|{zid}|{v}"] = unmet
+                row_terms.append((unmet, 1.0))
+            b.add(
+                pulp.LpAffineExpression(row_terms),
+                pulp.LpConstraintEQ,
+                1.0,
+                f"c03_assign_{z_idx}_{v_idx}",
+            )
+
+
+def _add_measures(b: ModelBuild) -> None:
+    """:math:`T` and :math:`G`."""
+    b.mean_travel_expr = pulp.LpAffineExpression(b.travel_terms)
+    cost_terms = []
+    for s_idx, site in enumerate(b.instance.sites):
+        for var, k_idx in b.y_by_site[s_idx]:
+            g = site.options[k_idx].cost_gbp_per_year()
+            if g:
+                cost_terms.append((var, g))
+    b.cost_expr = pulp.LpAffineExpression(cost_terms)
+
+
+def _add_site_rows(b: ModelBuild) -> None:
+    """Rows (1), (2), (4) per site and (6) per service."""
+    inst = b.instance
+    for s_idx, sid in enumerate(inst.site_ids):
+        b.add(
+            pulp.LpAffineExpression([(var, 1.0) for var, _ in b.y_by_site[s_idx]]),
+            pulp.LpConstraintEQ,
+            1.0,
+            f"c01_one_option_{s_idx}",
+        )
+        for v_idx, v in enumerate(inst.services):
+            beds = [
+                (var, b.option(s_idx, k).usable_beds.get(v, 0.0)) for var, k in b.y_by_site[s_idx]
+            ]
+            terms = [(var, 1.0) for var, u in beds if u > 0]
+            b.add(
+                pulp.LpAffineExpression([*terms, (b.open[(sid, v)], -1.0)]),
+                pulp.LpConstraintEQ,
+                0.0,
+                f"c02_open_{s_idx}_{v_idx}",
+            )
+            cap = [(var, -u) for var, u in beds if u > 0]
+            b.add(
+                pulp.LpAffineExpression(b.cap_terms.get((s_idx, v_idx), []) + cap),
+                pulp.LpConstraintLE,
+                0.0,
+                f"c04_capacity_{s_idx}_{v_idx}",
+            )
+    for v_idx, v in enumerate(inst.services):
+        need = float(inst.total_demand_beds[v_idx])
+        if need > 0:
+            b.add(
+                b.option_sum(lambda o, _s, v=v: o.usable_beds.get(v, 0.0)),  # type: ignore[misc]
+                pulp.LpConstraintGE,
+                need,
+                f"c06_total_beds_{v_idx}",
+            )
+
+
+def _add_limits(b: ModelBuild, limits: tuple[Limit, ...]) -> None:
+    """The rows of ``limits`` the scenario sets, each with a slack in the elastic model."""
+    for lim in limits:
+        if not lim.is_on(b.settings):
+            continue
+        rhs = lim.bound(b.settings, b.total_weight)
+        for v_idx, _v, row, key in lim.rows(b.instance.services):
+            b.add_limit(lim.expression(b, v_idx), lim.sense, rhs, row, key)
+
+
+def _add_locks(b: ModelBuild) -> None:
+    """Rows (11): sites forced open or closed, fixed options."""
+    s = b.settings
+    for s_idx, sid in enumerate(b.instance.site_ids):
+        inpatient = [(var, 1.0) for var, k in b.y_by_site[s_idx] if b.option(s_idx, k).inpatient]
+        if sid in s.force_open:
+            b.add(pulp.LpAffineExpression(inpatient), pulp.LpConstraintEQ, 1.0, f"c11_open_{s_idx}")
+        if sid in s.force_closed:
+            b.add(
+                pulp.LpAffineExpression(inpatient), pulp.LpConstraintEQ, 0.0, f"c11_closed_{s_idx}"
+            )
+        if sid in s.fixed_options:
+            b.add(
+                pulp.LpAffineExpression([(b.y[(sid, s.fixed_options[sid])], 1.0)]),
+                pulp.LpConstraintEQ,
+                1.0,
+                f"c11_fixed_{s_idx}",
+            )
+
+
+def _set_objective(b: ModelBuild) -> None:
+    """The objective, then every collected row, then (elastic) row (14)."""
+    s = b.settings
+    assert b.mean_travel_expr is not None and b.cost_expr is not None
+    if b.elastic:
+        b.prob.setObjective(_elastic_objective(b))
+    elif s.objective == "access":
+        b.prob.setObjective(b.mean_travel_expr)
+    elif s.objective == "cost":
+        b.prob.setObjective(b.cost_expr)
+    else:
+        b.prob.setObjective(
+            s.travel_weight * b.mean_travel_expr
+            + (s.cost_weight_per_gbp_m / GBP_PER_M) * b.cost_expr
+        )
+    for c in b.rows:
+        b.prob.addConstraint(c)
+    if b.elastic and b.over_terms:
+        over = b.prob.add_variable("slack_travel", lowBound=0)
+        b.slacks["travel"] = over
+        b.prob.addConstraint(
+            pulp.LpConstraint(
+                pulp.LpAffineExpression([*b.over_terms, (over, -1.0)]),
+                sense=pulp.LpConstraintEQ,
+                name="c14_over_travel",
+                rhs=0.0,
+            )
+        )
+
+
 def build_model(
     instance: Instance,
     settings: ModelSettings,
@@ -174,6 +691,10 @@ def build_model(
 ) -> SiteModel:
     """Build the MILP (see the module docstring for the formulation).
 
+    Stages: the option and offer variables, the assignment (3), (5), the measures, the site
+    rows (1), (2), (4), (6), the limits of :data:`LIMITS` with the locks (11), the objective
+    (and (14)), then ``extra_constraints``.
+
     Parameters
     ----------
     instance : Instance
@@ -181,7 +702,7 @@ def build_model(
     extra_constraints : callable, optional
         Called with the built :class:`SiteModel` to add constraints of its own.
     elastic : bool
-        Build the elastic version: every limit (7)-(10), (12), (13) gets a non-negative slack,
+        Build the elastic version: every limit of :data:`LIMITS` gets a non-negative slack,
         every zone may leave demand unserved or go beyond the maximum drive time, and the
         objective minimises the sum of slacks relative to each limit. Used to explain
         infeasibility.
@@ -196,307 +717,25 @@ def build_model(
         If the settings do not fit the instance.
     """
     t0 = time.perf_counter()
-    settings.check(instance)
-    inst = instance
-    services = inst.services
-    site_ids = inst.site_ids
-    zone_ids = inst.zones.zone_ids
-    weight = inst.zones.weight
-    demand = inst.zones.demand_beds
-    travel = inst.travel_min
-    total_weight = float(weight.sum())
-    if total_weight <= 0:
-        raise DataError([Problem("instance", "zone weights sum to 0: access is undefined")])
-    beta = service_shares(inst)
-
-    base_pairs = [allowed_pairs(inst, settings, v) for v in services]
-    if elastic:
-        # Pairs beyond the maximum drive time are allowed, at a cost (slack "travel").
-        loose = ModelSettings(k_nearest=settings.k_nearest)
-        pairs = [allowed_pairs(inst, loose, v) | base_pairs[i] for i, v in enumerate(services)]
-    else:
-        pairs = base_pairs
-    act = active_zones(inst)
-
-    prob = pulp.LpProblem(inst.name.replace(" ", "_") or "siteopt", pulp.LpMinimize)
-    cons: list[pulp.LpConstraint] = []
-
-    def add(expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str) -> None:
-        c = pulp.LpConstraint(expr, sense=sense, name=name, rhs=rhs)
-        cons.append(c)
-
-    # -- variables -----------------------------------------------------------------------------
-    y: dict[tuple[str, str], pulp.LpVariable] = {}
-    y_by_site: list[list[tuple[pulp.LpVariable, int]]] = []
-    for s_idx, site in enumerate(inst.sites):
-        row = []
-        for k_idx, opt in enumerate(site.options):
-            var = prob.add_variable(f"y_{s_idx}_{k_idx}", cat=pulp.LpBinary)
-            y[(site.site_id, opt.option_id)] = var
-            row.append((var, k_idx))
-        y_by_site.append(row)
-    open_: dict[tuple[str, str], pulp.LpVariable] = {}
-    for s_idx, sid in enumerate(site_ids):
-        for v_idx, v in enumerate(services):
-            open_[(sid, v)] = prob.add_variable(f"o_{s_idx}_{v_idx}", lowBound=0, upBound=1)
-
-    x: dict[ZoneSiteService, pulp.LpVariable] = {}
-    # per (site, service): list of (var, demand) for capacity; per service: within-T terms
-    cap_terms: dict[tuple[int, int], list[tuple[pulp.LpVariable, float]]] = {}
-    travel_terms: list[tuple[pulp.LpVariable, float]] = []
-    within_terms: dict[int, list[tuple[pulp.LpVariable, float]]] = {
-        v: [] for v in range(len(services))
-    }
-    elastic_vars: dict[str, pulp.LpVariable] = {}
-    over_terms: list[tuple[pulp.LpVariable, float]] = []
-    tau = settings.within_travel_min
-    for v_idx, v in enumerate(services):
-        zs_idx = np.argwhere(pairs[v_idx])  # sorted by zone then site
-        starts = np.searchsorted(zs_idx[:, 0], np.arange(inst.n_zones + 1))
-        link = pairs[v_idx] & settings.tight_linking
-        if settings.tight_linking and settings.link_k_nearest is not None:
-            masked = np.where(pairs[v_idx], travel, np.inf)
-            order = np.argsort(masked, axis=1, kind="stable")[:, : settings.link_k_nearest]
-            near = np.zeros_like(link)
-            np.put_along_axis(near, order, True, axis=1)
-            link &= near
-        coef_travel = beta[v_idx] / total_weight
-        for z_idx in range(inst.n_zones):
-            if not act[z_idx, v_idx]:
-                continue
-            zid = zone_ids[z_idx]
-            row_terms: list[tuple[pulp.LpVariable, float]] = []
-            w = float(weight[z_idx])
-            d = float(demand[z_idx, v_idx])
-            for s_idx in zs_idx[starts[z_idx] : starts[z_idx + 1], 1]:
-                s_i = int(s_idx)
-                var = prob.add_variable(f"x_{z_idx}_{s_i}_{v_idx}", lowBound=0, upBound=1)
-                x[(zid, site_ids[s_i], v)] = var
-                row_terms.append((var, 1.0))
-                t = float(travel[z_idx, s_i])
-                if w > 0:
-                    travel_terms.append((var, coef_travel * w * t))
-                    if tau is not None and t <= tau:
-                        within_terms[v_idx].append((var, w))
-                if d > 0:
-                    cap_terms.setdefault((s_i, v_idx), []).append((var, d))
-                if elastic and not base_pairs[v_idx][z_idx, s_i]:
-                    over_terms.append((var, w if w > 0 else 1.0))
-                if link[z_idx, s_i]:
-                    add(
-                        pulp.LpAffineExpression([(var, 1.0), (open_[(site_ids[s_i], v)], -1.0)]),
-                        pulp.LpConstraintLE,
-                        0.0,
-                        f"c05_link_{z_idx}_{s_i}_{v_idx}",
-                    )
-            if elastic:
-                unmet = prob.add_variable(f"unmet_{z_idx}_{v_idx}", lowBound=0, upBound=1)
-                elastic_vars[f"unmet|{zid}|{v}"] = unmet
-                row_terms.append((unmet, 1.0))
-            add(
-                pulp.LpAffineExpression(row_terms),
-                pulp.LpConstraintEQ,
-                1.0,
-                f"c03_assign_{z_idx}_{v_idx}",
-            )
-
-    mean_travel_expr = pulp.LpAffineExpression(travel_terms)
-    cost_terms = []
-    for s_idx, site in enumerate(inst.sites):
-        for var, k_idx in y_by_site[s_idx]:
-            g = site.options[k_idx].cost_gbp_per_year()
-            if g:
-                cost_terms.append((var, g))
-    cost_expr = pulp.LpAffineExpression(cost_terms)
-
-    # -- site constraints ----------------------------------------------------------------------
-    def opt_sum(pred: Callable[[int, int], float]) -> pulp.LpAffineExpression:
-        terms = []
-        for s_idx in range(inst.n_sites):
-            for var, k_idx in y_by_site[s_idx]:
-                c = pred(s_idx, k_idx)
-                if c:
-                    terms.append((var, float(c)))
-        return pulp.LpAffineExpression(terms)
-
-    def opt_of(s_idx: int, k_idx: int):  # type: ignore[no-untyped-def]
-        return inst.sites[s_idx].options[k_idx]
-
-    for s_idx, sid in enumerate(site_ids):
-        add(
-            pulp.LpAffineExpression([(var, 1.0) for var, _ in y_by_site[s_idx]]),
-            pulp.LpConstraintEQ,
-            1.0,
-            f"c01_one_option_{s_idx}",
-        )
-        for v_idx, v in enumerate(services):
-            terms = [
-                (var, 1.0)
-                for var, k in y_by_site[s_idx]
-                if opt_of(s_idx, k).usable_beds.get(v, 0.0) > 0
-            ]
-            add(
-                pulp.LpAffineExpression([*terms, (open_[(sid, v)], -1.0)]),
-                pulp.LpConstraintEQ,
-                0.0,
-                f"c02_open_{s_idx}_{v_idx}",
-            )
-            cap = [
-                (var, -opt_of(s_idx, k).usable_beds.get(v, 0.0))
-                for var, k in y_by_site[s_idx]
-                if opt_of(s_idx, k).usable_beds.get(v, 0.0) > 0
-            ]
-            add(
-                pulp.LpAffineExpression(cap_terms.get((s_idx, v_idx), []) + cap),
-                pulp.LpConstraintLE,
-                0.0,
-                f"c04_capacity_{s_idx}_{v_idx}",
-            )
-
-    for v_idx, v in enumerate(services):
-        need = float(inst.total_demand_beds[v_idx])
-        if need > 0:
-            add(
-                opt_sum(lambda s, k, v=v: opt_of(s, k).usable_beds.get(v, 0.0)),  # type: ignore[misc]
-                pulp.LpConstraintGE,
-                need,
-                f"c06_total_beds_{v_idx}",
-            )
-
-    def limit(expr: pulp.LpAffineExpression, sense: int, rhs: float, name: str, key: str) -> None:
-        if elastic:
-            slack = prob.add_variable(f"slack_{name}", lowBound=0)
-            elastic_vars[key] = slack
-            sign = -1.0 if sense == pulp.LpConstraintLE else 1.0
-            expr = expr + pulp.LpAffineExpression([(slack, sign)])
-        add(expr, sense, rhs, name)
-
-    s_ = settings
-    if s_.capital_limit_gbp is not None:
-        if s_.capital_basis == "net":
-            expr = opt_sum(lambda s, k: opt_of(s, k).net_capital_gbp())
-        else:
-            expr = opt_sum(lambda s, k: opt_of(s, k).capex_gbp)
-        limit(expr, pulp.LpConstraintLE, s_.capital_limit_gbp, "c07_capital", "capital")
-    if s_.max_staff_wte_rn is not None:
-        limit(
-            opt_sum(lambda s, k: opt_of(s, k).staff_wte_rn),
-            pulp.LpConstraintLE,
-            s_.max_staff_wte_rn,
-            "c08_staff_rn",
-            "staff_rn",
-        )
-    if s_.max_staff_wte_total is not None:
-        limit(
-            opt_sum(lambda s, k: opt_of(s, k).staff_wte_total),
-            pulp.LpConstraintLE,
-            s_.max_staff_wte_total,
-            "c08_staff_total",
-            "staff_total",
-        )
-    if s_.max_isolated_wards is not None:
-        exempt = s_.isolated_allowed_sites
-        limit(
-            opt_sum(lambda s, k: float(opt_of(s, k).isolated and site_ids[s] not in exempt)),
-            pulp.LpConstraintLE,
-            float(s_.max_isolated_wards),
-            "c09_isolated",
-            "isolated",
-        )
-    n_inpatient = opt_sum(lambda s, k: float(opt_of(s, k).inpatient))
-    if s_.min_inpatient_sites is not None:
-        limit(
-            n_inpatient,
-            pulp.LpConstraintGE,
-            float(s_.min_inpatient_sites),
-            "c10_min_sites",
-            "min_sites",
-        )
-    if s_.max_inpatient_sites is not None:
-        limit(
-            n_inpatient,
-            pulp.LpConstraintLE,
-            float(s_.max_inpatient_sites),
-            "c10_max_sites",
-            "max_sites",
-        )
-    for s_idx, sid in enumerate(site_ids):
-        inpatient_vars = [(var, 1.0) for var, k in y_by_site[s_idx] if opt_of(s_idx, k).inpatient]
-        if sid in s_.force_open:
-            add(
-                pulp.LpAffineExpression(inpatient_vars),
-                pulp.LpConstraintEQ,
-                1.0,
-                f"c11_open_{s_idx}",
-            )
-        if sid in s_.force_closed:
-            add(
-                pulp.LpAffineExpression(inpatient_vars),
-                pulp.LpConstraintEQ,
-                0.0,
-                f"c11_closed_{s_idx}",
-            )
-        if sid in s_.fixed_options:
-            add(
-                pulp.LpAffineExpression([(y[(sid, s_.fixed_options[sid])], 1.0)]),
-                pulp.LpConstraintEQ,
-                1.0,
-                f"c11_fixed_{s_idx}",
-            )
-    if tau is not None and s_.min_share_within is not None:
-        for v_idx, _v in enumerate(services):
-            limit(
-                pulp.LpAffineExpression(within_terms[v_idx]),
-                pulp.LpConstraintGE,
-                s_.min_share_within * total_weight,
-                f"c12_within_{v_idx}",
-                f"within|{_v}",
-            )
-    if s_.max_mean_travel_min is not None:
-        limit(
-            mean_travel_expr,
-            pulp.LpConstraintLE,
-            s_.max_mean_travel_min,
-            "c13_max_mean_travel",
-            "mean_travel",
-        )
-    if s_.max_cost_gbp_per_year is not None:
-        limit(cost_expr, pulp.LpConstraintLE, s_.max_cost_gbp_per_year, "c13_max_cost", "cost")
-
-    # -- objective -----------------------------------------------------------------------------
-    if elastic:
-        prob.setObjective(_elastic_objective(inst, settings, elastic_vars, over_terms))
-    elif s_.objective == "access":
-        prob.setObjective(mean_travel_expr)
-    elif s_.objective == "cost":
-        prob.setObjective(cost_expr)
-    else:
-        prob.setObjective(
-            s_.travel_weight * mean_travel_expr + (s_.cost_weight_per_gbp_m / GBP_PER_M) * cost_expr
-        )
-    for c in cons:
-        prob.addConstraint(c)
-    if elastic and over_terms:
-        over = prob.add_variable("slack_travel", lowBound=0)
-        elastic_vars["travel"] = over
-        prob.addConstraint(
-            pulp.LpConstraint(
-                pulp.LpAffineExpression([*over_terms, (over, -1.0)]),
-                sense=pulp.LpConstraintEQ,
-                name="c14_over_travel",
-                rhs=0.0,
-            )
-        )
+    b = _start(instance, settings, elastic)
+    _add_assignment(b)
+    _add_measures(b)
+    _add_site_rows(b)
+    _add_limits(b, tuple(lim for lim in LIMITS if lim.number < LOCKS_NUMBER))
+    _add_locks(b)
+    _add_limits(b, tuple(lim for lim in LIMITS if lim.number > LOCKS_NUMBER))
+    _set_objective(b)
+    assert b.mean_travel_expr is not None and b.cost_expr is not None
     model = SiteModel(
-        prob=prob,
-        instance=inst,
+        prob=b.prob,
+        instance=instance,
         settings=settings,
-        y=y,
-        open=open_,
-        x=x,
-        mean_travel_expr=mean_travel_expr,
-        cost_expr=cost_expr,
-        elastic=elastic_vars,
+        y=b.y,
+        open=b.open,
+        x=b.x,
+        mean_travel_expr=b.mean_travel_expr,
+        cost_expr=b.cost_expr,
+        elastic=b.slacks,
     )
     if extra_constraints is not None:
         extra_constraints(model)
@@ -504,34 +743,18 @@ def build_model(
     return model
 
 
-def _elastic_objective(
-    inst: Instance,
-    settings: ModelSettings,
-    slacks: dict[str, pulp.LpVariable],
-    over_terms: list[tuple[pulp.LpVariable, float]],
-) -> pulp.LpAffineExpression:
+def _elastic_objective(b: ModelBuild) -> pulp.LpAffineExpression:
     """Sum of slacks, each divided by the size of its limit (relative violation)."""
-    s_ = settings
-    scale: dict[str, float] = {
-        "capital": s_.capital_limit_gbp or 0.0,
-        "staff_rn": s_.max_staff_wte_rn or 0.0,
-        "staff_total": s_.max_staff_wte_total or 0.0,
-        "isolated": float(s_.max_isolated_wards or 0),
-        "min_sites": float(s_.min_inpatient_sites or 0),
-        "max_sites": float(s_.max_inpatient_sites or 0),
-        "mean_travel": s_.max_mean_travel_min or 0.0,
-        "cost": s_.max_cost_gbp_per_year or 0.0,
-    }
-    total_weight = float(inst.zones.weight.sum())
+    by_key = {lim.key: lim for lim in LIMITS}
+    total_weight = b.total_weight
     terms: list[tuple[pulp.LpVariable, float]] = []
-    for key, var in slacks.items():
+    for key, var in b.slacks.items():
         if key.startswith("unmet|"):
             # unmet demand is the worst outcome: one zone's whole need counts as 1
-            terms.append((var, float(len(inst.sites) + 1)))
-        elif key.startswith("within|"):
-            terms.append((var, 1.0 / max(total_weight, 1.0)))
+            terms.append((var, float(len(b.instance.sites) + 1)))
         else:
-            terms.append((var, 1.0 / max(scale.get(key, 1.0), 1.0)))
-    if over_terms:
-        terms.extend((var, w / max(total_weight, 1.0)) for var, w in over_terms)
+            lim = by_key[key.split("|", 1)[0]]
+            terms.append((var, 1.0 / max(lim.scale(b.settings, total_weight), 1.0)))
+    if b.over_terms:
+        terms.extend((var, w / max(total_weight, 1.0)) for var, w in b.over_terms)
     return pulp.LpAffineExpression(terms)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from siteopt.solver_core import status_text
 from siteopt.wards.instance import FloatArray, Instance, IntArray
 
 REPORT_WITHIN_MIN = 30.0
@@ -87,11 +88,9 @@ class Solution:
 
     @property
     def status_text(self) -> str:
-        """``optimal``, ``feasible (gap x%)`` or ``infeasible``, as the issue spells them."""
-        if self.status == "feasible":
-            gap = "unknown" if self.gap is None else f"{100 * self.gap:.2f}%"
-            return f"feasible (gap {gap})"
-        return self.status
+        """``optimal``, ``feasible (gap x%)`` or ``infeasible``, as the issue spells them
+        (:func:`siteopt.solver_core.status_text`)."""
+        return status_text(self.status, self.gap)
 
 
 def _share_array(instance: Instance, a: Assignment) -> tuple[FloatArray, FloatArray]:

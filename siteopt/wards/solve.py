@@ -35,18 +35,30 @@ import numpy as np
 import pulp
 
 from siteopt.errors import InfeasibleError, SolverError
+from siteopt.solver_core import (
+    STATUS_FEASIBLE,
+    STATUS_INFEASIBLE,
+    STATUS_NO_SOLUTION,
+    STATUS_OPTIMAL,
+    highs_status_word,
+    status_from_gap,
+)
 from siteopt.wards.instance import Instance, ModelSettings
-from siteopt.wards.model import ExtraConstraints, SiteModel, build_model, presolve_problems
+from siteopt.wards.model import (
+    LIMITS,
+    ExtraConstraints,
+    SiteModel,
+    build_model,
+    presolve_problems,
+)
 from siteopt.wards.results import Assignment, Solution
 from siteopt.wards.verify import check_solution
 
 SolverName = Literal["highs", "cbc"]
 SOLVERS: tuple[str, ...] = ("highs", "cbc")
 
-OPTIMAL_GAP_TOL = 1e-4
-"""A solver's "optimal" is reported as optimal only if its gap is at most this (the default
-relative gap of both solvers); a looser ``gap_rel`` gives "feasible (gap x%)"."""
-
+SOLVED = (STATUS_OPTIMAL, STATUS_FEASIBLE)
+"""Status words of an outcome with a solution."""
 SLACK_TOL = 1e-6
 WALL_CLOCK_GRACE_S = 30.0
 """CBC gets this long beyond its time limit before the wall-clock guard stops it."""
@@ -173,6 +185,95 @@ def _cbc_gap(log_text: str) -> float | None:
     return None
 
 
+def _start_values(
+    model: SiteModel, initial_choice: Mapping[str, str] | None
+) -> dict[Any, float] | None:
+    """The partial MIP start of ``initial_choice``: a value for every option binary."""
+    if not initial_choice:
+        return None
+    return {var: float(initial_choice.get(sid) == oid) for (sid, oid), var in model.y.items()}
+
+
+def _cbc_guard(options: SolverOptions, stopped: threading.Event) -> threading.Timer | None:
+    """A started timer that stops CBC at the wall-clock limit (``None`` if there is none)."""
+    if options.solver != "cbc":
+        return None
+    wall = options.wall_clock_s
+    if wall is None and options.time_limit_s is not None:
+        wall = options.time_limit_s + WALL_CLOCK_GRACE_S
+    if wall is None:
+        return None
+
+    def _stop() -> None:
+        for pid in _children_named("cbc"):
+            stopped.set()
+            os.kill(pid, signal.SIGTERM)
+
+    guard = threading.Timer(wall, _stop)
+    guard.daemon = True
+    guard.start()
+    return guard
+
+
+def _run_solver(
+    prob: pulp.LpProblem, options: SolverOptions, start: Mapping[Any, float] | None
+) -> tuple[float, str]:
+    """Solve ``prob``; (seconds, the CBC log text or "")."""
+    with tempfile.TemporaryDirectory(prefix="siteopt-") as tmp:
+        log = Path(tmp) / "cbc.log" if options.solver == "cbc" else None
+        solver = _solver(options, start, log)
+        stopped = threading.Event()
+        guard = _cbc_guard(options, stopped)
+        t0 = time.perf_counter()
+        try:
+            prob.solve(solver)
+        except pulp.PulpSolverError as err:
+            if stopped.is_set():
+                raise SolverError(
+                    f"CBC overran its {options.time_limit_s} s time limit and was stopped by "
+                    f"the wall-clock guard after {time.perf_counter() - t0:.0f} s; try --solver "
+                    "highs or a smaller instance"
+                ) from err
+            raise SolverError(f"{options.solver} failed: {err}") from err
+        finally:
+            if guard is not None:
+                guard.cancel()
+        elapsed = time.perf_counter() - t0
+        log_text = log.read_text() if log is not None and log.exists() else ""
+    return elapsed, log_text
+
+
+def _highs_status(prob: pulp.LpProblem) -> tuple[str, float | None, float | None, str]:
+    """(status word, gap, objective or None, detail) read from the HiGHS model status."""
+    h = prob.solverModel
+    hstat = h.getModelStatus()
+    info = h.getInfo()
+    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
+    status = highs_status_word(hstat, has_solution)
+    if status == STATUS_OPTIMAL:
+        gap = 0.0 if gap is None or gap < 0 else gap
+        status = status_from_gap(gap)
+    elif status != STATUS_FEASIBLE:
+        gap = None
+    objective = float(h.getObjectiveValue()) if status in SOLVED else None
+    return status, gap, objective, f", HiGHS {h.modelStatusToString(hstat)}"
+
+
+def _cbc_status(prob: pulp.LpProblem, log_text: str) -> tuple[str, float | None]:
+    """(status word, gap) read from PuLP's status codes and the CBC log."""
+    status_code, sol_code = prob.status, prob.sol_status
+    gap = _cbc_gap(log_text)
+    if sol_code == pulp.LpSolutionOptimal and status_code == pulp.LpStatusOptimal:
+        gap = 0.0 if gap is None else gap
+        return status_from_gap(gap), gap
+    if sol_code == pulp.LpSolutionIntegerFeasible:
+        return STATUS_FEASIBLE, gap
+    if status_code == pulp.LpStatusInfeasible or sol_code == pulp.LpSolutionInfeasible:
+        return STATUS_INFEASIBLE, None
+    return STATUS_NO_SOLUTION, None
+
+
 def solve_model(
     model: SiteModel,
     options: SolverOptions = SolverOptions(),
@@ -193,85 +294,24 @@ def solve_model(
     -------
     SolveOutcome
         ``status`` is ``optimal`` only if the solver proved optimality within
-        :data:`OPTIMAL_GAP_TOL`; ``feasible`` if it stopped with a solution (``gap`` says how far
-        from proven); ``infeasible``; or ``no solution``.
+        :data:`siteopt.solver_core.OPTIMAL_GAP_TOL`; ``feasible`` if it stopped with a solution
+        (``gap`` says how far from proven); ``infeasible``; or ``no solution``.
     """
-    start: dict[Any, float] | None = None
-    if initial_choice:
-        start = {var: float(initial_choice.get(sid) == oid) for (sid, oid), var in model.y.items()}
     prob = model.prob
-    with tempfile.TemporaryDirectory(prefix="siteopt-") as tmp:
-        log = Path(tmp) / "cbc.log" if options.solver == "cbc" else None
-        solver = _solver(options, start, log)
-        guard: threading.Timer | None = None
-        stopped = threading.Event()
-        if options.solver == "cbc":
-            wall = options.wall_clock_s
-            if wall is None and options.time_limit_s is not None:
-                wall = options.time_limit_s + WALL_CLOCK_GRACE_S
-            if wall is not None:
-
-                def _stop() -> None:
-                    for pid in _children_named("cbc"):
-                        stopped.set()
-                        os.kill(pid, signal.SIGTERM)
-
-                guard = threading.Timer(wall, _stop)
-                guard.daemon = True
-                guard.start()
-        t0 = time.perf_counter()
-        try:
-            prob.solve(solver)
-        except pulp.PulpSolverError as err:
-            if stopped.is_set():
-                raise SolverError(
-                    f"CBC overran its {options.time_limit_s} s time limit and was stopped by "
-                    f"the wall-clock guard after {time.perf_counter() - t0:.0f} s; try --solver "
-                    "highs or a smaller instance"
-                ) from err
-            raise SolverError(f"{options.solver} failed: {err}") from err
-        finally:
-            if guard is not None:
-                guard.cancel()
-        elapsed = time.perf_counter() - t0
-        log_text = log.read_text() if log is not None and log.exists() else ""
-
-    status_code = prob.status
-    sol_code = prob.sol_status
+    elapsed, log_text = _run_solver(prob, options, _start_values(model, initial_choice))
     objective = pulp.value(prob.objective) if prob.objective is not None else None
-    detail = f"pulp status {pulp.LpStatus[status_code]}, solution {pulp.LpSolution[sol_code]}"
+    detail = (
+        f"pulp status {pulp.LpStatus[prob.status]}, solution {pulp.LpSolution[prob.sol_status]}"
+    )
     gap: float | None
     if options.solver == "highs":
-        h = prob.solverModel
-        hstat = h.getModelStatus()
-        info = h.getInfo()
-        detail += f", HiGHS {h.modelStatusToString(hstat)}"
-        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        gap = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
-        name = str(hstat).rsplit(".", 1)[-1]
-        if name == "kOptimal":
-            gap = 0.0 if gap is None or gap < 0 else gap
-            status = "optimal" if gap <= OPTIMAL_GAP_TOL else "feasible"
-        elif name in ("kInfeasible", "kUnboundedOrInfeasible"):
-            status, gap = "infeasible", None
-        elif has_solution:
-            status = "feasible"
-        else:
-            status, gap = "no solution", None
-        if status in ("optimal", "feasible"):
-            objective = float(h.getObjectiveValue())
+        status, gap, highs_objective, highs_detail = _highs_status(prob)
+        detail += highs_detail
+        if highs_objective is not None:
+            objective = highs_objective
     else:
-        gap = _cbc_gap(log_text)
-        if sol_code == pulp.LpSolutionOptimal and status_code == pulp.LpStatusOptimal:
-            gap = 0.0 if gap is None else gap
-            status = "optimal" if gap <= OPTIMAL_GAP_TOL else "feasible"
-        elif sol_code == pulp.LpSolutionIntegerFeasible:
-            status = "feasible"
-        elif status_code == pulp.LpStatusInfeasible or sol_code == pulp.LpSolutionInfeasible:
-            status, gap = "infeasible", None
-        else:
-            status, gap = "no solution", None
-    if status in ("infeasible", "no solution"):
+        status, gap = _cbc_status(prob, log_text)
+    if status not in SOLVED:
         objective = None
     return SolveOutcome(
         status=status,
@@ -312,41 +352,8 @@ def extract(model: SiteModel) -> tuple[dict[str, str], Assignment]:
 
 
 # -- infeasibility -------------------------------------------------------------------------------
-def _gbp(x: float) -> str:
-    if abs(x) >= 1e5:
-        return f"£{x / 1e6:,.1f}m"
-    return f"£{x:,.0f}"
-
-
-def explain_infeasibility(
-    instance: Instance,
-    settings: ModelSettings,
-    options: SolverOptions = SolverOptions(),
-    *,
-    extra_constraints: ExtraConstraints | None = None,
-) -> str:
-    """Plain-English reasons why ``settings`` is infeasible for ``instance``, with numbers.
-
-    Solves the elastic model (a slack on every limit, minimising the sum of relative
-    violations) and names each limit that must move, and by how much.
-    """
-    problems = presolve_problems(instance, settings)
-    if problems:
-        return "The scenario is infeasible: " + "; ".join(p.message for p in problems) + "."
-    model = build_model(instance, settings, extra_constraints=extra_constraints, elastic=True)
-    outcome = solve_model(model, options)
-    if outcome.status not in ("optimal", "feasible"):
-        return (
-            "The scenario is infeasible even with every limit relaxed: the locks (sites forced "
-            "open, closed or to an option) and the option catalogue conflict."
-        )
-    s = settings
-    need = ", ".join(
-        f"{float(d):.1f} {v} beds"
-        for v, d in zip(instance.services, instance.total_demand_beds, strict=True)
-    )
-    reasons: list[str] = []
-    slack = {k: float(var.value() or 0.0) for k, var in model.elastic.items()}
+def _unmet_reasons(instance: Instance, slack: Mapping[str, float]) -> list[str]:
+    """The bed need left unmet by the elastic solution, per service."""
     unmet: dict[str, float] = {}
     for key, val in slack.items():
         if key.startswith("unmet|") and val > SLACK_TOL:
@@ -355,69 +362,46 @@ def explain_infeasibility(
             unmet[v] = unmet.get(v, 0.0) + val * float(
                 instance.zones.demand_beds[z, instance.services.index(v)]
             )
-    for v, beds in sorted(unmet.items()):
-        reasons.append(f"{beds:.1f} beds of {v} need cannot be met by any allowed configuration")
+    return [
+        f"{beds:.1f} beds of {v} need cannot be met by any allowed configuration"
+        for v, beds in sorted(unmet.items())
+    ]
 
-    def amount(key: str) -> float:
-        return slack.get(key, 0.0)
 
-    if amount("capital") > SLACK_TOL and s.capital_limit_gbp is not None:
-        reasons.append(
-            f"the {s.capital_basis} capital limit of {_gbp(s.capital_limit_gbp)} is "
-            f"{_gbp(amount('capital'))} short"
-        )
-    if amount("staff_rn") > SLACK_TOL and s.max_staff_wte_rn is not None:
-        reasons.append(
-            f"the registered-nurse limit of {s.max_staff_wte_rn:,.1f} WTE is "
-            f"{amount('staff_rn'):,.1f} WTE short"
-        )
-    if amount("staff_total") > SLACK_TOL and s.max_staff_wte_total is not None:
-        reasons.append(
-            f"the staff limit of {s.max_staff_wte_total:,.1f} WTE is "
-            f"{amount('staff_total'):,.1f} WTE short"
-        )
-    if amount("isolated") > SLACK_TOL:
-        reasons.append(
-            f"the cap of {s.max_isolated_wards} isolated ward(s) would have to allow "
-            f"{amount('isolated'):.0f} more"
-        )
-    if amount("min_sites") > SLACK_TOL:
-        reasons.append(
-            f"the minimum of {s.min_inpatient_sites} inpatient sites is "
-            f"{amount('min_sites'):.0f} too high"
-        )
-    if amount("max_sites") > SLACK_TOL:
-        reasons.append(
-            f"the maximum of {s.max_inpatient_sites} inpatient sites is "
-            f"{amount('max_sites'):.0f} too low"
-        )
+def _limit_reasons(
+    instance: Instance, settings: ModelSettings, slack: Mapping[str, float]
+) -> list[str]:
+    """The limits of :data:`~siteopt.wards.model.LIMITS` that must move, and the maximum drive
+    time, in the order of the table."""
     total_w = float(instance.zones.weight.sum())
-    for v in instance.services:
-        val = amount(f"within|{v}")
-        if val > SLACK_TOL and s.min_share_within is not None:
-            reasons.append(
-                f"for {v}, the required {s.min_share_within:.0%} within "
-                f"{s.within_travel_min:g} minutes is {val / total_w:.1%} short"
-            )
-    if amount("mean_travel") > SLACK_TOL:
+    reasons: list[str] = []
+    for lim in LIMITS:
+        for _v_idx, v, _row, key in lim.rows(instance.services):
+            val = slack.get(key, 0.0)
+            if val > SLACK_TOL and lim.is_on(settings):
+                reasons.append(lim.words(settings, val, total_w, v))
+    over = slack.get("travel", 0.0)
+    if over > SLACK_TOL and settings.max_travel_min is not None:
         reasons.append(
-            f"the mean drive time bound of {s.max_mean_travel_min:g} minutes is "
-            f"{amount('mean_travel'):.1f} minutes short"
+            f"{over:,.0f} people (weight) would have to travel over the "
+            f"{settings.max_travel_min:g}-minute limit"
         )
-    if amount("cost") > SLACK_TOL and s.max_cost_gbp_per_year is not None:
-        reasons.append(
-            f"the cost bound of {_gbp(s.max_cost_gbp_per_year)} a year is "
-            f"{_gbp(amount('cost'))} a year short"
-        )
-    if amount("travel") > SLACK_TOL and s.max_travel_min is not None:
-        reasons.append(
-            f"{amount('travel'):,.0f} people (weight) would have to travel over the "
-            f"{s.max_travel_min:g}-minute limit"
-        )
+    return reasons
+
+
+def _explanation(
+    instance: Instance, settings: ModelSettings, reasons: list[str], any_unmet: bool
+) -> str:
+    """The sentence for ``reasons`` (unmet bed need first)."""
+    s = settings
+    need = ", ".join(
+        f"{float(d):.1f} {v} beds"
+        for v, d in zip(instance.services, instance.total_demand_beds, strict=True)
+    )
     travel_phrase = (
         f" with nobody over {s.max_travel_min:g} minutes" if s.max_travel_min is not None else ""
     )
-    if len(reasons) == 1 and not unmet and reasons[0].endswith(" short"):
+    if len(reasons) == 1 and not any_unmet and reasons[0].endswith(" short"):
         return (
             f"The scenario is infeasible: {reasons[0]} of the cheapest configuration that "
             f"covers the bed need ({need}){travel_phrase} and meets every other limit."
@@ -433,6 +417,36 @@ def explain_infeasibility(
         "The scenario is infeasible: the limits conflict. The smallest relaxation found "
         f"(bed need {need}{travel_phrase}): " + "; ".join(reasons) + "."
     )
+
+
+def explain_infeasibility(
+    instance: Instance,
+    settings: ModelSettings,
+    options: SolverOptions = SolverOptions(),
+    *,
+    extra_constraints: ExtraConstraints | None = None,
+) -> str:
+    """Plain-English reasons why ``settings`` is infeasible for ``instance``, with numbers.
+
+    Solves the elastic model (a slack on every limit of :data:`~siteopt.wards.model.LIMITS`,
+    unmet demand and travel beyond the maximum drive time allowed at a price, minimising the
+    sum of relative violations) and names each limit that must move, and by how much, in the
+    words of its :class:`~siteopt.wards.model.Limit`.
+    """
+    problems = presolve_problems(instance, settings)
+    if problems:
+        return "The scenario is infeasible: " + "; ".join(p.message for p in problems) + "."
+    model = build_model(instance, settings, extra_constraints=extra_constraints, elastic=True)
+    outcome = solve_model(model, options)
+    if outcome.status not in SOLVED:
+        return (
+            "The scenario is infeasible even with every limit relaxed: the locks (sites forced "
+            "open, closed or to an option) and the option catalogue conflict."
+        )
+    slack = {k: float(var.value() or 0.0) for k, var in model.elastic.items()}
+    unmet = _unmet_reasons(instance, slack)
+    reasons = unmet + _limit_reasons(instance, settings, slack)
+    return _explanation(instance, settings, reasons, bool(unmet))
 
 
 # -- the end-to-end steps ------------------------------------------------------------------------
@@ -490,7 +504,7 @@ def optimise(
     extra_constraints : callable, optional
         Hook called with the built model.
     initial_choice : Mapping[str, str], optional
-        A configuration to warm start from (e.g. :func:`siteopt.wards.enumerate.greedy_choice`).
+        A configuration to warm start from (e.g. :func:`siteopt.wards.heuristic.greedy_choice`).
     polish_assignment : bool
         Under the ``cost`` objective the assignment is free among equally cheap ones; re-solve
         it for the least travel with the configuration fixed (same code path as

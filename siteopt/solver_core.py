@@ -1,0 +1,123 @@
+"""What the two model stacks share: status words, the optimal-gap tolerance, reading a HiGHS
+model status, the k-nearest mask and the pounds-per-million unit.
+
+The ward model (:mod:`siteopt.wards.model`, :mod:`siteopt.wards.solve`, PuLP with HiGHS or CBC)
+and the national throughput model (:mod:`siteopt.national.model`,
+:mod:`siteopt.national.solve`, highspy directly) import these from here, so neither imports the
+other. This module imports no solver: a HiGHS model status is read by its enum member's name.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
+
+STATUS_OPTIMAL = "optimal"
+"""The solver proved optimality within :data:`OPTIMAL_GAP_TOL`."""
+STATUS_FEASIBLE = "feasible"
+"""The solver stopped with a solution whose gap is larger (or unknown)."""
+STATUS_INFEASIBLE = "infeasible"
+"""The solver proved that no solution exists."""
+STATUS_NO_SOLUTION = "no solution"
+"""The solver stopped (e.g. at its time limit) with no solution and no proof."""
+STATUS_HEURISTIC = "heuristic"
+"""Found by a heuristic, so nothing is proven."""
+
+OPTIMAL_GAP_TOL = 1e-4
+"""A solution is reported as optimal only if its relative gap is at most this (the default
+relative gap of HiGHS and CBC); a looser gap gives "feasible (gap x%)"."""
+
+GBP_PER_M = 1e6
+"""Pounds in a million pounds (costs are shown, and weighted, in £m)."""
+
+HIGHS_INFEASIBLE_NAMES = ("kInfeasible", "kUnboundedOrInfeasible")
+"""HiGHS model statuses that mean infeasible (a MILP has a bounded objective)."""
+
+
+def status_from_gap(gap_rel: float) -> str:
+    """``optimal`` if a relative gap of ``gap_rel`` is within :data:`OPTIMAL_GAP_TOL`, else
+    ``feasible``."""
+    return STATUS_OPTIMAL if gap_rel <= OPTIMAL_GAP_TOL else STATUS_FEASIBLE
+
+
+def status_text(status: str, gap_rel: float | None) -> str:
+    """A status word as reports spell it: ``feasible (gap x%)`` for a feasible solution (the gap
+    ``unknown`` if there is none), otherwise the word itself.
+
+    Parameters
+    ----------
+    status : str
+        One of the ``STATUS_*`` words.
+    gap_rel : float or None
+        Relative gap of the solution (0.01 is 1%).
+
+    Returns
+    -------
+    str
+    """
+    if status == STATUS_FEASIBLE:
+        gap = "unknown" if gap_rel is None else f"{100 * gap_rel:.2f}%"
+        return f"feasible (gap {gap})"
+    return status
+
+
+def highs_status_name(model_status: object) -> str:
+    """The name of a ``highspy.HighsModelStatus`` member, e.g. ``"kOptimal"``."""
+    name = getattr(model_status, "name", None)
+    if isinstance(name, str):
+        return name
+    return str(model_status).rsplit(".", 1)[-1]
+
+
+def highs_status_word(model_status: object, has_solution: bool) -> str:
+    """Read a HiGHS model status into a status word.
+
+    Parameters
+    ----------
+    model_status : highspy.HighsModelStatus
+        ``Highs.getModelStatus()``.
+    has_solution : bool
+        HiGHS holds a feasible primal solution (``primal_solution_status`` is feasible).
+
+    Returns
+    -------
+    str
+        :data:`STATUS_OPTIMAL` if HiGHS says optimal (the caller still checks the gap with
+        :func:`status_from_gap`); :data:`STATUS_INFEASIBLE` if it proved infeasibility;
+        :data:`STATUS_FEASIBLE` if it stopped otherwise with a solution; else
+        :data:`STATUS_NO_SOLUTION`.
+    """
+    name = highs_status_name(model_status)
+    if name == "kOptimal":
+        return STATUS_OPTIMAL
+    if name in HIGHS_INFEASIBLE_NAMES:
+        return STATUS_INFEASIBLE
+    return STATUS_FEASIBLE if has_solution else STATUS_NO_SOLUTION
+
+
+def nearest_mask(allowed: BoolArray, travel_min: FloatArray, k: int | None) -> BoolArray:
+    """Each zone's ``k`` nearest allowed sites (ties by site order); all if ``k`` is None.
+
+    Parameters
+    ----------
+    allowed : ndarray of bool, shape (n_zones, n_sites)
+        Pairs that may be used.
+    travel_min : ndarray, shape (n_zones, n_sites)
+        Drive minutes.
+    k : int or None
+
+    Returns
+    -------
+    ndarray of bool, shape (n_zones, n_sites)
+        A new array, a subset of ``allowed``.
+    """
+    if k is None or k >= allowed.shape[1]:
+        return allowed.copy()
+    masked = np.where(allowed, travel_min, np.inf)
+    order = np.argsort(masked, axis=1, kind="stable")[:, :k]
+    keep = np.zeros_like(allowed)
+    np.put_along_axis(keep, order, True, axis=1)
+    return keep & allowed

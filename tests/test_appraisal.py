@@ -36,6 +36,8 @@ from siteopt.outputs.report import write_report
 from siteopt.paths import DEFAULT_GEODATA_DIR
 from siteopt.runs.pipeline import Prepared, prepare
 
+pytestmark = pytest.mark.slow  # the full LLR appraisal
+
 REDUCED = ["catalogue.allow_existing_as_is=false",
            'model.fixed_options={coalville="status_quo", loughborough="status_quo"}']
 

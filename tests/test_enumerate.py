@@ -31,6 +31,7 @@ def _scenarios(inst: Instance) -> dict[str, ModelSettings]:
 SEEDS = [1, 2, 3]
 
 
+@pytest.mark.slow  # 24 MILP-vs-enumeration pairs, about a minute
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(
     "scenario",

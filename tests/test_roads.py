@@ -3,6 +3,7 @@ simplification, strongly connected component, the strategic network, save/load."
 
 from __future__ import annotations
 
+import csv
 import json
 import time
 from pathlib import Path
@@ -166,9 +167,31 @@ def test_speeds_file_validation(tmp_path: Path) -> None:
     assert "row 3, field 'setting'" in text and "row 3, field 'source'" in text
 
 
-def test_every_assumption_has_a_source() -> None:
-    road_speeds.read_speeds(ROADS_DIR / "speeds.csv")
-    road_speeds.read_parameters(ROADS_DIR / "parameters.csv")
+def test_every_assumption_has_a_source(tiny_osm: Path) -> None:
+    """Every shipped speed and parameter has a source and is read as written; every drivable
+    class has its own speed in both settings, so a built graph never falls back on ``road``."""
+    with (ROADS_DIR / "speeds.csv").open(newline="", encoding="utf-8") as f:
+        speed_rows = list(csv.DictReader(f))
+    with (ROADS_DIR / "parameters.csv").open(newline="", encoding="utf-8") as f:
+        param_rows = list(csv.DictReader(f))
+    assert speed_rows and param_rows
+    assert all(r["source"].strip() for r in speed_rows + param_rows)
+    speeds = road_speeds.read_speeds(ROADS_DIR / "speeds.csv")
+    params = road_speeds.read_parameters(ROADS_DIR / "parameters.csv")
+    assert speeds == {(r["highway"], r["setting"]): float(r["speed_kph"]) for r in speed_rows}
+    assert params == {r["name"]: float(r["value"]) for r in param_rows}
+    assert all(v > 0 for v in speeds.values())
+    assert {(h, s) for h in osm.DRIVABLE_HIGHWAYS for s in ("rural", "urban")} <= set(speeds)
+    assert 0 < params["maxspeed_factor"] <= 1
+    # the graph built with them: every edge runs at its class speed (rural, no urban areas) or
+    # at the tagged limit times the factor, and its time is its length at that speed
+    g = osm.osm_to_graph(tiny_osm, speeds, params)
+    assert g.number_of_edges() > 0
+    for _, _, d in g.edges(data=True):
+        limit = 30 * road_speeds.MPH_TO_KPH * params["maxspeed_factor"]
+        expected = limit if d["highway"] == "primary" else speeds[(d["highway"], "rural")]
+        assert d["speed_kph"] == pytest.approx(expected)
+        assert d["travel_min"] == pytest.approx(d["length_m"] / 1000 / expected * 60)
 
 
 def test_strategic_tables_unknown_node(tmp_path: Path) -> None:

@@ -1,40 +1,33 @@
-"""Options appraisal: the long list, hurdles, measures, the Green Book economic case and "why".
+"""The whole appraisal of one scenario: the long list, its measures, hurdles and economic case,
+the preferred option and why each site loses beds.
 
-Everything here is tables and matrices; the optimiser is used only through its public functions
-(:func:`siteopt.wards.solve.optimise`, :func:`siteopt.runs.pipeline.evaluate_configuration`,
-:func:`siteopt.wards.enumerate.assignment_lp`).
+:func:`appraise` assembles the long list from the other modules of :mod:`siteopt.appraisal` and
+the optimiser's public functions (:func:`siteopt.wards.solve.optimise`,
+:func:`siteopt.runs.pipeline.evaluate_configuration`):
 
-The long list
-    * **named options**: every configuration of ``wards.csv`` (``status_quo``, ``stp_2016``) and
-      any a user lists in an options file (:func:`read_user_options`), evaluated by
-      :func:`siteopt.runs.pipeline.evaluate_configuration`, the same code path as every other
-      option;
-    * **optimal**: the scenario's optimum;
-    * **next best N**: re-solves with a *no-good cut* per option found so far. Two options are
-      the same if every site has the same number of wards of each service, so each new option
-      differs in which sites keep beds or how many wards they run (bed counts alone do not
-      make an option new). Objectives are non-decreasing by construction;
-    * **Pareto frontier** of annual cost (revenue plus annualised capital) against the 65+ mean
-      drive time, by the epsilon-constraint method: start from the least mean drive; then
-      repeatedly minimise the mean drive with the cost at most the last point's cost less
-      ``pareto_cost_step_gbp_per_year``, and make the point efficient by minimising the cost at
-      that mean drive. It stops at the least-cost point, so every efficient point is found
-      (points closer in cost than the step are treated as one);
-    * **every feasible configuration** (:func:`enumerate_space`) when the configuration space has
-      at most ``enumerate_max_configurations``: the scenario's limits are applied as vectorised
-      sums, and each survivor's least-travel assignment is an LP per service (cached by the
-      per-site beds of that service). Its efficient set checks the frontier.
+1. **named options**: every configuration of ``wards.csv`` (``status_quo``, ``stp_2016``) and
+   any a user lists in an options file (:func:`siteopt.appraisal.longlist.read_user_options`),
+   evaluated by :func:`siteopt.runs.pipeline.evaluate_configuration`, the same code path as
+   every other option;
+2. **optimal** (the scenario's optimum) and the **next best N**
+   (:func:`siteopt.appraisal.longlist.next_best`);
+3. **every feasible configuration** (:func:`siteopt.appraisal.enumeration.enumerate_space`)
+   when the space has at most ``enumerate_max_configurations``;
+4. the **Pareto frontier** (:mod:`siteopt.appraisal.frontier`), by the MILP or read off the
+   enumeration, each checked against the other;
+5. options found twice (the same option at every site) are merged, every option is measured
+   (:func:`siteopt.appraisal.measures.option_measures`), given its Green Book economic case
+   against the status quo (:mod:`siteopt.appraisal.economics`) and put through the
+   :func:`hurdles`;
+6. the **preferred option** is the optimum, or if it fails a hurdle the best generated option
+   that passes them all, and :func:`siteopt.appraisal.why.keep_site_effects` explains the sites
+   it (and each named option) takes beds from.
 
 Hurdles (short-listing), each with the reason an option fails
     bed need met; capital within the scenario's limit (net or gross); registered nurses within
     the scenario's limit or, if none is set, within ``rn_wte_headroom_vs_status_quo`` times
     today's; equity: every local authority and IMD quintile has at least
     ``equity_min_share_within_45_min`` of its 65+ population within 45 minutes of their ward.
-
-Economic case (HM Treasury Green Book)
-    See :func:`discount_factors` and :func:`economic_case`: capital at year 0 with the optimism
-    bias uplift, disposal receipts at year 0, revenue in years 1..N, residual value at year N,
-    net present cost; net present value against the status quo; switching values.
 """
 
 from __future__ import annotations
@@ -70,6 +63,11 @@ from siteopt.wards.results import (
     objective_from_measures,
 )
 from siteopt.wards.solve import optimise
+
+Entry = tuple[str, str, Solution]
+"""One option of the long list before merging: (name, source, solution)."""
+ChoiceKey = tuple[tuple[str, str], ...]
+"""An option's (site_id, option_id) pairs, sorted: two options with the same key are one."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +157,7 @@ def appraise(
     prepared : Prepared
     settings : AppraisalSettings
     user_options : mapping, optional
-        name -> site_id -> option_id (from :func:`read_user_options`).
+        name -> site_id -> option_id (from :func:`siteopt.appraisal.longlist.read_user_options`).
     enumerate_configurations : bool
         Enumerate every configuration if the space has at most
         ``settings.enumerate_max_configurations``.
@@ -172,140 +170,36 @@ def appraise(
     timings: dict[str, float] = {}
     notes: list[str] = []
     clock = time.perf_counter()
-    inst_eval = prepared.evaluation_instance
-    solver = prepared.scenario.solver
-    if "status_quo" not in prepared.catalogue.configurations:
-        raise DataError([Problem("wards.csv", "the appraisal needs a 'status_quo' configuration",
-                                 field="configuration")])
-
-    entries: list[tuple[str, str, Solution]] = []  # (name, source, solution)
-    for name in prepared.catalogue.configurations:
-        entries.append((name, "named (wards.csv)", evaluate_configuration(prepared, name)))
-    for name, choice in (user_options or {}).items():
-        entries.append((name, "named (options file)", evaluate_choice(prepared, name, choice)))
+    entries = named_options(prepared, user_options)
     timings["named_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    best = optimise(prepared.instance, prepared.scenario.model, solver)
-    entries.append(("optimal", "optimal", best))
-    for i, sol in enumerate(next_best(prepared, best, settings.next_best, solver), start=1):
-        entries.append((f"next_best_{i}", f"next best {i}", sol))
+    best = optimise(prepared.instance, prepared.scenario.model, prepared.scenario.solver)
+    entries += optimal_and_next_best(prepared, best, settings)
     timings["optimal_and_next_best_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    enum: Enumerated | None = None
-    n_conf = configuration_count(prepared.instance)
-    if enumerate_configurations and n_conf <= settings.enumerate_max_configurations:
-        enum = enumerate_space(prepared.instance, prepared.scenario.model)
-    else:
-        notes.append(f"{n_conf:,} configurations: not enumerated (limit "
-                     f"{settings.enumerate_max_configurations:,})")
+    enum = enumerate_if_small(prepared, settings, enumerate_configurations, notes)
     timings["enumeration_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
-    step = settings.pareto_cost_step_gbp_per_year
-    check: dict[str, Any] = {"checked": False, "method": frontier_method}
-    if frontier_method == "milp" or (frontier_method == "auto" and enum is None):
-        check["method"] = "milp"
-        frontier_sols = pareto_frontier(prepared, solver, step)
-        if enum is not None:
-            pts = [(mean_travel(inst_eval, s), annual_cost(inst_eval, s.choice))
-                   for s in frontier_sols]
-            ok, detail = frontier_matches(pts, enum, step)
-            check.update({"checked": True, "matches": ok, "detail": detail})
-    else:
-        if enum is None:
-            raise DataError([Problem("appraisal", "the enumeration frontier needs the "
-                                     "configuration space enumerated", field="frontier")])
-        check["method"] = "enumeration"
-        idx = pareto_from_enumeration(enum, step)
-        frontier_sols = [evaluate_choice(prepared, f"pareto_{i}", enum.choices[j])
-                         for i, j in enumerate(idx, start=1)]
-        # cross-check both ends with the MILP: least mean drive and least cost
-        exact = dataclasses.replace(solver, gap_rel=1e-9)
-        cheapest = optimise(prepared.instance,
-                            dataclasses.replace(prepared.scenario.model, objective="cost"), exact)
-        ends = [(mean_travel(inst_eval, best), float(enum.mean_travel_min[idx[0]]),
-                 "least mean drive"),
-                (annual_cost(inst_eval, cheapest.choice), float(enum.cost_gbp_per_year[idx[-1]]),
-                 "least cost")]
-        bad = [f"{what}: MILP {a:.6f}, enumeration {b:.6f}" for a, b, what in ends
-               if abs(a - b) > 1e-5 * max(1.0, abs(b))]
-        check.update({"checked": True, "matches": not bad,
-                      "detail": ("both ends of the frontier equal the MILP optima "
-                                 "(least mean drive, least cost); the full MILP walk equals the "
-                                 "enumeration in tests/test_appraisal.py")
-                      if not bad else "; ".join(bad)})
+    frontier_sols, check = frontier_options(prepared, settings, enum, best, frontier_method)
     if check.get("checked") and not check.get("matches"):
         notes.append(f"Pareto frontier check failed: {check['detail']}")
     for i, sol in enumerate(frontier_sols, start=1):
         entries.append((f"pareto_{i}", f"Pareto point {i}", sol))
     timings["pareto_s"] = time.perf_counter() - clock
 
-    # merge duplicates (same option id at every site): keep the first name, list all sources
-    merged: dict[tuple[tuple[str, str], ...], tuple[str, list[str], Solution]] = {}
-    alias: dict[str, str] = {}
-    for name, source, sol in entries:
-        key = tuple(sorted(sol.choice.items()))
-        if key in merged:
-            merged[key][1].append(source)
-            alias[name] = merged[key][0]
-        else:
-            merged[key] = (name, [source], sol)
-            alias[name] = name
+    merged, alias = merge_duplicates(entries)
 
     clock = time.perf_counter()
-    results: list[OptionResult] = []
-    for name, sources, sol in merged.values():
-        results.append(OptionResult(name, tuple(sources), dict(sol.choice), sol,
-                                    option_measures(prepared, sol, settings)))
-    sq = next(r for r in results if r.name == "status_quo" or alias.get("status_quo") == r.name)
-    sq_econ_in = {"capex_gbp": sq.measures["capex_gbp"],
-                  "disposals_gbp": sq.measures["disposals_gbp"],
-                  "revenue_gbp_per_year": sq.measures["revenue_gbp_per_year"]}
-    sq_npc = economic_case(sq.measures["capex_gbp"], sq.measures["disposals_gbp"],
-                           sq.measures["revenue_gbp_per_year"], settings)["npc_gbp"]
-    sq_zone = zone_mean_travel(inst_eval, sq.solution)
-    zone_travel: dict[str, FloatArray] = {}
-    final: list[OptionResult] = []
-    for r in results:
-        m = r.measures
-        econ: dict[str, Any] = economic_case(m["capex_gbp"], m["disposals_gbp"],
-                                             m["revenue_gbp_per_year"], settings)
-        econ["npv_vs_status_quo_gbp"] = sq_npc - econ["npc_gbp"]
-        econ["revenue_saving_gbp_per_year"] = (sq.measures["revenue_gbp_per_year"]
-                                               - m["revenue_gbp_per_year"])
-        econ["switching_values"] = switching_values(
-            {"capex_gbp": m["capex_gbp"], "disposals_gbp": m["disposals_gbp"],
-             "revenue_gbp_per_year": m["revenue_gbp_per_year"]}, sq_econ_in, settings)
-        zt = zone_mean_travel(inst_eval, r.solution)
-        zone_travel[r.name] = zt
-        m["zone_change_vs_status_quo"] = _zone_change(inst_eval, zt - sq_zone, m)
-        final.append(dataclasses.replace(
-            r, hurdles=hurdles(prepared, m, sq.measures, settings), economics=econ))
+    final, sq, zone_travel = measure_options(prepared, settings, merged, alias)
     timings["measures_s"] = time.perf_counter() - clock
 
-    optimal = next(r for r in final if r.name == alias["optimal"])
-    preferred = optimal.name
-    if not optimal.shortlisted:
-        generated = [r for r in final if r.shortlisted
-                     and not any(src.startswith("named") for src in r.sources)]
-        generated.sort(key=lambda r: objective_value(prepared.scenario.model, r.measures))
-        if generated:
-            preferred = generated[0].name
-            notes.append(f"the scenario's optimum fails a hurdle, so the preferred option is "
-                         f"'{preferred}', the best generated option that passes them all")
-        else:
-            notes.append("no generated option passes every hurdle; the optimum is shown as "
-                         "the preferred option")
+    preferred = preferred_option(prepared, final, alias, notes)
 
     clock = time.perf_counter()
-    pref = next(r for r in final if r.name == preferred)
-    why = keep_site_effects(prepared, pref, sq, settings)
-    for r in final:
-        if r.name != preferred and r.name != sq.name and any(
-                s.startswith("named") for s in r.sources):
-            why += keep_site_effects(prepared, r, sq, settings)
+    why = explain_lost_beds(prepared, settings, final, preferred, sq)
     timings["why_s"] = time.perf_counter() - clock
 
     frontier_names = [alias[f"pareto_{i}"] for i in range(1, len(frontier_sols) + 1)]
@@ -316,16 +210,312 @@ def appraise(
                      zone_travel, timings, notes)
 
 
-def objective_value(model: ModelSettings, m: Mapping[str, Any]) -> float:
+# ---------------------------------------------------------------------------------------------
+# Stages of the appraisal
+# ---------------------------------------------------------------------------------------------
+def named_options(prepared: Prepared, user_options: Mapping[str, Mapping[str, str]] | None
+                  ) -> list[Entry]:
+    """Evaluate every configuration of ``wards.csv`` and of the user's options file.
+
+    Parameters
+    ----------
+    prepared : Prepared
+    user_options : mapping, optional
+        name -> site_id -> option_id.
+
+    Returns
+    -------
+    list of (name, source, Solution)
+
+    Raises
+    ------
+    DataError
+        If ``wards.csv`` has no ``status_quo`` configuration.
+    """
+    if "status_quo" not in prepared.catalogue.configurations:
+        raise DataError([Problem("wards.csv", "the appraisal needs a 'status_quo' configuration",
+                                 field="configuration")])
+    entries: list[Entry] = []
+    for name in prepared.catalogue.configurations:
+        entries.append((name, "named (wards.csv)", evaluate_configuration(prepared, name)))
+    for name, choice in (user_options or {}).items():
+        entries.append((name, "named (options file)", evaluate_choice(prepared, name, choice)))
+    return entries
+
+
+def optimal_and_next_best(prepared: Prepared, best: Solution, settings: AppraisalSettings
+                          ) -> list[Entry]:
+    """The scenario's optimum ``best`` and the ``settings.next_best`` distinct options after it.
+
+    Returns
+    -------
+    list of (name, source, Solution)
+        ``optimal`` first, then ``next_best_1``, ``next_best_2``, ...
+    """
+    entries: list[Entry] = [("optimal", "optimal", best)]
+    found = next_best(prepared, best, settings.next_best, prepared.scenario.solver)
+    for i, sol in enumerate(found, start=1):
+        entries.append((f"next_best_{i}", f"next best {i}", sol))
+    return entries
+
+
+def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: bool,
+                       notes: list[str]) -> Enumerated | None:
+    """Every configuration within the limits if ``wanted`` and the space is small enough.
+
+    Parameters
+    ----------
+    prepared : Prepared
+    settings : AppraisalSettings
+        ``enumerate_max_configurations`` caps the size of the space.
+    wanted : bool
+        Whether the caller asked for the enumeration.
+    notes : list of str
+        Appended to (in place) when the space is not enumerated.
+
+    Returns
+    -------
+    Enumerated or None
+        None if the space was not enumerated.
+    """
+    n_conf = configuration_count(prepared.instance)
+    if wanted and n_conf <= settings.enumerate_max_configurations:
+        return enumerate_space(prepared.instance, prepared.scenario.model)
+    notes.append(f"{n_conf:,} configurations: not enumerated (limit "
+                 f"{settings.enumerate_max_configurations:,})")
+    return None
+
+
+def frontier_options(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated | None,
+                     best: Solution, method: str) -> tuple[list[Solution], dict[str, Any]]:
+    """The Pareto frontier's points and the check of the frontier against the other method.
+
+    Parameters
+    ----------
+    prepared : Prepared
+    settings : AppraisalSettings
+        ``pareto_cost_step_gbp_per_year`` is the resolution in cost.
+    enum : Enumerated or None
+        The enumeration, if there is one.
+    best : Solution
+        The scenario's optimum (the MILP's least mean drive end for the enumeration's check).
+    method : {"auto", "milp", "enumeration"}
+        See :func:`appraise`.
+
+    Returns
+    -------
+    list of Solution
+        From the least mean drive to the least cost.
+    dict
+        ``checked``, ``method`` and, if checked, ``matches`` and ``detail``.
+
+    Raises
+    ------
+    DataError
+        If ``method`` is ``enumeration`` and there is no enumeration.
+    """
+    check: dict[str, Any] = {"checked": False, "method": method}
+    if method == "milp" or (method == "auto" and enum is None):
+        check["method"] = "milp"
+        return milp_frontier(prepared, settings, enum, check), check
+    if enum is None:
+        raise DataError([Problem("appraisal", "the enumeration frontier needs the "
+                                 "configuration space enumerated", field="frontier")])
+    check["method"] = "enumeration"
+    return enumeration_frontier(prepared, settings, enum, best, check), check
+
+
+def milp_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated | None,
+                  check: dict[str, Any]) -> list[Solution]:
+    """The frontier by the MILP's epsilon-constraint walk, checked against ``enum`` if given.
+
+    ``check`` is updated in place with ``checked``, ``matches`` and ``detail``.
+    """
+    inst_eval = prepared.evaluation_instance
+    step = settings.pareto_cost_step_gbp_per_year
+    frontier_sols = pareto_frontier(prepared, prepared.scenario.solver, step)
+    if enum is not None:
+        pts = [(mean_travel(inst_eval, s), annual_cost(inst_eval, s.choice))
+               for s in frontier_sols]
+        ok, detail = frontier_matches(pts, enum, step)
+        check.update({"checked": True, "matches": ok, "detail": detail})
+    return frontier_sols
+
+
+def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated,
+                         best: Solution, check: dict[str, Any]) -> list[Solution]:
+    """The frontier read off the enumeration, both ends cross-checked with the MILP.
+
+    The least mean drive end is compared with ``best`` and the least cost end with the MILP's
+    cost optimum; ``check`` is updated in place with ``checked``, ``matches`` and ``detail``.
+    """
+    inst_eval = prepared.evaluation_instance
+    idx = pareto_from_enumeration(enum, settings.pareto_cost_step_gbp_per_year)
+    frontier_sols = [evaluate_choice(prepared, f"pareto_{i}", enum.choices[j])
+                     for i, j in enumerate(idx, start=1)]
+    # cross-check both ends with the MILP: least mean drive and least cost
+    exact = dataclasses.replace(prepared.scenario.solver, gap_rel=1e-9)
+    cheapest = optimise(prepared.instance,
+                        dataclasses.replace(prepared.scenario.model, objective="cost"), exact)
+    ends = [(mean_travel(inst_eval, best), float(enum.mean_travel_min[idx[0]]),
+             "least mean drive"),
+            (annual_cost(inst_eval, cheapest.choice), float(enum.cost_gbp_per_year[idx[-1]]),
+             "least cost")]
+    bad = [f"{what}: MILP {a:.6f}, enumeration {b:.6f}" for a, b, what in ends
+           if abs(a - b) > 1e-5 * max(1.0, abs(b))]
+    check.update({"checked": True, "matches": not bad,
+                  "detail": ("both ends of the frontier equal the MILP optima "
+                             "(least mean drive, least cost); the full MILP walk equals the "
+                             "enumeration in tests/test_appraisal.py")
+                  if not bad else "; ".join(bad)})
+    return frontier_sols
+
+
+def merge_duplicates(entries: list[Entry]
+                     ) -> tuple[dict[ChoiceKey, tuple[str, list[str], Solution]], dict[str, str]]:
+    """Merge options with the same option id at every site: keep the first name, list all
+    sources.
+
+    Returns
+    -------
+    dict
+        Choice key -> (name, sources, solution), in the order first found.
+    dict
+        Every entry's name -> the name it was merged under.
+    """
+    merged: dict[ChoiceKey, tuple[str, list[str], Solution]] = {}
+    alias: dict[str, str] = {}
+    for name, source, sol in entries:
+        key = tuple(sorted(sol.choice.items()))
+        if key in merged:
+            merged[key][1].append(source)
+            alias[name] = merged[key][0]
+        else:
+            merged[key] = (name, [source], sol)
+            alias[name] = name
+    return merged, alias
+
+
+def measure_options(prepared: Prepared, settings: AppraisalSettings,
+                    merged: Mapping[ChoiceKey, tuple[str, list[str], Solution]],
+                    alias: Mapping[str, str]
+                    ) -> tuple[list[OptionResult], OptionResult, dict[str, FloatArray]]:
+    """Measure every option, give it its economic case and hurdles against the status quo.
+
+    Returns
+    -------
+    list of OptionResult
+        Every merged option with measures, hurdles and economics.
+    OptionResult
+        The status quo (its measures, without hurdles and economics).
+    dict
+        Option name -> each zone's 65+ mean drive minutes.
+    """
+    inst_eval = prepared.evaluation_instance
+    results: list[OptionResult] = []
+    for name, sources, sol in merged.values():
+        results.append(OptionResult(name, tuple(sources), dict(sol.choice), sol,
+                                    option_measures(prepared, sol, settings)))
+    sq = next(r for r in results if r.name == "status_quo" or alias.get("status_quo") == r.name)
+    sq_zone = zone_mean_travel(inst_eval, sq.solution)
+    zone_travel: dict[str, FloatArray] = {}
+    final: list[OptionResult] = []
+    for r in results:
+        m = r.measures
+        econ = economics_vs_status_quo(m, sq.measures, settings)
+        zt = zone_mean_travel(inst_eval, r.solution)
+        zone_travel[r.name] = zt
+        m["zone_change_vs_status_quo"] = zone_change(inst_eval, zt - sq_zone)
+        final.append(dataclasses.replace(
+            r, hurdles=hurdles(prepared, m, sq.measures, settings), economics=econ))
+    return final, sq, zone_travel
+
+
+def economics_vs_status_quo(m: Mapping[str, Any], status_quo: Mapping[str, Any],
+                            settings: AppraisalSettings) -> dict[str, Any]:
+    """An option's Green Book economic case, NPV and revenue saving against the status quo,
+    and its switching values.
+
+    Parameters
+    ----------
+    m, status_quo : mapping
+        The option's and the status quo's measures (:func:`option_measures`).
+    settings : AppraisalSettings
+    """
+    def money(x: Mapping[str, Any]) -> dict[str, float]:
+        return {"capex_gbp": x["capex_gbp"], "disposals_gbp": x["disposals_gbp"],
+                "revenue_gbp_per_year": x["revenue_gbp_per_year"]}
+
+    sq_npc = economic_case(status_quo["capex_gbp"], status_quo["disposals_gbp"],
+                           status_quo["revenue_gbp_per_year"], settings)["npc_gbp"]
+    econ: dict[str, Any] = economic_case(m["capex_gbp"], m["disposals_gbp"],
+                                         m["revenue_gbp_per_year"], settings)
+    econ["npv_vs_status_quo_gbp"] = sq_npc - econ["npc_gbp"]
+    econ["revenue_saving_gbp_per_year"] = (status_quo["revenue_gbp_per_year"]
+                                           - m["revenue_gbp_per_year"])
+    econ["switching_values"] = switching_values(money(m), money(status_quo), settings)
+    return econ
+
+
+def preferred_option(prepared: Prepared, final: list[OptionResult], alias: Mapping[str, str],
+                     notes: list[str]) -> str:
+    """The optimum's name, or if it fails a hurdle the best generated option passing them all.
+
+    ``notes`` is appended to (in place) when the preferred option is not the optimum, or when
+    no generated option passes every hurdle.
+    """
+    optimal = next(r for r in final if r.name == alias["optimal"])
+    if optimal.shortlisted:
+        return optimal.name
+    generated = [r for r in final if r.shortlisted
+                 and not any(src.startswith("named") for src in r.sources)]
+    generated.sort(key=lambda r: option_objective(prepared.scenario.model, r.measures))
+    if not generated:
+        notes.append("no generated option passes every hurdle; the optimum is shown as "
+                     "the preferred option")
+        return optimal.name
+    preferred = generated[0].name
+    notes.append(f"the scenario's optimum fails a hurdle, so the preferred option is "
+                 f"'{preferred}', the best generated option that passes them all")
+    return preferred
+
+
+def explain_lost_beds(prepared: Prepared, settings: AppraisalSettings,
+                      final: list[OptionResult], preferred: str, sq: OptionResult
+                      ) -> list[dict[str, Any]]:
+    """:func:`siteopt.appraisal.why.keep_site_effects` of the preferred option, then of every
+    other named option but the status quo."""
+    pref = next(r for r in final if r.name == preferred)
+    why = keep_site_effects(prepared, pref, sq, settings)
+    for r in final:
+        if r.name != preferred and r.name != sq.name and any(
+                s.startswith("named") for s in r.sources):
+            why += keep_site_effects(prepared, r, sq, settings)
+    return why
+
+
+def option_objective(model: ModelSettings, m: Mapping[str, Any]) -> float:
     """The scenario's objective computed from an option's measures (for ranking)."""
     return objective_from_measures(model.objective, float(m["access"]["mean_travel_min"]),
                                    float(m["cost_gbp_per_year"]), model.travel_weight,
                                    model.cost_weight_per_gbp_m)
 
 
-def _zone_change(instance: Instance, delta: FloatArray, m: Mapping[str, Any]
-                 ) -> dict[str, Any]:
-    """Summaries of the per-zone change in 65+ mean drive against the status quo."""
+def zone_change(instance: Instance, delta: FloatArray) -> dict[str, Any]:
+    """Summaries of the per-zone change in 65+ mean drive against the status quo.
+
+    Parameters
+    ----------
+    instance : Instance
+    delta : ndarray, shape (n_zones,)
+        Each zone's mean drive in the option less that in the status quo (minutes).
+
+    Returns
+    -------
+    dict
+        ``all``, ``by_lad`` and ``by_imd_quintile``: the weighted mean change, the 65+ people
+        more than 5 minutes further and closer, and the largest increase.
+    """
     w = instance.zones.weight
     lads = np.asarray(instance.zones.lad_name)
 

@@ -1,5 +1,10 @@
 """The HM Treasury Green Book economic case: discount factors, net present
 cost and value against the status quo, and switching values.
+
+:func:`discount_factors` steps the rate down after year 30; :func:`economic_case` puts capital
+at year 0 with the optimism bias uplift, disposal receipts at year 0, revenue in years 1..N and
+the residual value at year N into a net present cost; :func:`switching_values` finds the value
+of each key assumption at which an option's NPV against the status quo is zero.
 """
 
 from __future__ import annotations

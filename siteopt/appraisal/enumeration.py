@@ -1,5 +1,10 @@
 """Every configuration within the scenario's limits, when the configuration
 space is small enough to list.
+
+The scenario's configuration-level limits are applied as vectorised sums over the grid of
+configurations (:func:`meets_limits`), and each survivor's least-travel assignment is an LP per
+service (:func:`least_travel`, cached by the per-site beds of that service). The efficient set
+of the result (:meth:`Enumerated.efficient`) checks the Pareto frontier.
 """
 
 from __future__ import annotations
@@ -65,68 +70,14 @@ def enumerate_space(instance: Instance, settings: ModelSettings) -> Enumerated:
     beds, so configurations sharing the beds of a service share its LP.
     """
     start = time.perf_counter()
-    s = settings
     sizes = [len(site.options) for site in instance.sites]
     grid = np.indices(sizes).reshape(len(sizes), -1).T
-    n_conf = len(grid)
-
-    def per(fn: Callable[[str, Any], float]) -> FloatArray:
-        acc = np.zeros(n_conf)
-        for j, site in enumerate(instance.sites):
-            vals = np.array([fn(site.site_id, o) for o in site.options], dtype=np.float64)
-            acc += vals[grid[:, j]]
-        return acc
-
-    keep = np.ones(n_conf, dtype=bool)
-    for j, site in enumerate(instance.sites):
-        allowed = np.array([
-            (site.site_id not in s.force_open or o.inpatient)
-            and (site.site_id not in s.force_closed or not o.inpatient)
-            and s.fixed_options.get(site.site_id, o.option_id) == o.option_id
-            for o in site.options])
-        keep &= allowed[grid[:, j]]
-    capex = per(lambda _s, o: o.capex_gbp)
-    disp = per(lambda _s, o: o.disposal_gbp)
-    cost = per(lambda _s, o: o.revenue_gbp_per_year + o.capital_gbp_per_year)
-    if s.capital_limit_gbp is not None:
-        cap = capex - disp if s.capital_basis == "net" else capex
-        keep &= cap <= s.capital_limit_gbp + 1e-6
-    if s.max_staff_wte_rn is not None:
-        keep &= per(lambda _s, o: o.staff_wte_rn) <= s.max_staff_wte_rn + 1e-9
-    if s.max_staff_wte_total is not None:
-        keep &= per(lambda _s, o: o.staff_wte_total) <= s.max_staff_wte_total + 1e-9
-    if s.max_isolated_wards is not None:
-        keep &= per(lambda sid, o: float(o.isolated and sid not in s.isolated_allowed_sites)
-                    ) <= s.max_isolated_wards
-    n_in = per(lambda _s, o: float(o.inpatient))
-    if s.min_inpatient_sites is not None:
-        keep &= n_in >= s.min_inpatient_sites
-    if s.max_inpatient_sites is not None:
-        keep &= n_in <= s.max_inpatient_sites
-    if s.max_cost_gbp_per_year is not None:
-        keep &= cost <= s.max_cost_gbp_per_year + 1e-6
-    usable = []
-    for k, v in enumerate(instance.services):
-        u = np.stack([np.array([o.usable_beds.get(v, 0.0) for o in site.options])[grid[:, j]]
-                      for j, site in enumerate(instance.sites)], axis=1)
-        usable.append(u)
-        keep &= u.sum(axis=1) >= instance.total_demand_beds[k] - 1e-9
+    sums = configuration_sums(instance, grid)
+    keep = meets_limits(instance, settings, grid, sums)
     idx = np.flatnonzero(keep)
-    cache: dict[tuple[int, tuple[float, ...]], tuple[float, bool]] = {}
-    travel = np.zeros(len(idx))
-    ok = np.ones(len(idx), dtype=bool)
-    for n, c in enumerate(idx):
-        for k in range(len(instance.services)):
-            key = (k, tuple(usable[k][c].tolist()))
-            if key not in cache:
-                cache[key] = assignment_lp(instance, s, usable[k][c].astype(np.float64), k)
-            val, feasible = cache[key]
-            if not feasible:
-                ok[n] = False
-                break
-            travel[n] += val
-    if s.max_mean_travel_min is not None:
-        ok &= travel <= s.max_mean_travel_min + 1e-7
+    travel, ok = least_travel(instance, settings, idx, sums.usable)
+    if settings.max_mean_travel_min is not None:
+        ok &= travel <= settings.max_mean_travel_min + 1e-7
     idx, travel = idx[ok], travel[ok]
     choices = [{site.site_id: site.options[grid[c, j]].option_id
                 for j, site in enumerate(instance.sites)} for c in idx]
@@ -134,14 +85,125 @@ def enumerate_space(instance: Instance, settings: ModelSettings) -> Enumerated:
                          for j, site in enumerate(instance.sites)], axis=1).sum(axis=1)
             for v in instance.services}
     return Enumerated(
-        n_configurations=n_conf,
+        n_configurations=len(grid),
         n_meeting_limits=len(idx),
         choices=choices,
         mean_travel_min=travel,
-        cost_gbp_per_year=cost[idx],
-        net_capital_gbp=(capex - disp)[idx],
-        capex_gbp=capex[idx],
+        cost_gbp_per_year=sums.cost[idx],
+        net_capital_gbp=(sums.capex - sums.disposals)[idx],
+        capex_gbp=sums.capex[idx],
         beds={v: np.asarray(b, dtype=np.int64) for v, b in beds.items()},
-        sites_with_beds=np.asarray(n_in[idx], dtype=np.int64),
+        sites_with_beds=np.asarray(sums.inpatient_sites[idx], dtype=np.int64),
         seconds=time.perf_counter() - start,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class ConfigurationSums:
+    """Per configuration (a row of the grid): the sums the limits and measures need."""
+
+    capex: FloatArray
+    disposals: FloatArray
+    cost: FloatArray
+    """Revenue plus annualised capital (GBP per year)."""
+    inpatient_sites: FloatArray
+    usable: list[FloatArray]
+    """Per service, shape (configurations, sites): each site's usable beds."""
+
+
+def per_configuration(instance: Instance, grid: npt.NDArray[np.intp],
+                      fn: Callable[[str, Any], float]) -> FloatArray:
+    """``sum over sites of fn(site_id, option)`` for every configuration of ``grid``.
+
+    Parameters
+    ----------
+    instance : Instance
+    grid : ndarray of int, shape (configurations, sites)
+        Each configuration's option position at every site.
+    fn : callable
+        (site_id, SiteOption) -> float.
+    """
+    acc = np.zeros(len(grid))
+    for j, site in enumerate(instance.sites):
+        vals = np.array([fn(site.site_id, o) for o in site.options], dtype=np.float64)
+        acc += vals[grid[:, j]]
+    return acc
+
+
+def configuration_sums(instance: Instance, grid: npt.NDArray[np.intp]) -> ConfigurationSums:
+    """Capex, disposals, annual cost, inpatient sites and per-site usable beds of every
+    configuration of ``grid``."""
+    usable = [np.stack([np.array([o.usable_beds.get(v, 0.0) for o in site.options])[grid[:, j]]
+                        for j, site in enumerate(instance.sites)], axis=1)
+              for v in instance.services]
+    return ConfigurationSums(
+        capex=per_configuration(instance, grid, lambda _s, o: o.capex_gbp),
+        disposals=per_configuration(instance, grid, lambda _s, o: o.disposal_gbp),
+        cost=per_configuration(instance, grid,
+                               lambda _s, o: o.revenue_gbp_per_year + o.capital_gbp_per_year),
+        inpatient_sites=per_configuration(instance, grid, lambda _s, o: float(o.inpatient)),
+        usable=usable,
+    )
+
+
+def meets_limits(instance: Instance, settings: ModelSettings, grid: npt.NDArray[np.intp],
+                 sums: ConfigurationSums) -> npt.NDArray[np.bool_]:
+    """Which configurations of ``grid`` meet the locks, the configuration-level limits and the
+    bed need (usable beds at least the need of every service)."""
+    s = settings
+    keep = np.ones(len(grid), dtype=bool)
+    for j, site in enumerate(instance.sites):
+        allowed = np.array([
+            (site.site_id not in s.force_open or o.inpatient)
+            and (site.site_id not in s.force_closed or not o.inpatient)
+            and s.fixed_options.get(site.site_id, o.option_id) == o.option_id
+            for o in site.options])
+        keep &= allowed[grid[:, j]]
+    if s.capital_limit_gbp is not None:
+        cap = sums.capex - sums.disposals if s.capital_basis == "net" else sums.capex
+        keep &= cap <= s.capital_limit_gbp + 1e-6
+    if s.max_staff_wte_rn is not None:
+        keep &= per_configuration(instance, grid, lambda _s, o: o.staff_wte_rn) <= (
+            s.max_staff_wte_rn + 1e-9)
+    if s.max_staff_wte_total is not None:
+        keep &= per_configuration(instance, grid, lambda _s, o: o.staff_wte_total) <= (
+            s.max_staff_wte_total + 1e-9)
+    if s.max_isolated_wards is not None:
+        keep &= per_configuration(
+            instance, grid,
+            lambda sid, o: float(o.isolated and sid not in s.isolated_allowed_sites),
+        ) <= s.max_isolated_wards
+    if s.min_inpatient_sites is not None:
+        keep &= sums.inpatient_sites >= s.min_inpatient_sites
+    if s.max_inpatient_sites is not None:
+        keep &= sums.inpatient_sites <= s.max_inpatient_sites
+    if s.max_cost_gbp_per_year is not None:
+        keep &= sums.cost <= s.max_cost_gbp_per_year + 1e-6
+    for k in range(len(instance.services)):
+        keep &= sums.usable[k].sum(axis=1) >= instance.total_demand_beds[k] - 1e-9
+    return keep
+
+
+def least_travel(instance: Instance, settings: ModelSettings, idx: npt.NDArray[np.intp],
+                 usable: list[FloatArray]) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
+    """The least-travel assignment's mean drive of each configuration ``idx``, and whether one
+    exists.
+
+    One :func:`siteopt.wards.enumerate.assignment_lp` per service, cached by that service's
+    per-site usable beds; a configuration's LPs stop at its first infeasible service.
+    """
+    cache: dict[tuple[int, tuple[float, ...]], tuple[float, bool]] = {}
+    travel = np.zeros(len(idx))
+    ok = np.ones(len(idx), dtype=bool)
+    for n, c in enumerate(idx):
+        for k in range(len(instance.services)):
+            key = (k, tuple(usable[k][c].tolist()))
+            if key not in cache:
+                cache[key] = assignment_lp(instance, settings, usable[k][c].astype(np.float64),
+                                           k)
+            val, feasible = cache[key]
+            if not feasible:
+                ok[n] = False
+                break
+            travel[n] += val
+    return travel, ok

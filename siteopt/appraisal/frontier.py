@@ -1,5 +1,14 @@
 """The cost/access Pareto frontier, by the epsilon-constraint walk or read off
 the enumeration.
+
+The frontier is annual cost (revenue plus annualised capital) against the 65+ mean drive time.
+The epsilon-constraint walk (:func:`epsilon_walk`) starts from the least mean drive; then it
+repeatedly minimises the mean drive with the cost at most the last point's cost less the cost
+step, and makes the point efficient by minimising the cost at that mean drive. It stops at the
+least-cost point, so every efficient point is found (points closer in cost than the step are
+treated as one). The oracle is the MILP (:func:`pareto_frontier`) or the enumeration
+(:func:`pareto_from_enumeration`); :func:`frontier_matches` compares a frontier with the
+enumeration's efficient set.
 """
 
 from __future__ import annotations

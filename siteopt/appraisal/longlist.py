@@ -1,12 +1,19 @@
 """The long list beyond the optimum: user options from a CSV and the next
 best options by no-good cuts.
+
+* **user options** (:func:`read_user_options`): the wards and beds a user lists per site and
+  service, matched to the options of each site's catalogue;
+* **next best N** (:func:`next_best`): re-solves with a *no-good cut* per option found so far.
+  Two options are the same if every site has the same number of wards of each service, so each
+  new option differs in which sites keep beds or how many wards they run (bed counts alone do
+  not make an option new). Objectives are non-decreasing by construction.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from siteopt.appraisal.measures import ward_signature
@@ -26,6 +33,10 @@ from siteopt.wards.solve import SolverOptions, optimise
 USER_OPTION_COLUMNS = ("option", "site_id", "service", "wards", "beds")
 
 
+Wanted = dict[str, dict[str, dict[str, tuple[int, int]]]]
+"""option name -> site_id -> service -> (wards, beds), as a user's options file lists them."""
+
+
 def read_user_options(path: Path, prepared: Prepared) -> dict[str, dict[str, str]]:
     """Read a user's options file: option name -> site_id -> option_id.
 
@@ -36,9 +47,32 @@ def read_user_options(path: Path, prepared: Prepared) -> dict[str, dict[str, str
     problem is reported with the file, row and field; nothing is evaluated if any is found.
     """
     name = Path(path).name
+    reader = open_user_options(Path(path))
     problems: list[Problem] = []
+    reserved = set(prepared.catalogue.configurations) | set(RESERVED_NAMES)
+    wanted, first_row = wanted_wards(reader, name, prepared.evaluation_instance, reserved,
+                                     problems)
+    if not wanted and not problems:
+        problems.append(Problem(name, "the file lists no options", row=2))
+    out = {opt_name: catalogue_choice(prepared.evaluation_instance, name, opt_name,
+                                      sites_wanted, first_row[opt_name], problems)
+           for opt_name, sites_wanted in wanted.items()}
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+def open_user_options(path: Path) -> csv.DictReader[str]:
+    """A reader of a user's options file, its header checked.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read or lacks a column of :data:`USER_OPTION_COLUMNS`.
+    """
+    name = path.name
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as err:
         raise DataError([Problem(name, f"cannot read the options file: {err.strerror}")]) from err
     reader = csv.DictReader(io.StringIO(text))
@@ -47,82 +81,124 @@ def read_user_options(path: Path, prepared: Prepared) -> dict[str, dict[str, str
     if missing:
         raise DataError([Problem(name, f"missing column(s) {', '.join(missing)}; expected "
                                  f"{', '.join(USER_OPTION_COLUMNS)}", row=1)])
-    inst = prepared.evaluation_instance
-    services = set(inst.services)
-    site_ids = set(inst.site_ids)
-    reserved = set(prepared.catalogue.configurations) | set(RESERVED_NAMES)
-    wanted: dict[str, dict[str, dict[str, tuple[int, int]]]] = {}
+    return reader
+
+
+def wanted_wards(reader: Iterable[Mapping[str, str | None]], name: str, instance: Instance,
+                 reserved: set[str], problems: list[Problem]) -> tuple[Wanted, dict[str, int]]:
+    """The wards and beds each option asks for at each site and service.
+
+    Parameters
+    ----------
+    reader : iterable of mapping
+        The file's rows (the header is row 1).
+    name : str
+        The file's name, for the problems.
+    instance : Instance
+        The evaluation instance (its sites and services).
+    reserved : set of str
+        Option names taken by built-in options.
+    problems : list of Problem
+        Every bad row is appended here (in place) and skipped.
+
+    Returns
+    -------
+    Wanted
+        option -> site_id -> service -> (wards, beds).
+    dict
+        option -> the first row that names it.
+    """
+    wanted: Wanted = {}
     first_row: dict[str, int] = {}
     for i, rec in enumerate(reader, start=2):
-        opt_name = (rec.get("option") or "").strip()
-        site_id = (rec.get("site_id") or "").strip()
-        svc = (rec.get("service") or "").strip()
-        bad = False
-        if not opt_name or not all(c.isalnum() or c in "_-" for c in opt_name):
-            problems.append(Problem(name, "option must be a name of letters, digits, _ or -",
-                                    row=i, field="option"))
-            bad = True
-        elif opt_name in reserved or opt_name.startswith(("next_best_", "pareto_")):
-            problems.append(Problem(name, f"option name '{opt_name}' is taken by a built-in "
-                                    "option; choose another", row=i, field="option"))
-            bad = True
-        if site_id not in site_ids:
-            problems.append(Problem(name, f"unknown site '{site_id}'", row=i, field="site_id"))
-            bad = True
-        if svc not in services:
-            problems.append(Problem(name, f"unknown service '{svc}'; services are "
-                                    f"{', '.join(inst.services)}", row=i, field="service"))
-            bad = True
-        nums: dict[str, int] = {}
-        for col in ("wards", "beds"):
-            raw = (rec.get(col) or "").strip()
-            try:
-                nums[col] = int(raw)
-                if nums[col] < 0:
-                    raise ValueError
-            except ValueError:
-                problems.append(Problem(name, f"{col} must be a whole number >= 0, got "
-                                        f"'{raw}'", row=i, field=col))
-                bad = True
-        if not bad and (nums["wards"] == 0) != (nums["beds"] == 0):
-            problems.append(Problem(name, "wards and beds must both be 0 or both be positive",
-                                    row=i, field="beds"))
-            bad = True
-        if bad:
+        row = parse_option_row(rec, i, name, instance, reserved, problems)
+        if row is None:
             continue
+        opt_name, site_id, svc, wards, beds = row
         first_row.setdefault(opt_name, i)
         per_site = wanted.setdefault(opt_name, {}).setdefault(site_id, {})
         if svc in per_site:
             problems.append(Problem(name, f"option '{opt_name}' lists {site_id} {svc} twice",
                                     row=i, field="service"))
             continue
-        per_site[svc] = (nums["wards"], nums["beds"])
-    if not wanted and not problems:
-        problems.append(Problem(name, "the file lists no options", row=2))
-    out: dict[str, dict[str, str]] = {}
-    for opt_name, sites_wanted in wanted.items():
-        choice: dict[str, str] = {}
-        for site in inst.sites:
-            req = sites_wanted.get(site.site_id, {})
-            target = {v: req.get(v, (0, 0)) for v in inst.services}
-            match = [o.option_id for o in site.options
-                     if all((int(o.wards.get(v, 0)), int(o.beds.get(v, 0))) == target[v]
-                            for v in inst.services)]
-            if not match:
-                have = "; ".join(
-                    ", ".join(f"{v} {o.wards.get(v, 0)}x/{o.beds.get(v, 0)} beds"
-                              for v in inst.services) for o in site.options[:12])
-                problems.append(Problem(
-                    name, f"option '{opt_name}': {site.site_id} cannot hold "
-                    + ", ".join(f"{v} {w} ward(s)/{b} beds" for v, (w, b) in target.items())
-                    + f"; its options are: {have}", row=first_row[opt_name], field="beds"))
-                continue
-            # prefer an option the optimiser may choose, then the least net capital
-            choice[site.site_id] = match[0]
-        out[opt_name] = choice
-    if problems:
-        raise DataError(problems)
-    return out
+        per_site[svc] = (wards, beds)
+    return wanted, first_row
+
+
+def parse_option_row(rec: Mapping[str, str | None], i: int, name: str, instance: Instance,
+                     reserved: set[str], problems: list[Problem]
+                     ) -> tuple[str, str, str, int, int] | None:
+    """One row of a user's options file: (option, site_id, service, wards, beds).
+
+    Returns None, with every problem of the row appended to ``problems``, if the row is bad.
+    """
+    opt_name = (rec.get("option") or "").strip()
+    site_id = (rec.get("site_id") or "").strip()
+    svc = (rec.get("service") or "").strip()
+    bad = False
+    if not opt_name or not all(c.isalnum() or c in "_-" for c in opt_name):
+        problems.append(Problem(name, "option must be a name of letters, digits, _ or -",
+                                row=i, field="option"))
+        bad = True
+    elif opt_name in reserved or opt_name.startswith(("next_best_", "pareto_")):
+        problems.append(Problem(name, f"option name '{opt_name}' is taken by a built-in "
+                                "option; choose another", row=i, field="option"))
+        bad = True
+    if site_id not in set(instance.site_ids):
+        problems.append(Problem(name, f"unknown site '{site_id}'", row=i, field="site_id"))
+        bad = True
+    if svc not in set(instance.services):
+        problems.append(Problem(name, f"unknown service '{svc}'; services are "
+                                f"{', '.join(instance.services)}", row=i, field="service"))
+        bad = True
+    nums: dict[str, int] = {}
+    for col in ("wards", "beds"):
+        raw = (rec.get(col) or "").strip()
+        try:
+            nums[col] = int(raw)
+            if nums[col] < 0:
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(name, f"{col} must be a whole number >= 0, got "
+                                    f"'{raw}'", row=i, field=col))
+            bad = True
+    if not bad and (nums["wards"] == 0) != (nums["beds"] == 0):
+        problems.append(Problem(name, "wards and beds must both be 0 or both be positive",
+                                row=i, field="beds"))
+        bad = True
+    if bad:
+        return None
+    return opt_name, site_id, svc, nums["wards"], nums["beds"]
+
+
+def catalogue_choice(instance: Instance, name: str, opt_name: str,
+                     sites_wanted: Mapping[str, Mapping[str, tuple[int, int]]], row: int,
+                     problems: list[Problem]) -> dict[str, str]:
+    """site_id -> the catalogue option with exactly the wards and beds an option asks for.
+
+    Sites the option does not list get no inpatient beds. A site with no such option is left
+    out of the choice and a problem (at ``row``, the option's first row) is appended to
+    ``problems``.
+    """
+    choice: dict[str, str] = {}
+    for site in instance.sites:
+        req = sites_wanted.get(site.site_id, {})
+        target = {v: req.get(v, (0, 0)) for v in instance.services}
+        match = [o.option_id for o in site.options
+                 if all((int(o.wards.get(v, 0)), int(o.beds.get(v, 0))) == target[v]
+                        for v in instance.services)]
+        if not match:
+            have = "; ".join(
+                ", ".join(f"{v} {o.wards.get(v, 0)}x/{o.beds.get(v, 0)} beds"
+                          for v in instance.services) for o in site.options[:12])
+            problems.append(Problem(
+                name, f"option '{opt_name}': {site.site_id} cannot hold "
+                + ", ".join(f"{v} {w} ward(s)/{b} beds" for v, (w, b) in target.items())
+                + f"; its options are: {have}", row=row, field="beds"))
+            continue
+        # prefer an option the optimiser may choose, then the least net capital
+        choice[site.site_id] = match[0]
+    return choice
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
 """What every option is measured by: beds, 65+ drive times overall and by
 group, capital, revenue, staff and Erlang refusal per site.
+
+Also the record of one option of the long list (:class:`OptionResult`), its ward signature
+(what makes two options different), :func:`evaluate_choice` (any configuration through the
+pipeline's evaluation) and the model's two axes, :func:`mean_travel` and :func:`annual_cost`.
 """
 
 from __future__ import annotations

@@ -1,5 +1,7 @@
 """The appraisal's settings (``[green_book]`` and ``[appraisal]`` of
-``assumptions.toml``) and the thresholds its measures use.
+``assumptions.toml``) and the constants the appraisal's modules share: the drive times of the
+access measures and the equity hurdle, the tolerance below which two mean drives are one
+frontier point, and the option names reserved for built-in options.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from siteopt.errors import DataError, Problem
+from siteopt.solver_core import GBP_PER_M as GBP_PER_M
 
 WITHIN_MIN: tuple[float, ...] = (20.0, 30.0, 45.0)
 """Drive times of the ``share_within_<x>_min`` measures."""
 EQUITY_WITHIN_MIN = 45.0
-GBP_PER_M = 1e6
 T_TOL_MIN = 1e-6
 """Mean drive times closer than this (minutes) are the same point."""
 RESERVED_NAMES = ("optimal",)

@@ -40,8 +40,8 @@ from siteopt.appraisal.measures import OptionResult
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.fileio import write_atomically
 from siteopt.runs.pipeline import manifest
+from siteopt.solver_core import GBP_PER_M
 
-GBP_PER_M = 1e6
 HURDLES = ("bed_need", "capital", "staffing", "equity")
 HURDLE_LABELS = {"bed_need": "bed need", "capital": "capital limit",
                  "staffing": "staffing limit", "equity": "equity threshold"}

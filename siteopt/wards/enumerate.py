@@ -1,10 +1,9 @@
 """Exhaustive oracle: evaluate every configuration (one option per site) and keep the best.
 
 Independent of :mod:`siteopt.wards.model` and :mod:`siteopt.wards.solve` (no PuLP): the
-configuration-level
-limits are vectorised sums over the option tables, and for each configuration that survives them
-the best fractional assignment under capacity is a transportation LP per service, solved with
-``scipy.optimize.linprog(method="highs")``.
+configuration-level limits are vectorised sums over the option tables, and for each configuration
+that survives them the best fractional assignment under capacity is a transportation LP per
+service (:func:`assignment_lp`), solved with ``scipy.optimize.linprog(method="highs")``.
 
 Pruning is exact: configurations breaking a limit, or whose usable beds are below the need, are
 dropped first; the rest are visited in order of a lower bound (the uncapacitated nearest-open-site
@@ -21,9 +20,9 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
+from siteopt.solver_core import GBP_PER_M
 from siteopt.wards.instance import FloatArray, Instance, ModelSettings
 
-GBP_PER_M = 1e6
 BOUND_TOL = 1e-7
 _CHUNK = 4096
 
@@ -178,42 +177,75 @@ def enumerate_optimum(
     if n_conf == 0:
         return EnumerationResult(None, np.inf, np.inf, np.inf, 0, 0, 0)
     grid = np.indices(sizes).reshape(len(sizes), -1).T  # (C, S) positions into lists
+    keep, cost, usable_by_v = _limits(instance, s, lists, grid)
+    idx = np.flatnonzero(keep)
+    n_after = len(idx)
+    if n_after == 0:
+        return EnumerationResult(None, np.inf, np.inf, np.inf, n_conf, 0, 0)
+    bound = _lower_bound(instance, s, grid, idx, usable_by_v, cost[idx])
+    best, best_c, best_t, n_lps = _search(instance, s, grid, idx, usable_by_v, cost, bound)
+    if best_c < 0:
+        return EnumerationResult(None, np.inf, np.inf, np.inf, n_conf, n_after, n_lps)
+    choice = {
+        site.site_id: site.options[lists[j][grid[best_c, j]]].option_id
+        for j, site in enumerate(instance.sites)
+    }
+    return EnumerationResult(
+        choice=choice,
+        objective=best,
+        mean_travel_min=best_t,
+        cost_gbp_per_year=float(cost[best_c]),
+        n_configurations=n_conf,
+        n_after_limits=n_after,
+        n_lps=n_lps,
+    )
 
-    def total(values: list[FloatArray]) -> FloatArray:
-        acc = np.zeros(len(grid))
-        for j, vals in enumerate(values):
-            acc += vals[grid[:, j]]
-        return acc
+
+def _grid_total(grid: np.ndarray, values: list[FloatArray]) -> FloatArray:
+    """Per configuration of ``grid``: the sum over sites of ``values[site][position]``."""
+    acc = np.zeros(len(grid))
+    for j, vals in enumerate(values):
+        acc += vals[grid[:, j]]
+    return acc
+
+
+def _limits(
+    instance: Instance, s: ModelSettings, lists: Sequence[Sequence[int]], grid: np.ndarray
+) -> tuple[np.ndarray, FloatArray, list[list[FloatArray]]]:
+    """Which configurations meet the configuration-level limits and the bed need.
+
+    Returns
+    -------
+    ndarray of bool, shape (C,)
+        The configurations that meet them.
+    ndarray, shape (C,)
+        Each configuration's annual cost.
+    list
+        Per service, per site: the usable beds of each allowed option.
+    """
+
+    def total(fn: object) -> FloatArray:
+        return _grid_total(grid, _attr(instance, lists, fn))
 
     keep = np.ones(len(grid), dtype=bool)
-    capex = total(_attr(instance, lists, lambda _s, o: o.capex_gbp))
-    disp = total(_attr(instance, lists, lambda _s, o: o.disposal_gbp))
-    cost = total(
-        _attr(instance, lists, lambda _s, o: o.revenue_gbp_per_year + o.capital_gbp_per_year)
-    )
+    capex = total(lambda _s, o: o.capex_gbp)
+    disp = total(lambda _s, o: o.disposal_gbp)
+    cost = total(lambda _s, o: o.revenue_gbp_per_year + o.capital_gbp_per_year)
     if s.capital_limit_gbp is not None:
         capital = capex - disp if s.capital_basis == "net" else capex
         keep &= capital <= s.capital_limit_gbp + 1e-6
     if s.max_staff_wte_rn is not None:
-        keep &= total(_attr(instance, lists, lambda _s, o: o.staff_wte_rn)) <= (
-            s.max_staff_wte_rn + 1e-9
-        )
+        keep &= total(lambda _s, o: o.staff_wte_rn) <= s.max_staff_wte_rn + 1e-9
     if s.max_staff_wte_total is not None:
-        keep &= total(_attr(instance, lists, lambda _s, o: o.staff_wte_total)) <= (
-            s.max_staff_wte_total + 1e-9
-        )
+        keep &= total(lambda _s, o: o.staff_wte_total) <= s.max_staff_wte_total + 1e-9
     if s.max_isolated_wards is not None:
         iso = total(
-            _attr(
-                instance,
-                lists,
-                lambda site, o: float(
-                    sum(o.wards.values()) == 1 and site.site_id not in s.isolated_allowed_sites
-                ),
+            lambda site, o: float(
+                sum(o.wards.values()) == 1 and site.site_id not in s.isolated_allowed_sites
             )
         )
         keep &= iso <= s.max_isolated_wards
-    n_in = total(_attr(instance, lists, lambda _s, o: float(sum(o.wards.values()) > 0)))
+    n_in = total(lambda _s, o: float(sum(o.wards.values()) > 0))
     if s.min_inpatient_sites is not None:
         keep &= n_in >= s.min_inpatient_sites
     if s.max_inpatient_sites is not None:
@@ -224,20 +256,32 @@ def enumerate_optimum(
     for v, name in enumerate(instance.services):
         per_site = _attr(instance, lists, lambda _s, o, name=name: o.usable_beds.get(name, 0.0))
         usable_by_v.append(per_site)
-        keep &= total(per_site) >= instance.total_demand_beds[v] - 1e-9
-    idx = np.flatnonzero(keep)
-    n_after = len(idx)
-    if n_after == 0:
-        return EnumerationResult(None, np.inf, np.inf, np.inf, n_conf, 0, 0)
+        keep &= _grid_total(grid, per_site) >= instance.total_demand_beds[v] - 1e-9
+    return keep, cost, usable_by_v
 
-    # lower bound on travel per surviving configuration
-    lb_travel = np.zeros(n_after)
+
+def _open_mask(
+    usable_by_v: list[list[FloatArray]], v: int, grid: np.ndarray, idx: np.ndarray
+) -> np.ndarray:
+    """Per configuration ``idx`` and site: whether the site has usable beds of service ``v``."""
+    return np.stack(
+        [usable_by_v[v][j][grid[idx, j]] > 0 for j in range(grid.shape[1])], axis=1
+    )
+
+
+def _lower_bound(
+    instance: Instance,
+    s: ModelSettings,
+    grid: np.ndarray,
+    idx: np.ndarray,
+    usable_by_v: list[list[FloatArray]],
+    cost_k: FloatArray,
+) -> FloatArray:
+    """Per surviving configuration ``idx``: a lower bound of its objective (inf if it cannot
+    meet the mean-travel bound or the share within the target time)."""
+    lb_travel = np.zeros(len(idx))
     for v in range(len(instance.services)):
-        open_mask = np.stack(
-            [usable_by_v[v][j][grid[idx, j]] > 0 for j in range(len(sizes))], axis=1
-        )
-        lb_travel += _uncapacitated_bound(instance, s, open_mask, v)
-    cost_k = cost[idx]
+        lb_travel += _uncapacitated_bound(instance, s, _open_mask(usable_by_v, v, grid, idx), v)
     if s.objective == "access":
         bound = lb_travel
     elif s.objective == "cost":
@@ -250,11 +294,29 @@ def enumerate_optimum(
         # Necessary: enough weight has an open site within the time at all (capacity aside).
         w_total = float(instance.zones.weight.sum())
         for v in range(len(instance.services)):
-            open_mask = np.stack(
-                [usable_by_v[v][j][grid[idx, j]] > 0 for j in range(len(sizes))], axis=1
-            )
+            open_mask = _open_mask(usable_by_v, v, grid, idx)
             covered = _weight_within(instance, s, open_mask, s.within_travel_min)
             bound = np.where(covered >= s.min_share_within * w_total - 1e-9, bound, np.inf)
+    return np.asarray(bound, dtype=np.float64)
+
+
+def _search(
+    instance: Instance,
+    s: ModelSettings,
+    grid: np.ndarray,
+    idx: np.ndarray,
+    usable_by_v: list[list[FloatArray]],
+    cost: FloatArray,
+    bound: FloatArray,
+) -> tuple[float, int, float, int]:
+    """Visit the configurations ``idx`` in order of ``bound`` until it cannot beat the best.
+
+    Returns
+    -------
+    tuple
+        (best objective, best configuration (-1 if none is feasible), its mean travel, number
+        of assignment LPs solved).
+    """
     order = np.argsort(bound, kind="stable")
     best = np.inf
     best_c = -1
@@ -268,7 +330,7 @@ def enumerate_optimum(
         feasible = True
         for v in range(len(instance.services)):
             usable = np.array(
-                [usable_by_v[v][j][grid[c, j]] for j in range(len(sizes))], dtype=np.float64
+                [usable_by_v[v][j][grid[c, j]] for j in range(grid.shape[1])], dtype=np.float64
             )
             n_lps += 1
             val, ok = assignment_lp(instance, s, usable, v)
@@ -288,18 +350,4 @@ def enumerate_optimum(
             obj = s.travel_weight * travel + s.cost_weight_per_gbp_m * float(cost[c]) / GBP_PER_M
         if obj < best - 1e-12:
             best, best_c, best_t = obj, int(c), travel
-    if best_c < 0:
-        return EnumerationResult(None, np.inf, np.inf, np.inf, n_conf, n_after, n_lps)
-    choice = {
-        site.site_id: site.options[lists[j][grid[best_c, j]]].option_id
-        for j, site in enumerate(instance.sites)
-    }
-    return EnumerationResult(
-        choice=choice,
-        objective=best,
-        mean_travel_min=best_t,
-        cost_gbp_per_year=float(cost[best_c]),
-        n_configurations=n_conf,
-        n_after_limits=n_after,
-        n_lps=n_lps,
-    )
+    return best, best_c, best_t, n_lps

@@ -2,11 +2,12 @@
 
 Zones whose nearest sites are the same (the ``signature_sites`` nearest, in order) and whose
 drive time to the nearest lies in the same ``band_min`` band are merged: demand and weight are
-summed and the travel row is the weight-weighted mean of the members' rows. The aggregated
-instance is solved by :func:`siteopt.wards.solve.optimise` under a short time limit and its
-configuration is the warm start of the full model. It is a heuristic: the full model may reject
-it (a member zone may be further than the maximum drive time), in which case the solver simply
-starts cold.
+summed, the travel row is the weight-weighted mean of the members' rows (``inf`` to a site any
+member cannot reach) and the local authority and IMD quintile are the first member's. The
+aggregated instance is solved by :func:`siteopt.wards.solve.optimise` under a short time limit
+and its configuration is the warm start of the full model. It is a heuristic: the full model may
+reject it (a member zone may be further than the maximum drive time), in which case the solver
+simply starts cold.
 """
 
 from __future__ import annotations

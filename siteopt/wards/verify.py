@@ -13,11 +13,11 @@ epsilon bounds on mean travel and cost.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from siteopt.wards.instance import FloatArray, Instance, IntArray, ModelSettings
+from siteopt.wards.instance import FloatArray, Instance, IntArray, ModelSettings, SiteOption
 
 DEFAULT_TOL = 1e-5
 
@@ -52,30 +52,67 @@ def check_solution(
         limit breaches reported separately.
     """
     out: list[str] = []
-    sites = instance.sites
-    services = instance.services
-    n_z, n_s, n_v = instance.n_zones, instance.n_sites, len(services)
+    chosen = chosen_options(instance, choice, out)
+    if chosen is None:
+        return out
+    if not (len(zone_idx) == len(site_idx) == len(service_idx) == len(share)):
+        return [*out, "assignment arrays differ in length"]
+    rows = (zone_idx, site_idx, service_idx, share)
+    out.extend(check_assignment(instance, settings, chosen, rows, tol=tol))
+    out.extend(check_share_within(instance, settings, rows, tol=tol))
+    if check_limits:
+        out.extend(check_mean_travel(instance, settings, rows, tol=tol))
+        out.extend(check_limits_only(instance, settings, choice, tol=tol))
+    return out
 
-    # one option per site
+
+Rows = tuple[IntArray, IntArray, IntArray, FloatArray]
+"""The sparse assignment: zone, site and service positions and the share of each row."""
+
+
+def chosen_options(
+    instance: Instance, choice: Mapping[str, str], out: list[str]
+) -> list[SiteOption] | None:
+    """Each site's chosen option, in site order; None if a site's option is not exactly one of
+    its options.
+
+    Problems (an unknown or missing option, unknown sites in ``choice``) are appended to
+    ``out`` in place.
+    """
     chosen = []
-    for site in sites:
+    for site in instance.sites:
         oid = choice.get(site.site_id)
         match = [o for o in site.options if o.option_id == oid]
         if len(match) != 1:
             out.append(f"site {site.site_id}: option {oid!r} is not exactly one of its options")
-            return out
+            return None
         chosen.append(match[0])
-    extra = sorted(set(choice) - {s.site_id for s in sites})
+    extra = sorted(set(choice) - {s.site_id for s in instance.sites})
     if extra:
         out.append(f"choice names unknown sites {extra}")
+    return chosen
 
-    # assignment rows
-    if not (len(zone_idx) == len(site_idx) == len(service_idx) == len(share)):
-        return [*out, "assignment arrays differ in length"]
+
+def check_assignment(
+    instance: Instance,
+    settings: ModelSettings,
+    chosen: Sequence[SiteOption],
+    rows: Rows,
+    *,
+    tol: float = DEFAULT_TOL,
+) -> list[str]:
+    """Shares in [0, 1]; every row to a site offering the service, reachable and within the
+    maximum drive time; every zone's demand of every service fully assigned; capacity per site
+    and service."""
+    zone_idx, site_idx, service_idx, share = rows
+    sites = instance.sites
+    services = instance.services
+    zone_ids = instance.zones.zone_ids
+    out: list[str] = []
     if np.any(share < -tol) or np.any(share > 1 + tol):
         out.append("assignment shares outside [0, 1]")
-    assigned = np.zeros((n_z, n_v))
-    load = np.zeros((n_s, n_v))
+    assigned = np.zeros((instance.n_zones, len(services)))
+    load = np.zeros((instance.n_sites, len(services)))
     for z, s, v, x in zip(
         zone_idx.tolist(), site_idx.tolist(), service_idx.tolist(), share.tolist(), strict=True
     ):
@@ -83,31 +120,23 @@ def check_solution(
             continue
         assigned[z, v] += x
         load[s, v] += instance.zones.demand_beds[z, v] * x
-        offers = chosen[s].usable_beds.get(services[v], 0.0) > 0
-        if not offers:
+        if not chosen[s].usable_beds.get(services[v], 0.0) > 0:
             out.append(
-                f"zone {instance.zones.zone_ids[z]} sends {services[v]} to "
+                f"zone {zone_ids[z]} sends {services[v]} to "
                 f"{sites[s].site_id}, which has no {services[v]} beds"
             )
         t = float(instance.travel_min[z, s])
         if not np.isfinite(t):
-            out.append(
-                f"zone {instance.zones.zone_ids[z]} is assigned to unreachable "
-                f"site {sites[s].site_id}"
-            )
+            out.append(f"zone {zone_ids[z]} is assigned to unreachable site {sites[s].site_id}")
         elif settings.max_travel_min is not None and t > settings.max_travel_min + tol:
             out.append(
-                f"zone {instance.zones.zone_ids[z]} is {t:.1f} min from {sites[s].site_id}, "
+                f"zone {zone_ids[z]} is {t:.1f} min from {sites[s].site_id}, "
                 f"over the {settings.max_travel_min:g} min limit"
             )
-    demand = instance.zones.demand_beds
-    needs = (demand > 0) | (instance.zones.weight[:, None] > 0)
+    needs = (instance.zones.demand_beds > 0) | (instance.zones.weight[:, None] > 0)
     bad = needs & (np.abs(assigned - 1.0) > 1e-4)
     for z, v in np.argwhere(bad)[:10]:
-        out.append(
-            f"zone {instance.zones.zone_ids[z]} {services[v]}: assigned share "
-            f"{assigned[z, v]:.6f}, not 1"
-        )
+        out.append(f"zone {zone_ids[z]} {services[v]}: assigned share {assigned[z, v]:.6f}, not 1")
     for s, site in enumerate(sites):
         for v, name in enumerate(services):
             cap = chosen[s].usable_beds.get(name, 0.0)
@@ -116,36 +145,49 @@ def check_solution(
                     f"site {site.site_id} {name}: demand {load[s, v]:.3f} beds over its "
                     f"{cap:.3f} usable beds"
                 )
-
-    # share within the target time, per service
-    if settings.within_travel_min is not None and settings.min_share_within is not None:
-        w_total = float(instance.zones.weight.sum())
-        for v, name in enumerate(services):
-            within = 0.0
-            for z, s, vv, x in zip(zone_idx, site_idx, service_idx, share, strict=True):
-                if vv == v and instance.travel_min[z, s] <= settings.within_travel_min:
-                    within += float(instance.zones.weight[z] * x)
-            if within < settings.min_share_within * w_total - tol * max(1.0, w_total):
-                out.append(
-                    f"{name}: only {within / w_total:.1%} of the weight within "
-                    f"{settings.within_travel_min:g} min, below {settings.min_share_within:.1%}"
-                )
-
-    # weighted mean travel (services in proportion to their bed need)
-    if check_limits and settings.max_mean_travel_min is not None:
-        tot = demand.sum(axis=0)
-        beta = tot / tot.sum() if tot.sum() > 0 else np.full(n_v, 1.0 / n_v)
-        w = instance.zones.weight
-        mean = 0.0
-        for z, s, v, x in zip(zone_idx, site_idx, service_idx, share, strict=True):
-            mean += float(beta[v] * w[z] * x * instance.travel_min[z, s])
-        mean /= float(w.sum())
-        if mean > settings.max_mean_travel_min + tol:
-            out.append(f"mean travel {mean:.3f} min over the bound {settings.max_mean_travel_min}")
-
-    if check_limits:
-        out.extend(check_limits_only(instance, settings, choice, tol=tol))
     return out
+
+
+def check_share_within(
+    instance: Instance, settings: ModelSettings, rows: Rows, *, tol: float = DEFAULT_TOL
+) -> list[str]:
+    """The share of the weight within the target time, per service."""
+    if settings.within_travel_min is None or settings.min_share_within is None:
+        return []
+    zone_idx, site_idx, service_idx, share = rows
+    out: list[str] = []
+    w_total = float(instance.zones.weight.sum())
+    for v, name in enumerate(instance.services):
+        within = 0.0
+        for z, s, vv, x in zip(zone_idx, site_idx, service_idx, share, strict=True):
+            if vv == v and instance.travel_min[z, s] <= settings.within_travel_min:
+                within += float(instance.zones.weight[z] * x)
+        if within < settings.min_share_within * w_total - tol * max(1.0, w_total):
+            out.append(
+                f"{name}: only {within / w_total:.1%} of the weight within "
+                f"{settings.within_travel_min:g} min, below {settings.min_share_within:.1%}"
+            )
+    return out
+
+
+def check_mean_travel(
+    instance: Instance, settings: ModelSettings, rows: Rows, *, tol: float = DEFAULT_TOL
+) -> list[str]:
+    """The weighted mean travel (services in proportion to their bed need) against its bound."""
+    if settings.max_mean_travel_min is None:
+        return []
+    zone_idx, site_idx, service_idx, share = rows
+    n_v = len(instance.services)
+    tot = instance.zones.demand_beds.sum(axis=0)
+    beta = tot / tot.sum() if tot.sum() > 0 else np.full(n_v, 1.0 / n_v)
+    w = instance.zones.weight
+    mean = 0.0
+    for z, s, v, x in zip(zone_idx, site_idx, service_idx, share, strict=True):
+        mean += float(beta[v] * w[z] * x * instance.travel_min[z, s])
+    mean /= float(w.sum())
+    if mean > settings.max_mean_travel_min + tol:
+        return [f"mean travel {mean:.3f} min over the bound {settings.max_mean_travel_min}"]
+    return []
 
 
 def check_limits_only(

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
-from siteopt.cli.options import geodata_option, scenario_options
+from siteopt.cli.options import cache_option, geodata_option, scenario_options
 from siteopt.errors import DataError, Problem
 
 APPRAISAL_SECTIONS = ("green_book.", "appraisal.")
@@ -81,6 +81,7 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
 
 @click.command()
 @geodata_option
+@cache_option
 @scenario_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Output folder (default: outputs/<scenario name>/).")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
-from siteopt.cli.options import geodata_option, scenario_options
+from siteopt.cli.options import cache_option, geodata_option, scenario_options
 from siteopt.errors import DataError, Problem
 from siteopt.runs.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
 from siteopt.wards.results import Solution
@@ -30,6 +30,7 @@ def solve_named(prepared: Prepared, name: str) -> Solution:
 
 @click.command("map")
 @geodata_option
+@cache_option
 @scenario_options
 @click.option("--option", "option", required=True, metavar="NAME",
               help="A configuration of wards.csv (e.g. status_quo, stp_2016) or 'optimal'.")

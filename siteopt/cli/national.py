@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
+from siteopt.errors import DataError, Problem
 from siteopt.national.run import (
-    DEFAULT_SPEC,
     load,
     output_files,
     run,
@@ -18,12 +18,13 @@ from siteopt.national.run import (
     write_outputs,
 )
 from siteopt.national.solve import ThroughputOptions
-from siteopt.paths import REPO_DIR
+from siteopt.paths import NATIONAL_SPEC, default_national_spec
 
 
 @click.command()
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=DEFAULT_SPEC, show_default="regions/england_stroke.toml",
+              default=None, show_default="regions/england_stroke.toml of this folder or the "
+                                         "checkout",
               help="Region spec (TOML): the travel matrix, demand and site tables, named "
                    "regions and the throughput defaults.")
 @click.option("--region", "region_name", default=None, metavar="NAME",
@@ -59,7 +60,8 @@ from siteopt.paths import REPO_DIR
               help="Stop once the solution is within this relative gap of the lower bound (valid "
                    "for the full problem).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Output folder (default outputs/national/<region>).")
+              default=None, help="Output folder (default outputs/national/<region> of this "
+                                 "folder).")
 @click.option("--by-region", is_flag=True,
               help="Also plan each site group (region) alone, in parallel, as a comparator and "
                    "as the MILP's warm start.")
@@ -69,7 +71,7 @@ from siteopt.paths import REPO_DIR
               help="Dask scheduler for --by-region (e.g. tcp://host:8786).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[str],
+def national(spec_path: Path | None, region_name: str | None, zone_prefixes: Sequence[str],
              site_groups: Sequence[str], objective: str | None, minutes_per_site: float | None,
              min_per_site: float | None, max_per_site: float | None, min_sites: int | None,
              max_sites: int | None, max_travel_min: float | None,
@@ -99,6 +101,11 @@ def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[s
         "force_open": tuple(force_open) or None, "force_closed": tuple(force_closed) or None,
         "k_nearest": k_nearest,
     }
+    if spec_path is None:
+        spec_path = default_national_spec()
+    if spec_path is None:
+        raise DataError([Problem(str(NATIONAL_SPEC), "not found in this folder (nor beside a "
+                                 "siteopt checkout); pass --spec FILE")])
     spec, region, load_s = load(spec_path, region_name, zone_prefixes, site_groups)
     settings = settings_from_spec(spec, overrides)
     options = ThroughputOptions(time_limit_s=time_limit_s, gap_rel=gap_rel)
@@ -106,7 +113,7 @@ def national(spec_path: Path, region_name: str | None, zone_prefixes: Sequence[s
         result = run(region, settings, options, load_s, by_region=by_region,
                      workers=workers, scheduler=scheduler)
     files = output_files(result)  # computed before anything is written
-    target = out_dir or REPO_DIR / "outputs" / "national" / (
+    target = out_dir or Path.cwd() / "outputs" / "national" / (
         region_name or ("selection" if zone_prefixes or site_groups else "all"))
     written = write_outputs(target, result)
     if fmt == "json":

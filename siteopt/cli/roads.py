@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from siteopt.paths import DEFAULT_GEODATA_DIR
+from siteopt.paths import DEFAULT_GEODATA_DIR, refuse_write_inside_package
 
 DEFAULT_ROADS_DIR = DEFAULT_GEODATA_DIR / "roads"
 
@@ -44,6 +44,10 @@ def roads(osm_path: Path | None, out_path: Path | None, roads_dir: Path,
 
     if osm_path is None and not build_default:
         raise click.UsageError("give --osm FILE.osm.pbf, or --default")
+    out = out_path or roads_dir / ("llr_roads.npz" if build_default else "osm_roads.npz")
+    if build_default:  # also rewrites roads_dir/strategic_roads.geojson
+        refuse_write_inside_package(roads_dir, "copy geodata/roads and pass --roads-dir DIR")
+    refuse_write_inside_package(out, "pass --out FILE")
     detailed = None
     if osm_path is not None:
         detailed, report = osm.build_osm_graph(osm_path, roads_dir)
@@ -53,11 +57,9 @@ def roads(osm_path: Path | None, out_path: Path | None, roads_dir: Path,
         geojson = strategic.write_strategic_geojson(roads_dir)
         click.echo(f"wrote {geojson}")
         graph = strategic.build_default_graph(roads_dir, detailed)
-        out = out_path or roads_dir / "llr_roads.npz"
     else:
         assert detailed is not None
         graph = detailed
-        out = out_path or roads_dir / "osm_roads.npz"
     road_graph.save_graph(graph, out)
     click.echo(f"wrote {out}: {graph.number_of_nodes()} nodes, {graph.number_of_edges()} edges, "
                f"{out.stat().st_size / 1e6:.2f} MB")

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
-from siteopt.cli.options import geodata_option, scenario_options
+from siteopt.cli.options import cache_option, geodata_option, scenario_options
 from siteopt.runs.pipeline import (
     Prepared,
     evaluate_configuration,
@@ -24,6 +24,7 @@ from siteopt.wards.results import Solution, solution_to_dict, totals
 
 @click.command()
 @geodata_option
+@cache_option
 @scenario_options
 @click.option("--objective", type=click.Choice(["access", "cost", "weighted"]), default=None,
               help="What to minimise (overrides the scenario's model.objective).")

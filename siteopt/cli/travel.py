@@ -6,10 +6,25 @@ from pathlib import Path
 
 import click
 
-from siteopt.cli.options import geodata_option
-from siteopt.paths import REPO_DIR
+from siteopt.cli.options import cache_option, geodata_option
+from siteopt.paths import CHECKOUT_DIR
 
-RAW_DIR = REPO_DIR.parent / "shared" / "geodata"
+RAW_DIR = CHECKOUT_DIR.parent / "shared" / "geodata" if CHECKOUT_DIR is not None else None
+"""The raw public data beside a checkout (``../shared/geodata``); None when installed."""
+
+
+def raw_default(relative: str) -> Path | None:
+    """``RAW_DIR / relative`` as an option's default if that file exists, else None."""
+    path = RAW_DIR / relative if RAW_DIR is not None else None
+    return path if path is not None and path.is_file() else None
+
+
+def required(value: Path | None, option: str) -> Path:
+    """``value``, or a usage error asking for ``option`` (no ../shared/geodata default)."""
+    if value is None:
+        raise click.UsageError(f"give {option} FILE (no ../shared/geodata beside a checkout "
+                               "to take it from)")
+    return value
 
 
 @click.command("travel-times")
@@ -25,6 +40,7 @@ RAW_DIR = REPO_DIR.parent / "shared" / "geodata"
               show_default=True, help="Shortest-path engine (identical results).")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the matrix cache.")
 @geodata_option
+@cache_option
 def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
                  no_cache: bool, geodata_dir: Path) -> None:
     """Drive minutes from every origin to every destination on the road graph.
@@ -56,11 +72,11 @@ def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Reference drive minutes: LSOA (2011 name) rows x unit postcode columns.")
 @click.option("--lsoa-centroids", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=RAW_DIR / "llr" / "LLR_lsoa11_pwc_wgs84.csv",
+              default=raw_default("llr/LLR_lsoa11_pwc_wgs84.csv"),
               show_default="../shared/geodata/llr/LLR_lsoa11_pwc_wgs84.csv",
               help="LSOA 2011 centroids (X lon, Y lat, lsoa11cd, lsoa11nm).")
 @click.option("--units", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=RAW_DIR / "england" / "stroke_hospitals_2022_samuel.csv",
+              default=raw_default("england/stroke_hospitals_2022_samuel.csv"),
               show_default="../shared/geodata/england/stroke_hospitals_2022_samuel.csv",
               help="Destination coordinates (Postcode, lat, long).")
 @click.option("--holdout", type=click.Path(dir_okay=False, exists=True, path_type=Path),
@@ -70,8 +86,9 @@ def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
                    "--lsoa-centroids that are not in --reference are scored (independent "
                    "check; baselines fitted on all of --reference).")
 @geodata_option
-def travel_check(reference: Path, lsoa_centroids: Path, units: Path, holdout: Path | None,
-                 geodata_dir: Path) -> None:
+@cache_option
+def travel_check(reference: Path, lsoa_centroids: Path | None, units: Path | None,
+                 holdout: Path | None, geodata_dir: Path) -> None:
     """Error statistics of the road graph against a reference (held-out LSOAs).
 
     With --holdout: first the independent check on the LLR LSOAs not in the reference file.
@@ -88,6 +105,8 @@ def travel_check(reference: Path, lsoa_centroids: Path, units: Path, holdout: Pa
     from siteopt.travel import check as tcheck
     from siteopt.travel import matrix as tr
 
+    lsoa_centroids = required(lsoa_centroids, "--lsoa-centroids")
+    units = required(units, "--units")
     ref = tcheck.read_reference(reference, lsoa_centroids, units)
     roads_dir = geodata_dir / "roads"
     graph = roads_dir / tr.DEFAULT_GRAPH_NAME

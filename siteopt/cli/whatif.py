@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
-from siteopt.cli.options import geodata_option
+from siteopt.cli.options import cache_option, geodata_option
 from siteopt.fileio import write_atomically
 from siteopt.runs.pipeline import versions
 from siteopt.runs.sweep import load_spec, run_sweep, spec_as_dict, write_outputs
@@ -19,6 +19,7 @@ from siteopt.runs.whatif import compare_lines, outcome_dict, run_whatif
 
 @click.command()
 @geodata_option
+@cache_option
 @click.argument("scenarios", nargs=-1, required=True,
                 type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--travel", "travel_csv", type=click.Path(dir_okay=False, exists=True,
@@ -48,6 +49,7 @@ def whatif(geodata_dir: Path, scenarios: Sequence[Path], travel_csv: Path | None
 
 @click.command()
 @geodata_option
+@cache_option
 @click.argument("spec_path", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=None, help="Output folder (default outputs/sweep-<spec name>).")

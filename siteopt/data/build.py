@@ -42,7 +42,7 @@ from shapely.strtree import STRtree
 from siteopt.data import validate as v
 from siteopt.data.load import ASSUMPTIONS_FILE, Assumptions, load_assumptions
 from siteopt.errors import DataError, Problem
-from siteopt.paths import DEFAULT_GEODATA_DIR
+from siteopt.paths import DEFAULT_GEODATA_DIR, refuse_write_inside_package
 
 RAW_FILES = {
     "census": "llr/LLR_lsoa21_census2021_agebands_pwc.csv",
@@ -88,7 +88,8 @@ def build_geodata(raw_dir: Path, out_dir: Path = DEFAULT_GEODATA_DIR,
     raw_dir : Path
         The raw geodata (``../shared/geodata``), with the ``llr/`` files of ``RAW_FILES``.
     out_dir : Path
-        Where to write the derived files (created if missing).
+        Where to write the derived files (created if missing); default the embedded geodata,
+        which only a checkout may rewrite (installed, it is inside the package: pass another).
     curated_dir : Path, optional
         The curated STP facts; default ``out_dir/curated`` or, if absent, the embedded ones.
     assumptions_path : Path, optional
@@ -98,10 +99,12 @@ def build_geodata(raw_dir: Path, out_dir: Path = DEFAULT_GEODATA_DIR,
     Raises
     ------
     DataError
-        If a raw or curated file is missing or malformed; nothing is written then.
+        If a raw or curated file is missing or malformed, or ``out_dir`` is inside the
+        installed package; nothing is written then.
     """
     raw_dir = Path(raw_dir)
     out_dir = Path(out_dir)
+    refuse_write_inside_package(out_dir, "pass --out DIR")
     curated_dir = Path(curated_dir) if curated_dir else _first_dir(
         out_dir / "curated", DEFAULT_GEODATA_DIR / "curated")
     assumptions_path = Path(assumptions_path) if assumptions_path else _first_file(

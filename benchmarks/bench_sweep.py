@@ -32,8 +32,9 @@ def main() -> None:
             if mode == "dask":
                 from distributed import LocalCluster
 
-                with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+                with LocalCluster(  # type: ignore[no-untyped-call]
+                        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                        dashboard_address=None) as cluster:
                     ready = time.perf_counter()
                     result = run_sweep(spec, DEFAULT_GEODATA_DIR, out,
                                        scheduler=cluster.scheduler_address)

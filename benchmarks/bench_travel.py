@@ -7,7 +7,8 @@ Usage::
 Measures (median of ``--repeats`` runs): loading the default graph (arrays, and as networkx);
 the LLR matrix (634 zones x 9 sites) with the fast path (scipy CSR) and with networkx, warm
 (graph file cached by the OS, no matrix cache) and cold (a fresh Python process: imports, graph
-load, snapping, shortest paths), and a matrix cache hit; a larger matrix (634 zones x 100
+load, snapping, shortest paths; the geodata is loaded and validated first, as every run does), and
+a matrix cache hit; a larger matrix (634 zones x 100
 candidate points, seeded random positions in LLR); the Rutland OSM build.
 """
 
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from siteopt.data.load import load_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR, REPO_DIR
 from siteopt.travel import graph as road_graph
 from siteopt.travel import matrix as tr
@@ -50,8 +52,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     n = args.repeats
-    zones = tr.Points.from_csv(DEFAULT_GEODATA_DIR / "zones.csv", id_column="zone_id")
-    sites = tr.Points.from_csv(DEFAULT_GEODATA_DIR / "sites.csv", id_column="site_id")
+    data = load_geodata(DEFAULT_GEODATA_DIR)
+    zones, sites = data.zone_points, data.site_points
     rng = np.random.default_rng(20261124)
     cands = tr.Points(tuple(f"c{i}" for i in range(100)), rng.uniform(52.40, 52.95, 100),
                       rng.uniform(-1.55, -0.45, 100))
@@ -64,26 +66,30 @@ def main() -> None:
     for label, dests in (("634 x 9 (LLR zones x sites)", sites),
                          ("634 x 100 (zones x candidates)", cands)):
         for method in ("csr", "networkx"):
-            def run(d: tr.Points = dests, m: tr.Method = method) -> object:  # type: ignore[assignment]
+            def run(d: tr.Points = dests, m: tr.Method = method) -> object:
                 return tr.matrix_from_arrays(arrays, zones, d, access, method=m)
             rows.append((f"matrix {label}, {method}, warm (graph loaded)", timed(run, n)))
-        rows.append((f"matrix {label}, csr, incl. graph load, no cache",
-                     timed(lambda d=dests: tr.travel_matrix(GRAPH, zones, d), n)))
+
+        def uncached(d: tr.Points = dests) -> object:
+            return tr.travel_matrix(GRAPH, zones, d)
+        rows.append((f"matrix {label}, csr, incl. graph load, no cache", timed(uncached, n)))
     with tempfile.TemporaryDirectory() as tmp:
-        tr.zone_site_travel(DEFAULT_GEODATA_DIR, cache_dir=Path(tmp))
+        tr.zone_site_travel(data, cache_dir=Path(tmp))
         rows.append(("zone_site_travel, cache hit",
-                     timed(lambda: tr.zone_site_travel(DEFAULT_GEODATA_DIR,
-                                                       cache_dir=Path(tmp)), n)))
+                     timed(lambda: tr.zone_site_travel(data, cache_dir=Path(tmp)), n)))
         code = ("from pathlib import Path; from siteopt.travel.matrix import zone_site_travel; "
-                f"from siteopt.paths import DEFAULT_GEODATA_DIR; "
-                f"zone_site_travel(DEFAULT_GEODATA_DIR, cache_dir=Path({tmp!r}) / 'cold')")
+                "from siteopt.data.load import load_geodata; "
+                "from siteopt.paths import DEFAULT_GEODATA_DIR; "
+                "zone_site_travel(load_geodata(DEFAULT_GEODATA_DIR), "
+                f"cache_dir=Path({tmp!r}) / 'cold')")
 
         def cold() -> None:
             for f in (Path(tmp) / "cold").glob("*"):
                 f.unlink()
             subprocess.run([sys.executable, "-c", code], check=True)
 
-        rows.append(("634 x 9 cold: fresh process, imports + graph load + matrix, no cache",
+        rows.append(("634 x 9 cold: fresh process, imports + geodata load + graph load + "
+                     "matrix, no cache",
                      timed(cold, n)))
     if RUTLAND.exists():
         report: list[road_graph.BuildReport] = []

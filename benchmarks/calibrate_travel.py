@@ -32,6 +32,7 @@ from siteopt.travel import check as tcheck
 from siteopt.travel import graph as road_graph
 from siteopt.travel import matrix as tr
 from siteopt.travel import speeds as road_speeds
+from siteopt.travel import strategic as strategic_roads
 
 RAW = REPO_DIR.parent / "shared" / "geodata"
 ROADS = REPO_DIR / "geodata" / "roads"
@@ -75,7 +76,7 @@ def main() -> None:
         u, v = arrays.edge_u[e], arrays.edge_v[e]
         urban_m[e] = road_speeds.urban_length_m(arrays.lat[u], arrays.lon[u], arrays.lat[v],
                                           arrays.lon[v], access.urban_areas)[1]
-    ratios = strategic.strategic_limit_ratios(ROADS / "strategic_roads.geojson")
+    ratios = strategic_roads.strategic_limit_ratios(ROADS / "strategic_roads.geojson")
     limit = np.ones(len(arrays.edge_u))
     for e in np.nonzero(strategic)[0]:
         u, v = arrays.edge_u[e], arrays.edge_v[e]
@@ -138,8 +139,8 @@ def main() -> None:
 
     x, fitted_mae = fit(cal)
     print("fitted MAE on half", args.half, round(fitted_mae, 3))
-    for key, v in zip([*STRATEGIC_KEYS, *ACCESS_KEYS], x, strict=True):
-        print(f"  {key}: {v:.1f}")
+    for label, v in zip([*map(str, STRATEGIC_KEYS), *ACCESS_KEYS], x, strict=True):
+        print(f"  {label}: {v:.1f}")
     m = model(x)
     if args.half != "all":
         r = tcheck.reference_check(ref, m, args.half)

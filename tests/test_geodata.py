@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from siteopt.cli import cli
 from siteopt.data.build import build_geodata
-from siteopt.data.load import load_geodata, summarise
+from siteopt.data.load import Inputs, load_geodata, load_inputs, summarise
 from siteopt.errors import DataError
 from siteopt.paths import DEFAULT_GEODATA_DIR
 
@@ -179,3 +179,92 @@ def test_load_geodata_raises_for_a_file_instead_of_folder(tmp_path: Path) -> Non
     f.write_text("a\n")
     with pytest.raises(DataError, match="geodata folder not found"):
         load_geodata(f)
+
+
+# ------------------------------------------------------------------ the one input path
+
+
+def write_matrix(path: Path, zone_ids: tuple[str, ...], site_ids: tuple[str, ...],
+                 skip_zone: str | None = None) -> Path:
+    """A precomputed matrix ``zone_id, site_id, travel_min`` (minutes = zone + site position)."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["zone_id", "site_id", "travel_min"])
+        for i, z in enumerate(zone_ids):
+            if z == skip_zone:
+                continue
+            for j, s in enumerate(site_ids):
+                w.writerow([z, s, f"{i % 50 + j}.5"])
+    return path
+
+
+def test_load_inputs_real_geodata_gives_validated_points_in_file_order() -> None:
+    inputs = load_inputs(DEFAULT_GEODATA_DIR)
+    assert isinstance(inputs, Inputs)
+    assert inputs.travel is None and inputs.travel_csv is None
+    data = inputs.data
+    zones = rows(DEFAULT_GEODATA_DIR / "zones.csv")
+    sites = rows(DEFAULT_GEODATA_DIR / "sites.csv")
+    zp, sp = data.zone_points, data.site_points
+    assert zp.ids == data.zone_ids == tuple(r["zone_id"] for r in zones)
+    assert sp.ids == data.site_ids == tuple(r["site_id"] for r in sites)
+    # the same floats as parsing the CSV text directly
+    assert zp.lat.tolist() == [float(r["lat"]) for r in zones]
+    assert zp.lon.tolist() == [float(r["lon"]) for r in zones]
+    assert sp.lat.tolist() == [float(r["lat"]) for r in sites]
+    assert sp.lon.tolist() == [float(r["lon"]) for r in sites]
+    assert data.roads_dir == DEFAULT_GEODATA_DIR / "roads"
+
+
+def test_load_inputs_bad_zones_raises_naming_file_row_and_field(geodata_copy: Path) -> None:
+    path = geodata_copy / "zones.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].strip().split(",")
+    cells = lines[2].rstrip("\n").split(",")
+    cells[header.index("lat")] = "abc"
+    lines[2] = ",".join(cells) + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        load_inputs(geodata_copy)
+    assert "zones.csv, row 3, field 'lat': 'abc' is not a number (WGS84 latitude in degrees, " \
+           "e.g. 52.63)" in err.value.lines()
+
+
+def test_load_inputs_reads_and_checks_a_precomputed_matrix(tmp_path: Path) -> None:
+    data = load_geodata(DEFAULT_GEODATA_DIR)
+    good = write_matrix(tmp_path / "good.csv", data.zone_ids, data.site_ids)
+    inputs = load_inputs(DEFAULT_GEODATA_DIR, travel_csv=good)
+    assert inputs.travel_csv == good
+    assert inputs.travel is not None
+    assert inputs.travel.origin_ids == data.zone_ids
+    assert inputs.travel.destination_ids == data.site_ids
+    assert inputs.travel.travel_min.shape == (634, 9)
+    assert inputs.travel.travel_min[1, 2] == 3.5
+    bad = write_matrix(tmp_path / "bad.csv", data.zone_ids, data.site_ids,
+                       skip_zone=data.zone_ids[5])
+    with pytest.raises(DataError) as err:
+        load_inputs(DEFAULT_GEODATA_DIR, travel_csv=bad)
+    assert err.value.lines() == [f"{bad}, field 'zone_id': zone {data.zone_ids[5]} has no rows: "
+                                 "add its times to every site"]
+
+
+def test_load_inputs_reports_the_geodata_before_the_matrix(geodata_copy: Path,
+                                                           tmp_path: Path) -> None:
+    (geodata_copy / "sites.csv").write_text("site_id\n", encoding="utf-8")
+    missing = tmp_path / "no-such-matrix.csv"
+    with pytest.raises(DataError) as err:
+        load_inputs(geodata_copy, travel_csv=missing)
+    assert {p.file for p in err.value.problems} == {"sites.csv"}
+
+
+def test_cli_bad_precomputed_matrix_is_one_line_per_problem(tmp_path: Path) -> None:
+    data = load_geodata(DEFAULT_GEODATA_DIR)
+    bad = write_matrix(tmp_path / "bad.csv", data.zone_ids, data.site_ids,
+                       skip_zone=data.zone_ids[0])
+    result = CliRunner().invoke(cli, ["solve", "--travel", str(bad), "--out",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert result.stderr.strip().splitlines() == [
+        f"error: {bad}, field 'zone_id': zone {data.zone_ids[0]} has no rows: add its times to "
+        "every site"]

@@ -53,7 +53,7 @@ def test_json_has_the_documented_schema(solved: dict[str, Any]) -> None:
 def test_figures_recomputed_from_the_inputs(solved: dict[str, Any]) -> None:
     data = load_geodata(DEFAULT_GEODATA_DIR)
     demand = bed_need(data)
-    travel = zone_site_travel(DEFAULT_GEODATA_DIR)
+    travel = zone_site_travel(data)
     t = {(z, s): travel.travel_min[i, j] for i, z in enumerate(travel.origin_ids)
          for j, s in enumerate(travel.destination_ids)}
     # Beds and sites from the per-site rows.

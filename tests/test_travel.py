@@ -13,7 +13,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from siteopt import crs
 from siteopt.cli import cli
+from siteopt.data import validate
+from siteopt.data.load import load_geodata
 from siteopt.errors import DataError
 from siteopt.paths import DEFAULT_GEODATA_DIR
 from siteopt.travel import check as tcheck
@@ -146,7 +149,7 @@ def test_networkx_equals_csr_on_llr(zones_sites: tuple[tr.Points, tr.Points]) ->
 
 
 def test_zone_site_travel_real(tmp_path: Path) -> None:
-    m = tr.zone_site_travel(DEFAULT_GEODATA_DIR, cache_dir=tmp_path)
+    m = tr.zone_site_travel(load_geodata(DEFAULT_GEODATA_DIR), cache_dir=tmp_path)
     assert m.travel_min.shape == (634, 9)
     assert m.too_far_ids == ()
     assert m.unreachable_pairs() == []
@@ -164,6 +167,61 @@ def test_zone_site_travel_real(tmp_path: Path) -> None:
         rows = (zones["lad_name"] == lad).to_numpy()
         mean_min = m.travel_min[rows].mean(axis=0)
         assert m.destination_ids[int(np.argmin(mean_min))] == site
+
+
+def test_travel_stage_on_validated_geodata_equals_the_csv_path(
+        tmp_path: Path, zones_sites: tuple[tr.Points, tr.Points]) -> None:
+    """The travel stage on the validated GeoData gives exactly the matrix the old path gave
+    (points read from zones.csv/sites.csv, fresh computation, no cache), under the same key."""
+    data = load_geodata(DEFAULT_GEODATA_DIR)
+    zones, sites = zones_sites
+    assert data.zone_points.ids == zones.ids and data.site_points.ids == sites.ids
+    assert np.array_equal(data.zone_points.lat, zones.lat)
+    assert np.array_equal(data.zone_points.lon, zones.lon)
+    assert np.array_equal(data.site_points.lat, sites.lat)
+    assert np.array_equal(data.site_points.lon, sites.lon)
+    # same cache key as before (the key hashes the points), so existing caches stay valid
+    assert (tr.cache_key(GRAPH, ROADS_DIR, data.zone_points, data.site_points)
+            == tr.cache_key(GRAPH, ROADS_DIR, zones, sites))
+    fresh = tr.travel_matrix(GRAPH, zones, sites, roads_dir=ROADS_DIR, cache_dir=None)
+    for cache in (tmp_path, tmp_path):  # computed, then a cache hit
+        m = tr.zone_site_travel(data, cache_dir=cache)
+        assert m.origin_ids == fresh.origin_ids and m.destination_ids == fresh.destination_ids
+        assert np.array_equal(m.travel_min, fresh.travel_min)
+        assert m.too_far_ids == fresh.too_far_ids
+    assert len(list(tmp_path.glob("travel_*.npz"))) == 1
+
+
+def test_one_great_britain_range_for_geodata_and_points(tmp_path: Path) -> None:
+    """validate.py (geodata files) and Points.from_csv (any points) use crs's one range."""
+    lat_col = next(c for c in validate.SITES.columns if c.name == "lat")
+    lon_col = next(c for c in validate.ZONES.columns if c.name == "lon")
+    assert (lat_col.min_value, lat_col.max_value) == crs.GB_LAT_RANGE_DEG == (49.8, 61.0)
+    assert (lon_col.min_value, lon_col.max_value) == crs.GB_LON_RANGE_DEG == (-8.7, 2.0)
+    assert crs.in_gb(52.6, -1.1) and crs.in_gb(49.8, -8.7) and crs.in_gb(61.0, 2.0)
+    assert not crs.in_gb(-1.1, 52.6) and not crs.in_gb(49.5, -1.0) and not crs.in_gb(51.0, 2.3)
+    p = tmp_path / "o.csv"
+    p.write_text("id,lat,lon\njersey,49.2,-2.1\nlri,52.6278,-1.1348\n", encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        tr.Points.from_csv(p)
+    assert [str(x) for x in err.value.problems] == [
+        f"{p}, row 2, field 'lat': (49.2, -2.1) is outside Great Britain: check lat/lon are not "
+        "swapped"]
+
+
+def test_crs_conversions_round_trip() -> None:
+    from shapely.geometry import Point
+
+    lat, lon = np.array([52.6278, 52.6703]), np.array([-1.1348, -0.7277])
+    x, y = crs.to_bng(lat, lon)
+    # Leicester Royal Infirmary: about 458,600 E, 303,900 N
+    assert 458_000 < x[0] < 459_500 and 303_000 < y[0] < 305_000
+    lat2, lon2 = crs.to_wgs84(x, y)
+    assert np.max(np.abs(lat2 - lat)) < 1e-7 and np.max(np.abs(lon2 - lon)) < 1e-7
+    g = crs.geometry_to_bng(Point(lon[0], lat[0]))
+    assert g.coords[0] == (x[0], y[0])
+    back = crs.geometry_to_wgs84(g).coords[0]
+    assert abs(back[0] - lon[0]) < 1e-7 and abs(back[1] - lat[0]) < 1e-7
 
 
 def copy_roads(tmp_path: Path) -> Path:

@@ -63,7 +63,16 @@ def edit_row(name: str, key: str, column: str, value: str) -> Callable[[Path], N
 FIRST_ZONE = "E01013600"
 
 # (id, fault, expected message fragment: a regular expression matched against the error lines)
-CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
+def bad_road_speed(folder: Path) -> None:
+    """A fault: a road folder whose speeds.csv has a negative speed."""
+    (folder / "roads").mkdir()
+    (folder / "roads" / "speeds.csv").write_text(
+        "highway,setting,speed_kph,source\nprimary,rural,-5,x\n", encoding="utf-8")
+    (folder / "roads" / "parameters.csv").write_text("name,value,unit,source\n",
+                                                     encoding="utf-8")
+
+
+CORPUS: list[tuple[str, Callable[[Path], object], str]] = [
     ("missing-column", edit("sites.csv", ",lat,lon,", ",latitude,lon,"),
      r"^sites\.csv, field 'lat': missing column 'lat'; the header must have: site_id, "),
     ("extra-column", edit("sites.csv", "source\n", "source,colour\n"),
@@ -143,11 +152,7 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
                                   "replace_space,melton_9,"),
      r"^capital_schemes\.csv, row 3, field 'space_id': replace_space names 'melton_9', which "
      r"is not a ward space of site 'melton'"),
-    ("road-speed-not-positive", lambda d: (
-        (d / "roads").mkdir(),
-        (d / "roads" / "speeds.csv").write_text(
-            "highway,setting,speed_kph,source\nprimary,rural,-5,x\n", encoding="utf-8"),
-        (d / "roads" / "parameters.csv").write_text("name,value,unit,source\n", encoding="utf-8")),
+    ("road-speed-not-positive", bad_road_speed,
      r"speeds\.csv, row 2, field 'speed_kph': speed must be a positive number of km/h$"),
     ("ragged-row", edit("ward_spaces.csv", "loughborough,loughborough_1,24,",
                         "loughborough,loughborough_1,24,extra,"),
@@ -165,7 +170,7 @@ CORPUS: list[tuple[str, Callable[[Path], None], str]] = [
 
 @pytest.mark.parametrize(("fault", "expected"), [(f, e) for _, f, e in CORPUS],
                          ids=[i for i, _, _ in CORPUS])
-def test_broken_input_is_reported(geodata_copy: Path, fault: Callable[[Path], None],
+def test_broken_input_is_reported(geodata_copy: Path, fault: Callable[[Path], object],
                                   expected: str) -> None:
     fault(geodata_copy)
     with pytest.raises(DataError) as info:

@@ -17,6 +17,11 @@ A geodata folder (the embedded LLR default is ``geodata/`` in the repository) ho
 
 :func:`load_geodata` checks everything (see :mod:`siteopt.data.validate`) and raises a single
 :class:`~siteopt.errors.DataError` listing every problem, or returns a :class:`GeoData`.
+
+:func:`load_inputs` is the one input path of every run (``solve``, ``appraise``, ``map``,
+``whatif``, ``sweep``): the validated geodata and, if the user brings one, a precomputed travel
+matrix checked against the geodata's zones and sites. The travel stage then takes the validated
+points (:attr:`GeoData.zone_points`, :attr:`GeoData.site_points`), never the CSV files again.
 """
 
 from __future__ import annotations
@@ -25,14 +30,20 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from siteopt.data import validate as v
 from siteopt.errors import DataError, Problem
 
+if TYPE_CHECKING:
+    from siteopt.travel.matrix import Points, TravelMatrix
+
 ASSUMPTIONS_FILE = "assumptions.toml"
+ROADS_DIR = "roads"
+"""Sub-folder of a geodata folder holding the road graph and its parameters."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,50 @@ class GeoData:
     def boundary_path(self, kind: str) -> Path:
         """Path of ``boundaries_<kind>.geojson`` (``kind`` is 'lad' or 'msoa')."""
         return self.directory / f"boundaries_{kind}.geojson"
+
+    @property
+    def zone_ids(self) -> tuple[str, ...]:
+        """Zone ids in zones.csv order."""
+        return tuple(str(z) for z in self.zones["zone_id"])
+
+    @property
+    def site_ids(self) -> tuple[str, ...]:
+        """Site ids in sites.csv order."""
+        return tuple(str(s) for s in self.sites["site_id"])
+
+    @property
+    def zone_points(self) -> Points:
+        """The zones as travel-stage points (validated WGS84 lat/lon), in zones.csv order."""
+        return _points(self.zone_ids, self.zones)
+
+    @property
+    def site_points(self) -> Points:
+        """The sites as travel-stage points (validated WGS84 lat/lon), in sites.csv order."""
+        return _points(self.site_ids, self.sites)
+
+    @property
+    def roads_dir(self) -> Path:
+        """The road-graph folder, ``roads/`` (optional: see :func:`check_roads_folder`)."""
+        return self.directory / ROADS_DIR
+
+
+def _points(ids: tuple[str, ...], table: pd.DataFrame) -> Points:
+    from siteopt.travel.matrix import Points
+
+    return Points(ids, table["lat"].to_numpy(dtype=np.float64),
+                  table["lon"].to_numpy(dtype=np.float64))
+
+
+@dataclass(frozen=True, eq=False)
+class Inputs:
+    """A region's validated inputs: the geodata and the user's own travel matrix, if any."""
+
+    data: GeoData
+    travel: TravelMatrix | None = None
+    """The precomputed matrix (rows in zones.csv order, columns in sites.csv order), or None
+    when drive times come from the road graph."""
+    travel_csv: Path | None = None
+    """The file ``travel`` was read from."""
 
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -168,13 +223,45 @@ def load_geodata(directory: Path) -> GeoData:
             areas = assumptions["growth.area_of_lad"]
             problems += v.check_references(zones, "lad_name", areas, v.ZONES.filename,
                                            "assumptions.toml [growth] area_of_lad")
-    problems += check_roads_folder(directory / "roads")
+    problems += check_roads_folder(directory / ROADS_DIR)
     if problems:
         raise DataError(problems)
     assert sites is not None and spaces is not None and wards is not None
     assert schemes is not None and zones is not None and rates is not None
     assert assumptions is not None
     return GeoData(directory, sites, spaces, wards, schemes, zones, rates, assumptions)
+
+
+def load_inputs(geodata_dir: Path, *, travel_csv: Path | None = None) -> Inputs:
+    """Load and validate a geodata folder and, if given, a precomputed travel matrix.
+
+    Parameters
+    ----------
+    geodata_dir : Path
+        The region's geodata folder (see the module docstring).
+    travel_csv : Path, optional
+        A precomputed matrix (CSV ``zone_id, site_id, travel_min``) to use instead of the road
+        graph; every (zone, site) pair of the geodata must appear exactly once (see
+        :func:`siteopt.travel.matrix.read_precomputed_matrix`).
+
+    Returns
+    -------
+    Inputs
+
+    Raises
+    ------
+    DataError
+        Every problem of the geodata folder (:func:`load_geodata`); then, if the geodata is
+        sound, every problem of the matrix, each naming the file, row, field and fix.
+    """
+    from siteopt.travel.matrix import read_precomputed_matrix
+
+    data = load_geodata(geodata_dir)
+    if travel_csv is None:
+        return Inputs(data)
+    travel_csv = Path(travel_csv)
+    travel = read_precomputed_matrix(travel_csv, data.zone_ids, data.site_ids)
+    return Inputs(data, travel, travel_csv)
 
 
 def check_roads_folder(roads_dir: Path) -> list[Problem]:

@@ -23,13 +23,10 @@ from typing import Any, Literal, cast
 
 import pandas as pd
 
+from siteopt.crs import GB_LAT_RANGE_DEG, GB_LON_RANGE_DEG, in_gb
 from siteopt.errors import Problem
 
 Kind = Literal["str", "int", "float", "bool"]
-
-# Great Britain and Northern Ireland, with a margin: a point outside is not in the UK.
-UK_LAT_RANGE = (49.8, 61.0)
-UK_LON_RANGE = (-8.7, 2.0)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
 TRUE_WORDS = {"true", "yes", "1"}
@@ -65,12 +62,12 @@ class TableSchema:
 
 
 def _lat() -> Column:
-    return Column("lat", "float", min_value=UK_LAT_RANGE[0], max_value=UK_LAT_RANGE[1],
+    return Column("lat", "float", min_value=GB_LAT_RANGE_DEG[0], max_value=GB_LAT_RANGE_DEG[1],
                   hint="WGS84 latitude in degrees, e.g. 52.63")
 
 
 def _lon() -> Column:
-    return Column("lon", "float", min_value=UK_LON_RANGE[0], max_value=UK_LON_RANGE[1],
+    return Column("lon", "float", min_value=GB_LON_RANGE_DEG[0], max_value=GB_LON_RANGE_DEG[1],
                   hint="WGS84 longitude in degrees, e.g. -1.13")
 
 
@@ -344,15 +341,17 @@ def check_coordinates(table: pd.DataFrame, filename: str) -> list[Problem]:
     for i, lat, lon in zip(table.index, table["lat"], table["lon"], strict=True):
         if lat is None or lon is None:
             continue
-        lat_ok = UK_LAT_RANGE[0] <= lat <= UK_LAT_RANGE[1]
-        lon_ok = UK_LON_RANGE[0] <= lon <= UK_LON_RANGE[1]
-        swapped = (UK_LAT_RANGE[0] <= lon <= UK_LAT_RANGE[1]
-                   and UK_LON_RANGE[0] <= lat <= UK_LON_RANGE[1])
-        if not (lat_ok and lon_ok) and swapped:
+        if not in_gb(lat, lon) and in_gb(lon, lat):
             problems.append(Problem(filename, f"lat={lat} and lon={lon} look swapped (UK latitudes"
-                                              " are 49.8-61, longitudes -8.7-2); swap the two "
+                                              f" are {_range_text(GB_LAT_RANGE_DEG)}, longitudes "
+                                              f"{_range_text(GB_LON_RANGE_DEG)}); swap the two "
                                               "columns", int(i) + 2, "lat/lon"))
     return problems
+
+
+def _range_text(bounds: tuple[float, float]) -> str:
+    """``(49.8, 61.0)`` -> ``'49.8-61'``."""
+    return f"{bounds[0]:g}-{bounds[1]:g}"
 
 
 def check_zone_population(zones: pd.DataFrame) -> list[Problem]:
@@ -549,8 +548,7 @@ def check_boundaries(path: Path, code_prop: str, name_prop: str) -> list[Problem
                                           "Polygon or MultiPolygon", field="geometry"))
             continue
         lon_min, lat_min, lon_max, lat_max = _bbox(geom["coordinates"])
-        if not (UK_LON_RANGE[0] <= lon_min and lon_max <= UK_LON_RANGE[1]
-                and UK_LAT_RANGE[0] <= lat_min and lat_max <= UK_LAT_RANGE[1]):
+        if not (in_gb(lat_min, lon_min) and in_gb(lat_max, lon_max)):
             hint = (" (looks like British National Grid metres: reproject to EPSG:4326)"
                     if lon_max > 1000 else " (lat/lon swapped?)")
             problems.append(Problem(name, f"feature {k} lies outside the UK: lon {lon_min:.3f} to"

@@ -26,13 +26,12 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-import shapely
-from pyproj import Transformer
 from shapely import MultiPoint, Point, box, voronoi_polygons
 from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from siteopt.crs import geometry_to_bng, geometry_to_wgs84, to_bng
 from siteopt.errors import DataError, Problem
 from siteopt.runs.pipeline import Prepared, evaluate_configuration
 from siteopt.wards.instance import Instance
@@ -424,10 +423,6 @@ def baseline_view(prepared: Prepared, solutions: Mapping[str, Solution],
 # --------------------------------------------------------------------------------------------
 # Geometry: boundaries and catchment areas
 # --------------------------------------------------------------------------------------------
-BNG = "EPSG:27700"
-"""British National Grid: metres, for Voronoi cells and the print maps' scale bar."""
-
-
 @lru_cache(maxsize=8)
 def _read_geojson(path: str, mtime_ns: int) -> dict[str, Any]:
     with open(path, encoding="utf-8") as fh:
@@ -445,31 +440,14 @@ def boundaries(prepared: Prepared, kind: str = "lad") -> list[tuple[dict[str, An
     return [(dict(f.get("properties") or {}), shape(f["geometry"])) for f in doc["features"]]
 
 
-def _reproject(geom: BaseGeometry, transformer: Transformer) -> BaseGeometry:
-    def fn(xy: FloatArray) -> FloatArray:
-        x, y = transformer.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-    out: BaseGeometry = shapely.transform(geom, fn)
-    return out
-
-
-def _to_bng() -> Transformer:
-    return Transformer.from_crs("EPSG:4326", BNG, always_xy=True)
-
-
-def _to_wgs() -> Transformer:
-    return Transformer.from_crs(BNG, "EPSG:4326", always_xy=True)
-
-
 @lru_cache(maxsize=4)
 def _voronoi_cells(lad_path: str, mtime_ns: int, lons: tuple[float, ...],
                    lats: tuple[float, ...]) -> tuple[BaseGeometry, ...]:
     """Each zone's Voronoi cell (BNG), clipped to the union of the local authorities."""
     doc = _read_geojson(lad_path, mtime_ns)
-    fwd = _to_bng()
-    area = unary_union([_reproject(shape(f["geometry"]), fwd)
+    area = unary_union([geometry_to_bng(shape(f["geometry"]))
                         for f in doc["features"]]).buffer(0)
-    xs, ys = fwd.transform(np.asarray(lons), np.asarray(lats))
+    xs, ys = to_bng(np.asarray(lats), np.asarray(lons))
     points = [Point(x, y) for x, y in zip(xs, ys, strict=True)]
     frame = box(*area.buffer(10_000).bounds)
     cells = voronoi_polygons(MultiPoint(points), extend_to=frame, ordered=True)
@@ -490,14 +468,13 @@ def catchment_areas(prepared: Prepared, view: OptionView) -> list[tuple[int, Bas
     cells = _voronoi_cells(str(path), path.stat().st_mtime_ns,
                            tuple(float(x) for x in view.zones.lon),
                            tuple(float(y) for y in view.zones.lat))
-    back = _to_wgs()
     out = []
     for s in sorted(set(view.zones.catchment_site.tolist())):
         if s < 0:
             continue
         members = [cells[i] for i in np.flatnonzero(view.zones.catchment_site == s)]
         merged = unary_union(members).buffer(1).buffer(-1)
-        out.append((int(s), _reproject(merged, back).simplify(0.0005)))
+        out.append((int(s), geometry_to_wgs84(merged).simplify(0.0005)))
     return out
 
 
@@ -509,8 +486,7 @@ def catchment_divides(prepared: Prepared, view: OptionView) -> BaseGeometry:
     """
     path = prepared.data.boundary_path("lad")
     doc = _read_geojson(str(path), path.stat().st_mtime_ns)
-    fwd, back = _to_bng(), _to_wgs()
-    area = unary_union([_reproject(shape(f["geometry"]), fwd) for f in doc["features"]])
+    area = unary_union([geometry_to_bng(shape(f["geometry"])) for f in doc["features"]])
     cells = _voronoi_cells(str(path), path.stat().st_mtime_ns,
                            tuple(float(x) for x in view.zones.lon),
                            tuple(float(y) for y in view.zones.lat))
@@ -518,20 +494,7 @@ def catchment_divides(prepared: Prepared, view: OptionView) -> BaseGeometry:
               .buffer(1).buffer(-1)
               for s in sorted(set(view.zones.catchment_site.tolist())) if s >= 0]
     lines = unary_union([g.boundary for g in merged]).difference(area.boundary.buffer(60))
-    return _reproject(lines, back).simplify(0.0005)
-
-
-def bng_geometry(geom: BaseGeometry) -> BaseGeometry:
-    """A WGS84 geometry in British National Grid metres."""
-    return _reproject(geom, _to_bng())
-
-
-def bng_points(lons: Sequence[float] | FloatArray,
-               lats: Sequence[float] | FloatArray) -> tuple[FloatArray, FloatArray]:
-    """WGS84 lon/lat to British National Grid x/y (metres)."""
-    xs, ys = _to_bng().transform(np.asarray(lons, dtype=np.float64),
-                                 np.asarray(lats, dtype=np.float64))
-    return np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
+    return geometry_to_wgs84(lines).simplify(0.0005)
 
 
 def geojson_geometry(geom: BaseGeometry, digits: int = 5) -> dict[str, Any]:

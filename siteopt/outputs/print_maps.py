@@ -32,13 +32,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrow, Patch, Rectangle
 
+from siteopt.crs import geometry_to_bng, to_bng
 from siteopt.outputs.map_data import (
     CHANGE_BREAKS_MIN,
     CHANGE_PALETTE,
     TRAVEL_PALETTE,
     OptionView,
-    bng_geometry,
-    bng_points,
     boundaries,
     catchment_divides,
     change_colour,
@@ -94,7 +93,7 @@ def _draw_polygons(ax: Axes, geoms: Sequence[Any], **kw: Any) -> None:
 
 
 def _draw_sites(ax: Axes, view: OptionView, scale: float = 1.0) -> None:
-    xs, ys = bng_points([s.lon for s in view.sites], [s.lat for s in view.sites])
+    xs, ys = to_bng([s.lat for s in view.sites], [s.lon for s in view.sites])
     for k, site in enumerate(view.sites):
         x, y = xs[k], ys[k]
         mix = service_mix(view.services, site)
@@ -132,7 +131,7 @@ def _place_labels(ax: Axes, view: OptionView, scale: float) -> None:
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     renderer = canvas.get_renderer()  # type: ignore[no-untyped-call]
     ax.apply_aspect()
-    xs, ys = bng_points([s.lon for s in view.sites], [s.lat for s in view.sites])
+    xs, ys = to_bng([s.lat for s in view.sites], [s.lon for s in view.sites])
     from matplotlib.transforms import Bbox
 
     px_per_pt = fig.dpi / 72.0
@@ -205,7 +204,7 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
     """Draw one option's map into ``ax`` (BNG metres); ``marker_scale`` shrinks the hospital
     symbols on smaller maps."""
     lads = boundaries(prepared, "lad")
-    lad_bng = [bng_geometry(g) for _, g in lads]
+    lad_bng = [geometry_to_bng(g) for _, g in lads]
     for geom in lad_bng:
         parts = getattr(geom, "geoms", [geom])
         for poly in parts:
@@ -217,12 +216,12 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
         ax.text(p.x, p.y, str(props.get("lad_name", "")), fontsize=6, color="#333333",
                 style="italic", ha="center", va="center", zorder=3, alpha=0.9)
     if catchments and change_min is None:
-        divides = bng_geometry(catchment_divides(prepared, view))
+        divides = geometry_to_bng(catchment_divides(prepared, view))
         for line in getattr(divides, "geoms", [divides]):
             x, y = line.xy
             ax.plot(x, y, color="black", linewidth=1.1, linestyle=(0, (4, 2.5)), zorder=4)
     z = view.zones
-    zx, zy = bng_points(z.lon, z.lat)
+    zx, zy = to_bng(z.lat, z.lon)
     if change_min is None:
         colours = [travel_colour(float(t)) for t in z.nearest_travel_min]
         ax.scatter(zx, zy, s=12, c=colours, edgecolors="#333333", linewidths=0.3, zorder=5)

@@ -1,8 +1,10 @@
 """The data flow end to end: geodata -> travel times -> demand -> catalogue -> solve/evaluate.
 
 :func:`prepare` runs the stages up to the model's input once (so a what-if or a sweep can reuse
-them), :func:`optimise_scenario` and :func:`evaluate_configuration` solve or evaluate on it, and
-:func:`write_run` writes a run's files with a manifest. Every stage is also callable alone from
+them): the one input path :func:`siteopt.data.load.load_inputs`, the travel stage
+:func:`travel_times`, demand and catalogue. :func:`optimise_scenario` and
+:func:`evaluate_configuration` solve or evaluate on it, and :func:`write_run` writes a run's
+files with a manifest. Every stage is also callable alone from
 its own module.
 """
 
@@ -24,11 +26,11 @@ import numpy.typing as npt
 from siteopt import __version__
 from siteopt.catalogue.demand import Demand, bed_need
 from siteopt.catalogue.options import Catalogue, build_catalogue
-from siteopt.data.load import GeoData, load_geodata
+from siteopt.data.load import GeoData, Inputs, load_inputs
 from siteopt.errors import DataError, Problem
 from siteopt.fileio import csv_text, write_atomically
 from siteopt.runs.scenario import Scenario, load_scenario
-from siteopt.travel.matrix import TravelMatrix, read_precomputed_matrix, zone_site_travel
+from siteopt.travel.matrix import TravelMatrix, zone_site_travel
 from siteopt.wards.instance import Instance
 from siteopt.wards.results import Solution, solution_to_dict
 from siteopt.wards.solve import evaluate, optimise
@@ -63,7 +65,7 @@ def prepare(
     *,
     travel_csv: Path | None = None,
     cache_dir: Path | None = None,
-    data: GeoData | None = None,
+    inputs: Inputs | None = None,
     travel: TravelMatrix | None = None,
 ) -> Prepared:
     """Load, validate and derive the model input of a scenario.
@@ -79,23 +81,41 @@ def prepare(
     travel_csv : Path, optional
         A precomputed matrix (``zone_id, site_id, travel_min``) instead of the road graph.
     cache_dir : Path, optional
-        Where travel matrices are cached.
-    data, travel : optional
-        Already loaded geodata and travel matrix (reused across the runs of a sweep).
+        Where travel matrices are cached (default
+        :func:`siteopt.travel.matrix.default_cache_dir`).
+    inputs : Inputs, optional
+        Already loaded inputs (:func:`siteopt.data.load.load_inputs`), reused across the runs of
+        a what-if or a sweep; ``geodata_dir`` and ``travel_csv`` are then not read again.
+    travel : TravelMatrix, optional
+        An already computed travel matrix (reused across runs).
     """
-    data = data or load_geodata(geodata_dir)
+    if inputs is None:
+        inputs = load_inputs(geodata_dir, travel_csv=travel_csv if travel is None else None)
+    data = inputs.data
     scenario = load_scenario(scenario_path, overrides, data.assumptions)
     if travel is None:
-        zone_ids = [str(z) for z in data.zones["zone_id"]]
-        site_ids = [str(s) for s in data.sites["site_id"]]
-        travel = (read_precomputed_matrix(travel_csv, zone_ids, site_ids)
-                  if travel_csv is not None
-                  else zone_site_travel(geodata_dir, cache_dir=cache_dir))
+        travel = travel_times(inputs, cache_dir=cache_dir)
     travel_min = aligned_travel(data, travel)
     demand = bed_need(data, scenario.demand)
     catalogue = build_catalogue(data, demand, travel_min, scenario.catalogue)
     digest = inputs_hash(data.directory, scenario, travel_min)
     return Prepared(data, scenario, demand, travel, catalogue, digest)
+
+
+def travel_times(inputs: Inputs, *, cache_dir: Path | None = None) -> TravelMatrix:
+    """The travel stage: the user's precomputed matrix if :func:`load_inputs` read one, else
+    drive times on the road graph from the validated zones and sites.
+
+    Parameters
+    ----------
+    inputs : Inputs
+    cache_dir : Path, optional
+        Where road-graph matrices are cached (default
+        :func:`siteopt.travel.matrix.default_cache_dir`).
+    """
+    if inputs.travel is not None:
+        return inputs.travel
+    return zone_site_travel(inputs.data, cache_dir=cache_dir)
 
 
 def aligned_travel(data: GeoData, travel: TravelMatrix) -> npt.NDArray[np.float64]:

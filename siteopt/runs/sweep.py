@@ -54,12 +54,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from siteopt.data.load import GeoData, load_geodata
+from siteopt.data.load import Inputs, load_inputs
 from siteopt.errors import DataError, Problem, SiteoptError
 from siteopt.parallel import run_all
-from siteopt.runs.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
+from siteopt.runs.pipeline import (
+    Prepared,
+    evaluate_configuration,
+    optimise_scenario,
+    prepare,
+    travel_times,
+)
 from siteopt.runs.scenario import SECTIONS, load_scenario, valid_keys
-from siteopt.travel.matrix import TravelMatrix, read_precomputed_matrix, zone_site_travel
+from siteopt.travel.matrix import TravelMatrix
 from siteopt.wards.instance import Instance
 from siteopt.wards.results import Solution, access_measures, objective_from_measures, totals
 from siteopt.wards.solve import evaluate
@@ -265,6 +271,8 @@ class RunTask:
     named_options: tuple[str, ...] = ()
     candidates: tuple[tuple[str, dict[str, str]], ...] = ()
     """(label, site_id -> option_id) to score in this run, for regret."""
+    cache_dir: str | None = None
+    """Where road-graph matrices are cached (None: the default cache folder)."""
 
     @property
     def key(self) -> str:
@@ -274,25 +282,23 @@ class RunTask:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-_WORKER_CACHE: dict[tuple[str, str | None], tuple[GeoData, TravelMatrix]] = {}
+_WORKER_CACHE: dict[tuple[str, str | None, str | None], tuple[Inputs, TravelMatrix]] = {}
 
 
-def _shared(geodata_dir: str, travel_csv: str | None) -> tuple[GeoData, TravelMatrix]:
-    """Geodata and travel matrix, loaded once per worker process."""
-    key = (geodata_dir, travel_csv)
+def _shared(task: RunTask) -> tuple[Inputs, TravelMatrix]:
+    """The inputs (:func:`siteopt.data.load.load_inputs`) and travel matrix, loaded once per
+    worker process."""
+    key = (task.geodata_dir, task.travel_csv, task.cache_dir)
     if key not in _WORKER_CACHE:
-        data = load_geodata(Path(geodata_dir))
-        if travel_csv is not None:
-            travel = read_precomputed_matrix(Path(travel_csv),
-                                             [str(z) for z in data.zones["zone_id"]],
-                                             [str(s) for s in data.sites["site_id"]])
-        else:
-            travel = zone_site_travel(Path(geodata_dir))
-        _WORKER_CACHE[key] = (data, travel)
+        inputs = load_inputs(Path(task.geodata_dir),
+                             travel_csv=Path(task.travel_csv) if task.travel_csv else None)
+        travel = travel_times(inputs,
+                              cache_dir=Path(task.cache_dir) if task.cache_dir else None)
+        _WORKER_CACHE[key] = (inputs, travel)
     return _WORKER_CACHE[key]
 
 
-def objective_value(prepared: Prepared, instance: Instance, solution: Solution) -> float:
+def solution_objective(prepared: Prepared, instance: Instance, solution: Solution) -> float:
     """The scenario's objective recomputed from a solution's measures (comparable across
     optimised and evaluated solutions)."""
     m = prepared.scenario.model
@@ -307,9 +313,9 @@ def run_one(task: RunTask) -> dict[str, Any]:
     start = time.perf_counter()
     record: dict[str, Any] = {"run_id": task.run_id, "key": task.key, "params": task.params}
     try:
-        data, travel = _shared(task.geodata_dir, task.travel_csv)
+        inputs, travel = _shared(task)
         prepared = prepare(Path(task.geodata_dir), Path(task.scenario_path)
-                           if task.scenario_path else None, task.overrides, data=data,
+                           if task.scenario_path else None, task.overrides, inputs=inputs,
                            travel=travel)
     except SiteoptError as err:
         record.update(status="error", message=" | ".join(err.lines()))
@@ -326,7 +332,7 @@ def run_one(task: RunTask) -> dict[str, Any]:
         acc = access_measures(inst, solution.assignment)
         record.update(
             status=solution.status_text, gap=solution.gap, message="",
-            objective=objective_value(prepared, inst, solution),
+            objective=solution_objective(prepared, inst, solution),
             choice=dict(sorted(solution.choice.items())),
             beds={site.site_id: dict(site.option(solution.choice[site.site_id]).beds)
                   for site in inst.sites},
@@ -358,7 +364,7 @@ def _scores(prepared: Prepared, task: RunTask) -> dict[str, float]:
         except SiteoptError:
             scores[name] = INF
             continue
-        scores[name] = INF if sol.violations else objective_value(
+        scores[name] = INF if sol.violations else solution_objective(
             prepared, prepared.evaluation_instance, sol)
     s = prepared.scenario
     for label, choice in task.candidates:
@@ -367,8 +373,8 @@ def _scores(prepared: Prepared, task: RunTask) -> dict[str, float]:
         except (SiteoptError, KeyError):
             scores[label] = INF
             continue
-        scores[label] = INF if sol.violations else objective_value(prepared, prepared.instance,
-                                                                   sol)
+        scores[label] = INF if sol.violations else solution_objective(
+            prepared, prepared.instance, sol)
     return scores
 
 
@@ -412,12 +418,16 @@ class SweepResult:
 
 def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int = 1,
               scheduler: str | None = None, travel_csv: Path | None = None,
-              on_result: Progress | None = None) -> SweepResult:
+              on_result: Progress | None = None, cache_dir: Path | None = None) -> SweepResult:
     """Run a sweep in two phases: solve every run, then score the candidates in every run.
 
-    Finished runs are appended to ``out_dir/runs.jsonl``; a rerun skips them (resume).
+    Finished runs are appended to ``out_dir/runs.jsonl``; a rerun skips them (resume). The
+    inputs are validated here first (:func:`siteopt.data.load.load_inputs`, so a bad geodata
+    folder or travel matrix stops the sweep with one error), then loaded once per worker.
+    ``cache_dir`` is where road-graph matrices are cached (default
+    :func:`siteopt.travel.matrix.default_cache_dir`).
     """
-    data = load_geodata(geodata_dir)
+    data = load_inputs(geodata_dir, travel_csv=travel_csv).data
     base = load_scenario(spec.base, (), data.assumptions)
     for name in spec.named_options:
         if name not in data.configurations:
@@ -429,7 +439,8 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
     common = {"geodata_dir": str(geodata_dir),
               "scenario_path": str(spec.base) if spec.base else None,
               "travel_csv": str(travel_csv) if travel_csv else None,
-              "named_options": spec.named_options}
+              "named_options": spec.named_options,
+              "cache_dir": str(cache_dir) if cache_dir else None}
     tasks = [RunTask(run_id=i, overrides=tuple(overrides_for(v, base.values)), params=v,
                      **common) for i, v in enumerate(values)]  # type: ignore[arg-type]
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -445,7 +456,8 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
         cand_tasks = [RunTask(run_id=t.run_id, geodata_dir=t.geodata_dir,
                               scenario_path=t.scenario_path, overrides=t.overrides,
                               params=t.params, travel_csv=t.travel_csv,
-                              candidates=tuple(candidates.items())) for t in tasks]
+                              candidates=tuple(candidates.items()), cache_dir=t.cache_dir)
+                      for t in tasks]
         scored, more = _resume_or_run(cand_tasks, journal, "score", workers, scheduler,
                                       on_result, score_only=True)
         resumed += more
@@ -490,9 +502,9 @@ def run_scores(task: RunTask) -> dict[str, Any]:
     """Phase 2: score the candidates of one run (no optimisation)."""
     record: dict[str, Any] = {"run_id": task.run_id, "key": task.key}
     try:
-        data, travel = _shared(task.geodata_dir, task.travel_csv)
+        inputs, travel = _shared(task)
         prepared = prepare(Path(task.geodata_dir), Path(task.scenario_path)
-                           if task.scenario_path else None, task.overrides, data=data,
+                           if task.scenario_path else None, task.overrides, inputs=inputs,
                            travel=travel)
         record["scores"] = _scores(prepared, task)
     except SiteoptError as err:

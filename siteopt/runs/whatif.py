@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from siteopt.data.load import load_geodata
+from siteopt.data.load import load_inputs
 from siteopt.errors import SiteoptError
-from siteopt.runs.pipeline import Prepared, optimise_scenario, prepare
-from siteopt.travel.matrix import TravelMatrix, read_precomputed_matrix, zone_site_travel
+from siteopt.runs.pipeline import Prepared, optimise_scenario, prepare, travel_times
 from siteopt.wards.results import Solution, access_measures, totals
 
 MEASURES = (
@@ -63,16 +62,27 @@ class Outcome:
 
 
 def run_whatif(geodata_dir: Path, scenario_paths: Sequence[Path],
-               travel_csv: Path | None = None) -> list[Outcome]:
-    """Solve each scenario, loading the geodata and travel times once."""
-    data = load_geodata(geodata_dir)
-    travel: TravelMatrix = (
-        read_precomputed_matrix(travel_csv, [str(z) for z in data.zones["zone_id"]],
-                                [str(s) for s in data.sites["site_id"]])
-        if travel_csv is not None else zone_site_travel(geodata_dir))
+               travel_csv: Path | None = None, *,
+               cache_dir: Path | None = None) -> list[Outcome]:
+    """Solve each scenario, loading the inputs and travel times once.
+
+    Parameters
+    ----------
+    geodata_dir : Path
+        The region's geodata folder.
+    scenario_paths : sequence of Path
+        Scenario TOML files; the first is the one the others are compared against.
+    travel_csv : Path, optional
+        A precomputed matrix instead of the road graph.
+    cache_dir : Path, optional
+        Where road-graph matrices are cached (default
+        :func:`siteopt.travel.matrix.default_cache_dir`).
+    """
+    inputs = load_inputs(geodata_dir, travel_csv=travel_csv)
+    travel = travel_times(inputs, cache_dir=cache_dir)
     outcomes = []
     for path in scenario_paths:
-        prepared = prepare(geodata_dir, path, data=data, travel=travel)
+        prepared = prepare(geodata_dir, path, inputs=inputs, travel=travel)
         try:
             solution = optimise_scenario(prepared)
         except SiteoptError as err:

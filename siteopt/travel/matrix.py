@@ -2,10 +2,11 @@
 
 Public API (stable: the optimiser calls these)
 ----------------------------------------------
-``zone_site_travel(geodata_dir: Path, *, cache_dir: Path | None = None) -> TravelMatrix``
-    Drive minutes from every zone of ``geodata_dir/zones.csv`` (``zone_id, lat, lon``) to every
-    site of ``geodata_dir/sites.csv`` (``site_id, lat, lon``) on the default graph
-    ``geodata_dir/roads/llr_roads.npz``, cached on disk.
+``zone_site_travel(inputs: ZonesAndSites, *, cache_dir: Path | None = None) -> TravelMatrix``
+    Drive minutes from every zone to every site of a region's validated inputs (a
+    :class:`siteopt.data.load.GeoData`: its ``zone_points``, ``site_points`` and ``roads_dir``)
+    on the default graph ``roads_dir/llr_roads.npz``, cached on disk. It never re-reads
+    ``zones.csv`` or ``sites.csv``: the data stage has read and validated them.
 ``TravelMatrix``
     frozen dataclass: ``origin_ids: tuple[str, ...]``, ``destination_ids: tuple[str, ...]``,
     ``travel_min: np.ndarray`` of shape ``(n_origins, n_destinations)`` (``inf`` = unreachable),
@@ -44,13 +45,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
-from siteopt.crs import to_bng
+from siteopt.crs import in_gb, to_bng
 from siteopt.errors import DataError, Problem
 from siteopt.travel.graph import GraphArrays, arrays_to_graph, load_graph_arrays
 from siteopt.travel.speeds import UrbanArea, is_urban, read_parameters, read_urban_areas
@@ -80,7 +81,8 @@ class Points:
         ------
         DataError
             Missing columns, empty or duplicate ids, coordinates that are not numbers or lie
-            outside Great Britain's range (a sign of swapped lat/lon).
+            outside Great Britain's range (:func:`siteopt.crs.in_gb`; a sign of swapped
+            lat/lon).
         """
         name = str(path)
         if not path.exists():
@@ -109,7 +111,7 @@ class Points:
                     problems.append(Problem(name, "lat and lon must be numbers (WGS84 degrees)",
                                             row_no, "lat"))
                     continue
-                if not (49.0 <= lat <= 61.0 and -9.0 <= lon <= 2.5):
+                if not in_gb(lat, lon):
                     problems.append(Problem(name, f"({lat}, {lon}) is outside Great Britain: "
                                             "check lat/lon are not swapped", row_no, "lat"))
                 ids.append(pid)
@@ -381,32 +383,56 @@ def travel_matrix(
 
 
 def default_cache_dir() -> Path:
-    """``.siteopt-cache/`` in the repository (gitignored)."""
-    from siteopt.paths import REPO_DIR
+    """The user's cache folder, or ``$SITEOPT_CACHE_DIR`` (:func:`siteopt.paths.cache_dir`)."""
+    from siteopt.paths import cache_dir
 
-    return REPO_DIR / ".siteopt-cache"
+    return cache_dir()
 
 
-def zone_site_travel(geodata_dir: Path, *, cache_dir: Path | None = None) -> TravelMatrix:
-    """Drive minutes from every zone to every site of a geodata folder (the optimiser's input).
+class ZonesAndSites(Protocol):
+    """What the travel stage needs of a region's validated inputs.
+
+    :class:`siteopt.data.load.GeoData` has these (structural typing, so the travel stage never
+    imports the data stage, which imports it).
+    """
+
+    @property
+    def zone_points(self) -> Points:
+        """The demand zones (``zone_id``, lat, lon), in zones.csv order."""
+        ...
+
+    @property
+    def site_points(self) -> Points:
+        """The candidate sites (``site_id``, lat, lon), in sites.csv order."""
+        ...
+
+    @property
+    def roads_dir(self) -> Path:
+        """The folder of the road graph, ``parameters.csv`` and ``urban_areas.csv``."""
+        ...
+
+
+def zone_site_travel(inputs: ZonesAndSites, *, cache_dir: Path | None = None) -> TravelMatrix:
+    """Drive minutes from every zone to every site of a region (the optimiser's input).
 
     Parameters
     ----------
-    geodata_dir : Path
-        Holds ``zones.csv`` (``zone_id, lat, lon, ...``), ``sites.csv`` (``site_id, lat, lon,
-        ...``) and ``roads/llr_roads.npz`` with its ``parameters.csv`` and ``urban_areas.csv``.
+    inputs : ZonesAndSites
+        The validated inputs, normally :class:`siteopt.data.load.GeoData`: zones and sites as
+        :class:`Points` and ``roads_dir`` holding ``llr_roads.npz`` with its
+        ``parameters.csv`` and ``urban_areas.csv``.
     cache_dir : Path, optional
-        Default :func:`default_cache_dir`.
+        Default :func:`default_cache_dir`. The cache key (:func:`cache_key`) hashes the
+        points' ids and coordinates, not the CSV bytes.
 
     Returns
     -------
     TravelMatrix
-        Rows in ``zones.csv`` order, columns in ``sites.csv`` order.
+        Rows in zones.csv order, columns in sites.csv order.
     """
-    zones = Points.from_csv(geodata_dir / "zones.csv", id_column="zone_id")
-    sites = Points.from_csv(geodata_dir / "sites.csv", id_column="site_id")
-    roads_dir = geodata_dir / "roads"
-    return travel_matrix(roads_dir / DEFAULT_GRAPH_NAME, zones, sites, roads_dir=roads_dir,
+    roads_dir = inputs.roads_dir
+    return travel_matrix(roads_dir / DEFAULT_GRAPH_NAME, inputs.zone_points, inputs.site_points,
+                         roads_dir=roads_dir,
                          cache_dir=cache_dir if cache_dir is not None else default_cache_dir())
 
 

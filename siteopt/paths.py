@@ -52,6 +52,15 @@ def _embedded_geodata_dir() -> Path:
 DEFAULT_GEODATA_DIR = _embedded_geodata_dir()
 """The embedded LLR geodata: ``geodata/`` of the checkout, or ``siteopt/_geodata`` installed."""
 
+def geodata_label(directory: Path) -> str:
+    """The name a manifest gives a geodata folder: ``geodata`` for the embedded data (whether
+    it is the checkout's ``geodata/`` or the installed ``siteopt/_geodata``), else the folder's
+    own name, so an installed run and a checkout run write the same files."""
+    if Path(directory).resolve() == DEFAULT_GEODATA_DIR.resolve():
+        return "geodata"
+    return Path(directory).name
+
+
 CACHE_ENV = "SITEOPT_CACHE_DIR"
 """The environment variable that moves the cache (``--cache-dir`` sets it for one command)."""
 

@@ -126,6 +126,33 @@ def site_files(site_packages: Path) -> set[str]:
     return {str(p.relative_to(site_packages)) for p in site_packages.rglob("*") if p.is_file()}
 
 
+def comparable(path: Path) -> object:
+    """A file's content with its timings taken out: JSON without ``*_s``/``seconds`` keys, a
+    workbook by its cell values (its creation time differs), any other file as bytes."""
+    if path.suffix == ".json":
+        def strip(obj: object) -> object:
+            if isinstance(obj, dict):
+                return {k: strip(v) for k, v in obj.items()
+                        if not (k == "seconds" or k.endswith("_s"))}
+            return [strip(v) for v in obj] if isinstance(obj, list) else obj
+        return strip(json.loads(path.read_text()))
+    if path.suffix == ".xlsx":
+        import openpyxl
+
+        book = openpyxl.load_workbook(path)
+        return [(ws.title, list(ws.iter_rows(values_only=True))) for ws in book.worksheets]
+    return path.read_bytes()
+
+
+def assert_same_outputs(installed: Path, checkout: Path) -> None:
+    """The installed run wrote the same files as the checkout's run, with the same content."""
+    names = sorted(p.name for p in checkout.iterdir())
+    assert sorted(p.name for p in installed.iterdir()) == names
+    assert len(names) > 30  # report, tables, workbook and the maps
+    differ = [n for n in names if comparable(installed / n) != comparable(checkout / n)]
+    assert not differ, differ
+
+
 @pytest.mark.slow
 def test_wheel_installs_and_runs_from_an_empty_folder(tmp_path: Path) -> None:
     src, dist, venv = tmp_path / "src", tmp_path / "dist", tmp_path / "venv"
@@ -181,13 +208,22 @@ def test_wheel_installs_and_runs_from_an_empty_folder(tmp_path: Path) -> None:
     assert f"geodata OK: {info['geodata']}" in validate.stdout
     assert f"sites: {n_sites} " in validate.stdout
 
+    appraise = run([siteopt_bin, "appraise"], cwd=empty, env=env)
+    assert appraise.returncode == 0, appraise.stderr
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    here = run([sys.executable, "-m", "siteopt", "appraise"], cwd=checkout, env=env)
+    assert here.returncode == 0, here.stderr
+    assert_same_outputs(empty / "outputs" / "base", checkout / "outputs" / "base")
+
     solve = run([siteopt_bin, "solve", "--out", "outputs/run"], cwd=empty, env=env)
     assert solve.returncode == 0, solve.stderr
     assert solve.stdout.startswith("siteopt: optimal"), solve.stdout
     assert "independent check: passed" in solve.stdout
     assert (empty / "outputs" / "run").is_dir() and any((empty / "outputs" / "run").iterdir())
     assert len(list(cache.glob("travel_*.npz"))) == 1
-    assert not xdg.exists()  # SITEOPT_CACHE_DIR won over the user's cache folder
+    assert not (xdg / "siteopt").exists()  # SITEOPT_CACHE_DIR won over the user's cache folder
+    # (matplotlib keeps its own font cache under XDG_CACHE_HOME; that is outside the package)
 
     national = run([siteopt_bin, "national", "--region", "east_midlands"], cwd=empty, env=env)
     assert national.returncode == 2 and "Traceback" not in national.stderr

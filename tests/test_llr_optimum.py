@@ -18,6 +18,8 @@ from siteopt.wards.enumerate import enumerate_optimum
 from siteopt.wards.instance import Instance, ModelSettings
 from siteopt.wards.solve import SolverOptions, optimise
 
+pytestmark = pytest.mark.slow  # MILP against enumeration of 342,144 LLR configurations
+
 
 @pytest.fixture(scope="module")
 def llr() -> tuple[Instance, ModelSettings]:

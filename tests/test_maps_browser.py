@@ -28,9 +28,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 TILE_HOSTS = ("tile.openstreetmap.org",)
 """The only URLs allowed to fail: background tiles, fetched from the web."""
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)")
+pytestmark = [
+    pytest.mark.slow,  # headless Chromium
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)"),
+]
 
 websocket = pytest.importorskip("websocket", reason="needs websocket-client (test extras)")
 

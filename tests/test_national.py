@@ -22,6 +22,8 @@ from siteopt.national.region import load_region, prefix_filter, read_spec, selec
 from siteopt.national.run import DEFAULT_SPEC, load, measures, output_files, run, settings_from_spec
 from siteopt.national.solve import ThroughputOptions
 
+pytestmark = pytest.mark.slow  # the East Midlands slice of the national instance
+
 ENGLAND = DEFAULT_SPEC.parent.parent.parent / "shared" / "geodata" / "england"
 needs_england = pytest.mark.skipif(not ENGLAND.exists(), reason="../shared/geodata absent")
 

@@ -19,8 +19,11 @@ from siteopt.paths import DEFAULT_GEODATA_DIR
 from siteopt.runs.pipeline import prepare
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None,
-                                reason="chromium is not installed (apt-get install chromium)")
+pytestmark = [
+    pytest.mark.slow,  # headless Chromium
+    pytest.mark.skipif(CHROMIUM is None,
+                       reason="chromium is not installed (apt-get install chromium)"),
+]
 
 REDUCED = ["catalogue.allow_existing_as_is=false",
            'model.fixed_options={coalville="status_quo", loughborough="status_quo"}']

@@ -29,6 +29,7 @@ from siteopt.catalogue.options import Catalogue, build_catalogue
 from siteopt.data.load import GeoData, Inputs, load_inputs
 from siteopt.errors import DataError, Problem
 from siteopt.fileio import csv_text, write_atomically
+from siteopt.paths import geodata_label
 from siteopt.runs.scenario import Scenario, load_scenario
 from siteopt.travel.matrix import TravelMatrix, zone_site_travel
 from siteopt.wards.instance import Instance
@@ -218,7 +219,7 @@ def manifest(prepared: Prepared, solutions: Mapping[str, Solution]) -> dict[str,
     return {
         "siteopt_version": __version__,
         "inputs_sha256": prepared.inputs_sha256,
-        "geodata": str(prepared.data.directory.name),
+        "geodata": geodata_label(prepared.data.directory),
         "scenario": {"name": s.name, "files": [Path(f).name for f in s.files],
                      "overrides": list(s.overrides)},
         "planning_year": prepared.demand.planning_year,

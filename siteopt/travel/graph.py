@@ -1,15 +1,12 @@
-"""Road graphs for drive times: OpenStreetMap extracts, the strategic network, save and load.
+"""Road graphs for drive times: the graph, its file format, simplification, merging, checks.
+
+The graph builders are :mod:`siteopt.travel.osm` (OpenStreetMap extracts) and
+:mod:`siteopt.travel.strategic` (the hand-authored strategic network); both produce the graph
+described here, and :mod:`siteopt.travel.matrix` computes drive times on it.
 
 Functions take a graph and return a graph (in the style of osmnx). A graph is a
 :class:`networkx.DiGraph` whose nodes carry ``x`` (longitude) and ``y`` (latitude) in WGS84 and
 whose edges carry ``length_m``, ``travel_min``, ``speed_kph`` and ``highway``.
-
-Why pyosmium (``osmium``) and not pyrosm: pyosmium is the reference binding of libosmium, reads
-``.osm.pbf`` as a stream with node locations resolved in C++ (the Rutland extract in 0.05 s),
-has wheels for current Pythons and no pinned geopandas/shapely/cykhash stack; pyrosm loads whole
-layers into GeoDataFrames (more memory, slower for a national extract) and has had long gaps
-between releases. We only need ways with a ``highway`` tag and their node coordinates, which is
-exactly what a pyosmium ``FileProcessor`` with a tag filter gives.
 
 Assumptions live in data files, never in code (see ``geodata/roads/README.md``):
 

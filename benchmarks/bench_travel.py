@@ -60,8 +60,8 @@ def main() -> None:
     access = tr.AccessModel.from_roads_dir(ROADS)
     arrays = road_graph.load_graph_arrays(GRAPH)
     rows: list[tuple[str, float]] = []
-    rows.append(("graph load: arrays (.npz)", timed(lambda: road_graph.load_graph_arrays(GRAPH),
-    n)))
+    rows.append(("graph load: arrays (.npz)",
+                 timed(lambda: road_graph.load_graph_arrays(GRAPH), n)))
     rows.append(("graph load: networkx DiGraph", timed(lambda: road_graph.load_graph(GRAPH), n)))
     for label, dests in (("634 x 9 (LLR zones x sites)", sites),
                          ("634 x 100 (zones x candidates)", cands)):

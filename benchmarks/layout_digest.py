@@ -2,11 +2,10 @@
 
 Runs ``siteopt appraise``, ``solve`` (table, JSON, ``--out``, ``--evaluate``), ``map``, ``sweep``
 (a 6-run grid), ``whatif`` (table and JSON), ``validate`` and ``national --region east_midlands``
-into a scratch
-folder, then digests each file (SHA-256). Timings are the only thing allowed to differ, so they
-are taken out before digesting: JSON keys and table columns (CSV, JSON lines, Parquet) named
-``seconds`` or ending in ``_s`` or ``_seconds``,
-the ``"...; 52.4 s"`` tail of a summary line, and the creation time inside a workbook (the
+into a scratch folder, then digests each file (SHA-256). Timings are the only thing allowed to
+differ, so they are taken out before digesting: JSON keys and table columns (CSV, JSON lines,
+Parquet) named ``seconds`` or ending in ``_s`` or ``_seconds``, the ``"...; 52.4 s"`` tail of a
+summary line, the national run's time split, and the creation time inside a workbook (the
 workbook is digested by its cell values). Everything else is compared byte for byte.
 
 Usage::

@@ -17,6 +17,7 @@ Great Britain uses :data:`GB_LAT_RANGE_DEG` and :data:`GB_LON_RANGE_DEG`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,9 +39,6 @@ GB_LON_RANGE_DEG = (-8.7, 2.0)
 
 FloatArray = npt.NDArray[np.float64]
 
-_TRANSFORMER_CACHE: dict[tuple[str, str], Any] = {}
-
-
 def in_gb(lat_deg: float, lon_deg: float) -> bool:
     """Whether a WGS84 point lies within :data:`GB_LAT_RANGE_DEG` x :data:`GB_LON_RANGE_DEG`.
 
@@ -58,15 +56,12 @@ def in_gb(lat_deg: float, lon_deg: float) -> bool:
             and GB_LON_RANGE_DEG[0] <= lon_deg <= GB_LON_RANGE_DEG[1])
 
 
+@functools.cache
 def _transformer(source: str, target: str) -> Any:
-    """A pyproj ``Transformer`` (``always_xy``: x = lon/easting, y = lat/northing), cached."""
-    tr = _TRANSFORMER_CACHE.get((source, target))
-    if tr is None:
-        from pyproj import Transformer
+    """A pyproj ``Transformer`` (``always_xy``: x = lon/easting, y = lat/northing), made once."""
+    from pyproj import Transformer
 
-        tr = Transformer.from_crs(source, target, always_xy=True)
-        _TRANSFORMER_CACHE[(source, target)] = tr
-    return tr
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def to_bng(lat: npt.ArrayLike, lon: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -62,7 +62,8 @@ def geodata_label(directory: Path) -> str:
 
 
 CACHE_ENV = "SITEOPT_CACHE_DIR"
-"""The environment variable that moves the cache (``--cache-dir`` sets it for one command)."""
+"""The environment variable that moves the cache (``--cache-dir DIR`` overrides it for one
+command)."""
 
 NATIONAL_SPEC = Path("regions") / "england_stroke.toml"
 """The national stroke-unit spec, relative to the current folder or the checkout."""

@@ -99,7 +99,8 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
 @click.option("--no-maps", is_flag=True, help="Do not draw maps.")
 def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
              travel_csv: Path | None, out_dir: Path | None, options_csv: Path | None,
-             next_best: int | None, frontier_method: str, no_maps: bool) -> None:
+             next_best: int | None, frontier_method: str, no_maps: bool,
+             cache_dir: Path | None) -> None:
     """Appraise the options end to end: validate, travel times, options, appraisal, report.
 
     Builds the long list (status quo, STP proposal, your options, the optimum, the next best
@@ -126,7 +127,8 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
     if next_best is not None:
         appraisal_overrides["appraisal.next_best_options"] = next_best
     with solver_chatter_to_stderr():
-        prepared = prepare(geodata_dir, scenario_path, scenario_overrides, travel_csv=travel_csv)
+        prepared = prepare(geodata_dir, scenario_path, scenario_overrides, travel_csv=travel_csv,
+                           cache_dir=cache_dir)
         settings = AppraisalSettings.from_assumptions(prepared.data.assumptions.values,
                                                       appraisal_overrides)
         user = read_user_options(options_csv, prepared) if options_csv is not None else None

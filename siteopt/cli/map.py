@@ -44,7 +44,7 @@ def solve_named(prepared: Prepared, name: str) -> Solution:
               default=Path("maps"), show_default=True, help="Folder to write the maps to.")
 def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
                 travel_csv: Path | None, option: str, compare: str | None, baseline: str,
-                fmt: str, out_dir: Path) -> None:
+                fmt: str, out_dir: Path, cache_dir: Path | None) -> None:
     """Draw the maps of an option for consultation.
 
     Writes the option's map (hospitals with their beds before and after, neighbourhoods by drive
@@ -64,7 +64,8 @@ def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequen
 
     names = list(dict.fromkeys([option] + ([compare] if compare else [])))
     with solver_chatter_to_stderr():
-        prepared = prepare(geodata_dir, scenario_path, overrides, travel_csv=travel_csv)
+        prepared = prepare(geodata_dir, scenario_path, overrides, travel_csv=travel_csv,
+                           cache_dir=cache_dir)
         solutions = {n: solve_named(prepared, n) for n in names}
         solutions_all = dict(solutions)
         if baseline not in solutions_all:

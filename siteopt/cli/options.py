@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,29 +45,14 @@ def scenario_options(func: F) -> F:
     )(func)
 
 
-def _use_cache_dir(ctx: click.Context, _param: click.Parameter, value: Path | None) -> None:
-    """Point ``$SITEOPT_CACHE_DIR`` at ``value`` for this command (worker processes inherit it),
-    and put the old value back when the command ends."""
-    if value is None:
-        return
-    before = os.environ.get(CACHE_ENV)
-    os.environ[CACHE_ENV] = str(value.resolve())
-
-    def restore() -> None:
-        if before is None:
-            os.environ.pop(CACHE_ENV, None)
-        else:
-            os.environ[CACHE_ENV] = before
-
-    ctx.call_on_close(restore)
-
-
 def cache_option(func: F) -> F:
-    """``--cache-dir DIR``: where drive-time matrices are cached, for this command."""
+    """``--cache-dir DIR`` (the command's ``cache_dir`` argument, None for the default): where
+    drive-time matrices are cached. Commands pass it to the travel stage, which falls back to
+    :func:`siteopt.paths.cache_dir`; sweep workers get it in their task."""
     return click.option(
-        "--cache-dir",
-        type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
-        default=None, expose_value=False, is_eager=True, callback=_use_cache_dir,
+        "--cache-dir", "cache_dir",
+        type=click.Path(file_okay=False, path_type=Path, resolve_path=True), metavar="DIR",
+        default=None,
         help=f"Cache drive-time matrices here (default: ${CACHE_ENV}, else the user's cache "
              "folder, e.g. ~/.cache/siteopt).",
     )(func)

@@ -42,7 +42,7 @@ from siteopt.wards.results import Solution, solution_to_dict, totals
 def solve(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
           travel_csv: Path | None, objective: str | None, solver: str | None,
           time_limit_s: float | None, configuration: str | None, fmt: str,
-          out_dir: Path | None) -> None:
+          out_dir: Path | None, cache_dir: Path | None) -> None:
     """Choose which sites keep inpatient wards and how many, within the scenario's limits.
 
     Minimises the mean drive time of people aged 65+ (objective access), the running cost plus
@@ -65,7 +65,8 @@ def solve(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str
     if time_limit_s is not None:
         extra.append(f"solver.time_limit_s={time_limit_s}")
     with solver_chatter_to_stderr():
-        prepared = prepare(geodata_dir, scenario_path, extra, travel_csv=travel_csv)
+        prepared = prepare(geodata_dir, scenario_path, extra, travel_csv=travel_csv,
+                           cache_dir=cache_dir)
         if configuration:
             solution = evaluate_configuration(prepared, configuration)
             name = configuration

@@ -42,7 +42,7 @@ def required(value: Path | None, option: str) -> Path:
 @geodata_option
 @cache_option
 def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
-                 no_cache: bool, geodata_dir: Path) -> None:
+                 no_cache: bool, geodata_dir: Path, cache_dir: Path | None) -> None:
     """Drive minutes from every origin to every destination on the road graph.
 
     \b
@@ -56,7 +56,7 @@ def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
     roads_dir = geodata_dir / "roads"
     matrix = tr.travel_matrix(roads_dir / tr.DEFAULT_GRAPH_NAME, o, d, roads_dir=roads_dir,
                               method="networkx" if method == "networkx" else "csr",
-                              cache_dir=None if no_cache else tr.default_cache_dir())
+                              cache_dir=None if no_cache else cache_dir or tr.default_cache_dir())
     matrix.to_csv(out_path)
     click.echo(f"wrote {out_path}: {len(o.ids)} x {len(d.ids)} drive times")
     for pid in matrix.too_far_ids:
@@ -88,7 +88,7 @@ def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
 @geodata_option
 @cache_option
 def travel_check(reference: Path, lsoa_centroids: Path | None, units: Path | None,
-                 holdout: Path | None, geodata_dir: Path) -> None:
+                 holdout: Path | None, geodata_dir: Path, cache_dir: Path | None) -> None:
     """Error statistics of the road graph against a reference (held-out LSOAs).
 
     With --holdout: first the independent check on the LLR LSOAs not in the reference file.
@@ -108,17 +108,18 @@ def travel_check(reference: Path, lsoa_centroids: Path | None, units: Path | Non
     lsoa_centroids = required(lsoa_centroids, "--lsoa-centroids")
     units = required(units, "--units")
     ref = tcheck.read_reference(reference, lsoa_centroids, units)
+    cache = cache_dir or tr.default_cache_dir()
     roads_dir = geodata_dir / "roads"
     graph = roads_dir / tr.DEFAULT_GRAPH_NAME
     if holdout is not None:
         hold = tcheck.read_holdout(holdout, reference, lsoa_centroids, units,
                                tuple(ref.destinations.ids))
         hm = tr.travel_matrix(graph, hold.origins, hold.destinations, roads_dir=roads_dir,
-                              cache_dir=tr.default_cache_dir())
+                              cache_dir=cache)
         result = tcheck.independent_check(ref, hold, hm.travel_min)
         for line in tcheck.format_independent_check(result, len(ref.destinations.ids)):
             click.echo(line)
     model = tr.travel_matrix(graph, ref.origins, ref.destinations,
-                             roads_dir=roads_dir, cache_dir=tr.default_cache_dir())
+                             roads_dir=roads_dir, cache_dir=cache)
     for line in tcheck.format_check(ref, model.travel_min):
         click.echo(line)

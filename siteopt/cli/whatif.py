@@ -28,7 +28,7 @@ from siteopt.runs.whatif import compare_lines, outcome_dict, run_whatif
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
 def whatif(geodata_dir: Path, scenarios: Sequence[Path], travel_csv: Path | None,
-           fmt: str) -> None:
+           fmt: str, cache_dir: Path | None) -> None:
     """Solve each scenario and show what changes against the first.
 
     Sites that gain or lose beds, beds, drive times, capital, revenue and staff.
@@ -39,7 +39,7 @@ def whatif(geodata_dir: Path, scenarios: Sequence[Path], travel_csv: Path | None
           scenarios/home_first_plus_10.toml scenarios/no_extra_nurses.toml
     """
     with solver_chatter_to_stderr():
-        outcomes = run_whatif(geodata_dir, scenarios, travel_csv)
+        outcomes = run_whatif(geodata_dir, scenarios, travel_csv, cache_dir=cache_dir)
     if fmt == "json":
         click.echo(json.dumps([outcome_dict(o) for o in outcomes], indent=1, sort_keys=True))
         return
@@ -62,7 +62,8 @@ def whatif(geodata_dir: Path, scenarios: Sequence[Path], travel_csv: Path | None
               help="Precomputed drive times (CSV: zone_id, site_id, travel_min).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def sweep(geodata_dir: Path, spec_path: Path, out_dir: Path | None, workers: int,
-          scheduler: str | None, travel_csv: Path | None, quiet: bool) -> None:
+          scheduler: str | None, travel_csv: Path | None, quiet: bool,
+          cache_dir: Path | None) -> None:
     """Run a grid or Latin-hypercube sweep of independent solves and summarise it.
 
     Writes runs.csv and runs.parquet (one row per run), summary.json (stability of each site,
@@ -86,7 +87,7 @@ def sweep(geodata_dir: Path, spec_path: Path, out_dir: Path | None, workers: int
 
         with solver_chatter_to_stderr():
             result = run_sweep(spec, geodata_dir, out, workers=workers, scheduler=scheduler,
-                               travel_csv=travel_csv, on_result=tick)
+                               travel_csv=travel_csv, on_result=tick, cache_dir=cache_dir)
     paths = write_outputs(result, out)
     if result.tornado:
         from siteopt.outputs.charts import tornado_chart

@@ -123,8 +123,7 @@ def aligned_travel(data: GeoData, travel: TravelMatrix) -> npt.NDArray[np.float6
     """The travel matrix with rows in zones.csv order and columns in sites.csv order."""
     zone_pos = {z: i for i, z in enumerate(travel.origin_ids)}
     site_pos = {s: j for j, s in enumerate(travel.destination_ids)}
-    zones = [str(z) for z in data.zones["zone_id"]]
-    sites = [str(s) for s in data.sites["site_id"]]
+    zones, sites = data.zone_ids, data.site_ids
     problems = [Problem("travel matrix", f"has no row for zone '{z}'") for z in zones
                 if z not in zone_pos][:5]
     problems += [Problem("travel matrix", f"has no column for site '{s}'") for s in sites

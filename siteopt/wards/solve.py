@@ -2,10 +2,10 @@
 
 Public steps (each callable alone, PyPSA-style):
 
-* :func:`solve_model` -- run a solver on a built :class:`~siteopt.wards.model.SiteModel` and read
-the
-  status from ``prob.status``, ``prob.sol_status`` and (HiGHS) the HiGHS model status, because
-  ``pulp.HiGHS`` reports "Optimal" when it stops at a time limit with an incumbent.
+* :func:`solve_model` -- run a solver on a built :class:`~siteopt.wards.model.SiteModel` and
+  read the status from ``prob.status``, ``prob.sol_status`` and (HiGHS) the HiGHS model
+  status, because ``pulp.HiGHS`` reports "Optimal" when it stops at a time limit with an
+  incumbent.
 * :func:`extract` -- our own dicts to a configuration and a sparse assignment.
 * :func:`explain_infeasibility` -- solve the elastic model and say, in plain English with numbers,
   which limits conflict and by how much.

@@ -24,6 +24,23 @@ def write_atomically(path: Path, text: str) -> None:
         raise
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+"""Leading characters that make a spreadsheet read a cell as a formula (OWASP CSV injection)."""
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` with a leading apostrophe if it is text a spreadsheet would evaluate.
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with
+    ``'`` (OWASP CSV-injection guidance), so that Excel, LibreOffice and Google Sheets show it
+    as text. Numbers and every other value are returned unchanged (a negative *number* is not
+    text and stays a number).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """CSV text (``\n`` line ends) of a header and rows; shared by every writer of run files."""
     buf = io.StringIO()

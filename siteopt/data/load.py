@@ -204,6 +204,8 @@ def load_geodata(directory: Path) -> GeoData:
             if table is not None:
                 problems += v.check_references(table, "site_id", site_ids, schema.filename,
                                                v.SITES.filename)
+        if schemes is not None:
+            problems += v.check_receipt_dependencies(schemes, site_ids)
     if zones is not None:
         problems += v.check_coordinates(zones, v.ZONES.filename)
         problems += v.check_zone_population(zones)

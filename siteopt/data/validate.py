@@ -46,6 +46,8 @@ class Column:
     unique: bool = False
     is_id: bool = False
     hint: str = ""
+    header_optional: bool = False
+    """The column may be left out of the header (added in a later version; read as blank)."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,9 @@ CAPITAL_SCHEMES = TableSchema("capital_schemes.csv", (
     Column("services", required=False, hint="services the built space can host, e.g. rehab"),
     Column("capex_gbp", "float", min_value=0, max_value=1e10, hint="pounds, e.g. 8600000"),
     Column("disposal_gbp", "float", min_value=0, max_value=1e10, hint="pounds, e.g. 4000000"),
+    Column("receipt_requires_closure", required=False, header_optional=True,
+           hint="site ids (separated by ';') whose inpatient beds must close before the "
+                "disposal receipt can be realised, e.g. oakham; blank if none"),
     Column("year", required=False),
     Column("description", required=False),
     Column("source", required=False),
@@ -213,7 +218,7 @@ def read_table(path: Path, schema: TableSchema) -> tuple[pd.DataFrame | None, li
     header = [h.strip() for h in rows[0]]
     body = [r for r in rows[1:] if any(cell.strip() for cell in r)]
     name = schema.filename
-    missing = [c for c in schema.names if c not in header]
+    missing = [c.name for c in schema.columns if c.name not in header and not c.header_optional]
     extra = [h for h in header if h not in schema.names]
     for col_name in missing:
         problems.append(Problem(name, f"missing column '{col_name}'; the header must have: "
@@ -241,8 +246,8 @@ def read_table(path: Path, schema: TableSchema) -> tuple[pd.DataFrame | None, li
             cells = (cells + [""] * len(header))[: len(header)]
         record: dict[str, Any] = {}
         for col in schema.columns:
-            record[col.name] = _convert(cells[index[col.name]].strip(), col, name, row_no,
-                                        problems)
+            cell = cells[index[col.name]].strip() if col.name in index else ""
+            record[col.name] = _convert(cell, col, name, row_no, problems)
         records.append(record)
     table = _frame(records, schema)
     for col in schema.columns:
@@ -436,6 +441,37 @@ def check_wards(
             problems.append(Problem(WARDS.filename, f"{w['beds']} beds do not fit ward space "
                                                     f"'{sid}', which holds at most {cap}; lower "
                                                     "beds or raise beds_max", row, "beds"))
+    return problems
+
+
+def check_receipt_dependencies(schemes: pd.DataFrame, site_ids: Sequence[str]) -> list[Problem]:
+    """``receipt_requires_closure`` names known sites other than the scheme's own, on a scheme
+    with a disposal receipt."""
+    problems: list[Problem] = []
+    if "receipt_requires_closure" not in schemes.columns:
+        return problems
+    name = CAPITAL_SCHEMES.filename
+    known = set(site_ids)
+    for i, s in schemes.iterrows():
+        row = int(str(i)) + 2
+        raw = s["receipt_requires_closure"]
+        if raw is None or str(raw).strip() in ("", "nan"):
+            continue
+        needed = [x.strip() for x in str(raw).split(";") if x.strip()]
+        for sid in needed:
+            if sid not in known:
+                problems.append(Problem(name, f"receipt_requires_closure names '{sid}', which "
+                                              f"is not a site_id in sites.csv", row,
+                                        "receipt_requires_closure"))
+            elif sid == s["site_id"]:
+                problems.append(Problem(name, "receipt_requires_closure names the scheme's own "
+                                              "site; an on_closure scheme already depends on "
+                                              "its site closing", row,
+                                        "receipt_requires_closure"))
+        if needed and not float(s["disposal_gbp"] or 0) > 0:
+            problems.append(Problem(name, "receipt_requires_closure is set but the scheme has no "
+                                          "disposal receipt (disposal_gbp is 0)", row,
+                                    "receipt_requires_closure"))
     return problems
 
 

@@ -673,6 +673,15 @@ FIXED_KEYS: dict[str, Spec] = {
     "appraisal.enumerate_max_configurations": Spec("int", 0, 50000000),
     "appraisal.pareto_cost_step_gbp_per_year": Spec("float", 0.001, 1e7),
     "appraisal.default_provider": Spec("str"),
+    "appraisal.isolated_ward_min_beds": Spec("int", 0, 60),
+    "appraisal.refusal_hurdle": Spec("str"),
+    "appraisal.value_for_money_rule": Spec("str"),
+    "appraisal.benefit_weights": Spec("dict"),
+    "appraisal.benefit_scales": Spec("dict"),
+    "appraisal.weight_samples": Spec("int", 10, 100000),
+    "appraisal.weight_seed": Spec("int", 0, 2**31 - 1),
+    "base_case.objective": Spec("str"),
+    "base_case.max_mean_travel_min": Spec("float", 1, 600),
 }
 GROWTH_METHODS = ("lpt_two_year", "stp_five_year", "none")
 CAPACITY_MODELS = ("occupancy", "erlang")

@@ -13,7 +13,8 @@ stage's settings::
     [solver]      # siteopt.wards.solve.SolverOptions: solver, time_limit_s, gap_rel, ...
 
 Resolution order (later wins): the defaults of the settings classes, the region's assumptions
-(``[limits]``: net capital limit and maximum drive time), the ``extends`` chain from the root
+(the **base case**: ``[limits]``, net capital limit and maximum drive time, and ``[base_case]``,
+objective and mean-drive limit), the ``extends`` chain from the root
 down, the file itself, then ``--set section.key=value`` overrides (the value is read as TOML,
 so ``--set model.force_open='["oakham"]'`` and ``--set model.capital_limit_gbp=10e6`` work; a
 bare word is a string).
@@ -62,6 +63,9 @@ class Scenario:
     solver: SolverOptions = field(default_factory=SolverOptions)
     files: tuple[str, ...] = ()
     """The scenario files read, root first."""
+    origin: Mapping[str, str] = field(default_factory=dict)
+    """Every key in :attr:`values` -> where its value came from (``assumptions.toml``, a
+    scenario file's name, or ``--set``)."""
     overrides: tuple[str, ...] = ()
     """The ``--set`` overrides applied, in order."""
     values: Mapping[str, Any] = field(default_factory=dict)
@@ -81,6 +85,8 @@ def assumption_defaults(assumptions: Assumptions | None) -> dict[str, Any]:
         "model.capital_limit_gbp": float(assumptions["limits.capital_net_gbp"]),
         "model.capital_basis": "net",
         "model.max_travel_min": float(assumptions["limits.max_travel_min"]),
+        "model.objective": str(assumptions["base_case.objective"]),
+        "model.max_mean_travel_min": float(assumptions["base_case.max_mean_travel_min"]),
     }
 
 
@@ -145,7 +151,19 @@ def load_scenario(path: Path | None = None, overrides: Sequence[str] = (),
     name = str(meta.get("name") or (Path(files[-1]).stem if files else "base"))
     return Scenario(name=name, description=str(meta.get("description", "")),
                     files=tuple(files), overrides=tuple(overrides), values=dict(values),
-                    **settings)
+                    origin=dict(origin), **settings)
+
+
+def scenario_label(scenario: Scenario) -> str:
+    """The scenario's name and where its settings came from, for every report and console.
+
+    ``base (geodata/assumptions.toml base case)`` without a file, ``capital-10m
+    (scenarios/capital_10m.toml)`` with one, plus ``+ N --set`` when overrides were given.
+    """
+    where = (Path(scenario.files[-1]).as_posix() if scenario.files
+             else "the base case in assumptions.toml")
+    extra = f" + {len(scenario.overrides)} --set" if scenario.overrides else ""
+    return f"{scenario.name} ({where}{extra})"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -135,10 +135,12 @@ def test_build_is_reproducible_and_matches_the_committed_files(raw_dir: Path,
 
 
 def test_build_with_missing_raw_files_writes_nothing(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"  # beside --out, not holding it (--out inside an input is refused)
+    raw.mkdir()
     out = tmp_path / "out"
     out.mkdir()
     (out / "sites.csv").write_text("keep me\n")
-    result = CliRunner().invoke(cli, ["geodata", "build", "--raw", str(tmp_path),
+    result = CliRunner().invoke(cli, ["geodata", "build", "--raw", str(raw),
                                       "--out", str(out)])
     assert result.exit_code == 2
     assert "raw file not found; pass --raw with the folder that holds llr/" in result.stderr

@@ -167,6 +167,84 @@ def test_speeds_file_validation(tmp_path: Path) -> None:
     assert "row 3, field 'setting'" in text and "row 3, field 'source'" in text
 
 
+def test_build_inputs_of_the_shipped_folder_pass() -> None:
+    strategic.check_build_inputs(ROADS_DIR, strategic=True)
+
+
+def test_parameters_file_reports_every_problem_at_once(tmp_path: Path) -> None:
+    """A hand-made parameters.csv with five faults: each is one line with row and field."""
+    rows = [r.split(",", 2) for r in (ROADS_DIR / "parameters.csv").read_text(
+        encoding="utf-8").splitlines()[1:]]
+    values = {r[0]: r[1] for r in rows}
+    values.update(detour_factor="-1", snap_candidates="2.5", access_speed_urban_kph="fast")
+    del values["access_fixed_min"]
+    values["detour_factr"] = "1.3"
+    p = tmp_path / "parameters.csv"
+    p.write_text("name,value,unit,source\n" + "".join(
+        f"{k},{v},x,{'' if k == 'max_snap_m' else 'a source'}\n" for k, v in values.items()),
+        encoding="utf-8")
+    with pytest.raises(DataError) as err:
+        road_speeds.read_parameters(p, label="parameters.csv")
+    lines = err.value.lines()
+    order = list(values)
+    row = {k: order.index(k) + 2 for k in order}
+    assert sorted(lines) == sorted([
+        f"parameters.csv, row {row['access_speed_urban_kph']}, field 'value': 'fast' is not a "
+        "number; write a number of km/h (access_speed_urban_kph)",
+        f"parameters.csv, row {row['detour_factor']}, field 'value': detour_factor = -1 is below "
+        "the plausible minimum 1 ratio (range 1-3 ratio: a road is never shorter than the "
+        "straight line (1.0); circuity in UK and US studies is about 1.2-1.4 (Boscoe et al. "
+        "2012), so above 3 is a typing error); correct the value",
+        f"parameters.csv, row {row['snap_candidates']}, field 'value': snap_candidates = 2.5 "
+        "must be a whole number",
+        f"parameters.csv, row {row['max_snap_m']}, field 'source': every parameter needs a "
+        "source",
+        f"parameters.csv, row {row['detour_factr']}, field 'name': unknown parameter "
+        "'detour_factr'; the parameters are: " + ", ".join(
+            k for (f, k) in road_speeds.plausible_ranges() if f == "parameters.csv"),
+        "parameters.csv, field 'name': no row for parameter 'access_fixed_min'; add it (a number "
+        "of min, 0-30 min, with its source)",
+    ])
+
+
+def test_urban_areas_are_read_and_checked(tmp_path: Path) -> None:
+    p = tmp_path / "urban_areas.csv"
+    p.write_bytes(b"\xef\xbb\xbfname,lat,lon,radius_km,source\r\nA,52.6,-1.1,2.5,s\r\n"
+                  b"A,52.7,-1.1,60,s\r\n")
+    with pytest.raises(DataError) as err:
+        road_speeds.read_urban_areas(p, label="u.csv")
+    assert [ln.split(":")[0] for ln in err.value.lines()] == [
+        "u.csv, row 3, field 'name'", "u.csv, row 3, field 'radius_km'"]
+    p.write_bytes(b"\xef\xbb\xbfname,lat,lon,radius_km,source\r\nA,52.6,-1.1,2.5,s\r\n")
+    assert road_speeds.read_urban_areas(p) == [road_speeds.UrbanArea("A", 52.6, -1.1, 2.5)]
+
+
+def test_graph_file_format_is_checked(tmp_path: Path) -> None:
+    """A two-node graph, saved, then broken array by array: each break is refused by name."""
+    g = nx.DiGraph()
+    g.add_node(1, x=-1.0, y=52.0)
+    g.add_node(2, x=-1.01, y=52.0)
+    g.add_edge(1, 2, length_m=684.0, travel_min=0.7, highway="primary")
+    path = road_graph.save_graph(g, tmp_path / "g.npz")
+    good = road_graph.load_graph_arrays(path)
+    assert good.node_id.tolist() == [1, 2] and good.travel_min.tolist() == [0.7]
+    with np.load(path) as z:
+        arrays = {k: z[k] for k in z.files}
+    for key, value, field in (("edge_v", np.array([2], dtype=np.int32), "edge_v"),
+                              ("travel_min", np.array([np.nan]), "travel_min"),
+                              ("lat", np.array([52.0, 91.0]), "lat/lon"),
+                              ("highway_code", np.array([3], dtype=np.uint8), "highway_code")):
+        broken = tmp_path / f"{key}.npz"
+        np.savez_compressed(broken, **{**arrays, key: value})
+        with pytest.raises(DataError) as err:
+            road_graph.load_graph_arrays(broken, label="g.npz")
+        assert [p.field for p in err.value.problems] == [field], err.value.lines()
+    truncated = tmp_path / "t.npz"
+    truncated.write_bytes(path.read_bytes()[:-20])
+    with pytest.raises(DataError, match="truncated or damaged"):
+        road_graph.load_graph_arrays(truncated)
+
+
 def test_every_assumption_has_a_source(tiny_osm: Path) -> None:
     """Every shipped speed and parameter has a source and is read as written; every drivable
     class has its own speed in both settings, so a built graph never falls back on ``road``."""

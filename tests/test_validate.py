@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 from siteopt.cli import cli
 from siteopt.data.load import load_geodata
 from siteopt.errors import DataError
+from siteopt.paths import DEFAULT_GEODATA_DIR
 
 
 def edit(name: str, old: str, new: str, count: int = 1) -> Callable[[Path], None]:
@@ -63,13 +65,10 @@ def edit_row(name: str, key: str, column: str, value: str) -> Callable[[Path], N
 FIRST_ZONE = "E01013600"
 
 # (id, fault, expected message fragment: a regular expression matched against the error lines)
-def bad_road_speed(folder: Path) -> None:
-    """A fault: a road folder whose speeds.csv has a negative speed."""
-    (folder / "roads").mkdir()
-    (folder / "roads" / "speeds.csv").write_text(
-        "highway,setting,speed_kph,source\nprimary,rural,-5,x\n", encoding="utf-8")
-    (folder / "roads" / "parameters.csv").write_text("name,value,unit,source\n",
-                                                     encoding="utf-8")
+def bad_road_parameter(folder: Path) -> None:
+    """A fault: a copied road folder whose parameters.csv has detour_factor = -1."""
+    shutil.copytree(DEFAULT_GEODATA_DIR / "roads", folder / "roads")
+    edit("roads/parameters.csv", "detour_factor,1.3,", "detour_factor,-1,")(folder)
 
 
 CORPUS: list[tuple[str, Callable[[Path], object], str]] = [
@@ -152,8 +151,9 @@ CORPUS: list[tuple[str, Callable[[Path], object], str]] = [
                                   "replace_space,melton_9,"),
      r"^capital_schemes\.csv, row 3, field 'space_id': replace_space names 'melton_9', which "
      r"is not a ward space of site 'melton'"),
-    ("road-speed-not-positive", bad_road_speed,
-     r"speeds\.csv, row 2, field 'speed_kph': speed must be a positive number of km/h$"),
+    ("road-parameter-implausible", bad_road_parameter,
+     r"^roads/parameters\.csv, row 5, field 'value': detour_factor = -1 is below the plausible "
+     r"minimum 1 ratio"),
     ("ragged-row", edit("ward_spaces.csv", "loughborough,loughborough_1,24,",
                         "loughborough,loughborough_1,24,extra,"),
      r"^ward_spaces\.csv, row 4: has 9 fields but the header has 8"),

@@ -11,8 +11,6 @@ best options by no-good cuts.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from siteopt.appraisal.measures import ward_signature
 from siteopt.appraisal.settings import RESERVED_NAMES
 from siteopt.errors import DataError, InfeasibleError, Problem
 from siteopt.runs.pipeline import Prepared
+from siteopt.travel.speeds import Record, read_csv_records
 from siteopt.wards.instance import Instance
 from siteopt.wards.model import SiteModel
 from siteopt.wards.results import (
@@ -37,6 +36,12 @@ Wanted = dict[str, dict[str, dict[str, tuple[int, int]]]]
 """option name -> site_id -> service -> (wards, beds), as a user's options file lists them."""
 
 
+OPTIONS_FORMAT = "`siteopt appraise --help`, option --options"
+"""Where the options file's format is described (for the fix of a missing or empty file)."""
+SiteRows = dict[str, dict[str, int]]
+"""option name -> site_id -> the first row that lists the site in the option."""
+
+
 def read_user_options(path: Path, prepared: Prepared) -> dict[str, dict[str, str]]:
     """Read a user's options file: option name -> site_id -> option_id.
 
@@ -44,54 +49,66 @@ def read_user_options(path: Path, prepared: Prepared) -> dict[str, dict[str, str
     service with the number of wards and the total beds of that service at that site. Sites
     an option does not list have no inpatient beds in it. Each site's wards and beds must match
     an option of the site's catalogue (the ward spaces limit what a site can hold). Every
-    problem is reported with the file, row and field; nothing is evaluated if any is found.
+    malformed row (unreadable file, missing column or field, unknown site or service, a site
+    and service listed twice, a built-in name, wards and beds no catalogue option has) is
+    reported with the file, row and field; nothing is evaluated if any is found. Whether a
+    well-formed option meets the bed need is not judged here but by the appraisal.
     """
     name = Path(path).name
-    reader = open_user_options(Path(path))
     problems: list[Problem] = []
+    records = open_user_options(Path(path), problems)
     reserved = set(prepared.catalogue.configurations) | set(RESERVED_NAMES)
-    wanted, first_row = wanted_wards(reader, name, prepared.evaluation_instance, reserved,
+    wanted, site_rows = wanted_wards(records, name, prepared.evaluation_instance, reserved,
                                      problems)
     if not wanted and not problems:
         problems.append(Problem(name, "the file lists no options", row=2))
+    problems += services_offered(wanted, site_rows, name, prepared.evaluation_instance.services)
     out = {opt_name: catalogue_choice(prepared.evaluation_instance, name, opt_name,
-                                      sites_wanted, first_row[opt_name], problems)
+                                      sites_wanted, site_rows[opt_name], problems)
            for opt_name, sites_wanted in wanted.items()}
     if problems:
         raise DataError(problems)
     return out
 
 
-def open_user_options(path: Path) -> csv.DictReader[str]:
-    """A reader of a user's options file, its header checked.
-
-    Raises
-    ------
-    DataError
-        If the file cannot be read or lacks a column of :data:`USER_OPTION_COLUMNS`.
+def services_offered(wanted: Wanted, site_rows: SiteRows, name: str,
+                     services: Iterable[str]) -> list[Problem]:
+    """An option must offer every service at some site: with no ward of a service anywhere,
+    nobody's drive to it can be measured. (An option with too few beds is measured on the share
+    of the need it can hold and short-listed out by the bed need hurdle, like the 2016 proposal.)
     """
-    name = path.name
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as err:
-        raise DataError([Problem(name, f"cannot read the options file: {err.strerror}")]) from err
-    reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in USER_OPTION_COLUMNS if c not in header]
-    if missing:
-        raise DataError([Problem(name, f"missing column(s) {', '.join(missing)}; expected "
-                                 f"{', '.join(USER_OPTION_COLUMNS)}", row=1)])
-    return reader
+    problems = []
+    for opt_name, sites in wanted.items():
+        have = {svc for per in sites.values() for svc, (w, b) in per.items() if w > 0 and b > 0}
+        for svc in services:
+            if svc not in have:
+                problems.append(Problem(
+                    name, f"option '{opt_name}' has no {svc} ward at any site, so nobody's "
+                    f"drive to a {svc} ward can be measured; add at least one {svc} ward (a row "
+                    f"'{opt_name},<site_id>,{svc},1,<beds>')",
+                    row=min(site_rows[opt_name].values()), field="service"))
+    return problems
 
 
-def wanted_wards(reader: Iterable[Mapping[str, str | None]], name: str, instance: Instance,
-                 reserved: set[str], problems: list[Problem]) -> tuple[Wanted, dict[str, int]]:
+def open_user_options(path: Path, problems: list[Problem]) -> list[Record]:
+    """The data rows of a user's options file, its header checked.
+
+    A file that cannot be used at all (not found, not UTF-8, empty, another separator than
+    commas, a missing column of :data:`USER_OPTION_COLUMNS`, no data rows) adds one problem and
+    gives no rows; a row with too many or too few fields adds a problem too.
+    """
+    return read_csv_records(path, USER_OPTION_COLUMNS, path.name, problems,
+                            format_doc=OPTIONS_FORMAT) or []
+
+
+def wanted_wards(records: Iterable[Record], name: str, instance: Instance,
+                 reserved: set[str], problems: list[Problem]) -> tuple[Wanted, SiteRows]:
     """The wards and beds each option asks for at each site and service.
 
     Parameters
     ----------
-    reader : iterable of mapping
-        The file's rows (the header is row 1).
+    records : iterable of (row, record)
+        The file's data rows with their row numbers (the header is row 1).
     name : str
         The file's name, for the problems.
     instance : Instance
@@ -105,24 +122,25 @@ def wanted_wards(reader: Iterable[Mapping[str, str | None]], name: str, instance
     -------
     Wanted
         option -> site_id -> service -> (wards, beds).
-    dict
-        option -> the first row that names it.
+    SiteRows
+        option -> site_id -> the first row that lists it.
     """
     wanted: Wanted = {}
-    first_row: dict[str, int] = {}
-    for i, rec in enumerate(reader, start=2):
+    site_rows: SiteRows = {}
+    for i, rec in records:
         row = parse_option_row(rec, i, name, instance, reserved, problems)
         if row is None:
             continue
         opt_name, site_id, svc, wards, beds = row
-        first_row.setdefault(opt_name, i)
+        site_rows.setdefault(opt_name, {}).setdefault(site_id, i)
         per_site = wanted.setdefault(opt_name, {}).setdefault(site_id, {})
         if svc in per_site:
-            problems.append(Problem(name, f"option '{opt_name}' lists {site_id} {svc} twice",
-                                    row=i, field="service"))
+            problems.append(Problem(name, f"option '{opt_name}' lists {site_id} {svc} twice "
+                                          f"(first in row {site_rows[opt_name][site_id]}); "
+                                          "keep one row", row=i, field="service"))
             continue
         per_site[svc] = (wards, beds)
-    return wanted, first_row
+    return wanted, site_rows
 
 
 def parse_option_row(rec: Mapping[str, str | None], i: int, name: str, instance: Instance,
@@ -172,13 +190,13 @@ def parse_option_row(rec: Mapping[str, str | None], i: int, name: str, instance:
 
 
 def catalogue_choice(instance: Instance, name: str, opt_name: str,
-                     sites_wanted: Mapping[str, Mapping[str, tuple[int, int]]], row: int,
-                     problems: list[Problem]) -> dict[str, str]:
+                     sites_wanted: Mapping[str, Mapping[str, tuple[int, int]]],
+                     rows: Mapping[str, int], problems: list[Problem]) -> dict[str, str]:
     """site_id -> the catalogue option with exactly the wards and beds an option asks for.
 
     Sites the option does not list get no inpatient beds. A site with no such option is left
-    out of the choice and a problem (at ``row``, the option's first row) is appended to
-    ``problems``.
+    out of the choice and a problem is appended to ``problems``, at the site's first row in
+    ``rows`` (site_id -> row), or at the option's first row for a site it does not list.
     """
     choice: dict[str, str] = {}
     for site in instance.sites:
@@ -194,7 +212,8 @@ def catalogue_choice(instance: Instance, name: str, opt_name: str,
             problems.append(Problem(
                 name, f"option '{opt_name}': {site.site_id} cannot hold "
                 + ", ".join(f"{v} {w} ward(s)/{b} beds" for v, (w, b) in target.items())
-                + f"; its options are: {have}", row=row, field="beds"))
+                + f"; its options are: {have}",
+                row=rows.get(site.site_id, min(rows.values(), default=2)), field="beds"))
             continue
         # prefer an option the optimiser may choose, then the least net capital
         choice[site.site_id] = match[0]

@@ -6,9 +6,13 @@ from pathlib import Path
 
 import click
 
+from siteopt.outdir import check_outside_inputs
 from siteopt.paths import DEFAULT_GEODATA_DIR, refuse_write_inside_package
 
 DEFAULT_ROADS_DIR = DEFAULT_GEODATA_DIR / "roads"
+ROAD_INPUTS = ("speeds.csv", "parameters.csv", "urban_areas.csv", "plausible_ranges.csv",
+               "strategic_nodes.csv", "strategic_routes.csv")
+"""The tables of --roads-dir that a build reads (its --out may not be one of them)."""
 
 
 @click.command()
@@ -48,6 +52,10 @@ def roads(osm_path: Path | None, out_path: Path | None, roads_dir: Path,
     if build_default:  # also rewrites roads_dir/strategic_roads.geojson
         refuse_write_inside_package(roads_dir, "copy geodata/roads and pass --roads-dir DIR")
     refuse_write_inside_package(out, "pass --out FILE")
+    # the graph goes beside the road tables it is built from, never over one of them
+    check_outside_inputs(out, {"--osm": osm_path, **{
+        f"--roads-dir's {name}": roads_dir / name for name in ROAD_INPUTS}})
+    strategic.check_build_inputs(roads_dir, strategic=build_default)
     detailed = None
     if osm_path is not None:
         detailed, report = osm.build_osm_graph(osm_path, roads_dir)

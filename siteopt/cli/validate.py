@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import click
 
 from siteopt.cli.options import geodata_option
-from siteopt.data.load import load_geodata, summarise
-from siteopt.fileio import write_atomically
+from siteopt.cli.output import run_folder
+from siteopt.data.load import load_geodata, summarise, unchecked_files
 
 
 @click.command()
@@ -28,11 +29,16 @@ def validate(geodata_dir: Path, out_dir: Path | None) -> None:
       siteopt validate
       siteopt validate --geodata my_region/ --out outputs/
     """
-    data = load_geodata(geodata_dir)
-    s = summarise(data)
-    if out_dir is not None:
-        text = json.dumps(dataclasses.asdict(s), indent=2, sort_keys=True) + "\n"
-        write_atomically(out_dir / "geodata_summary.json", text)
+    with contextlib.ExitStack() as stack:
+        # the output folder is checked and locked before the data is read
+        run = (stack.enter_context(run_folder(out_dir, {"--geodata": geodata_dir}))
+               if out_dir is not None else None)
+        data = load_geodata(geodata_dir)
+        s = summarise(data)
+        if run is not None:
+            run.write("geodata_summary.json",
+                      json.dumps(dataclasses.asdict(s), indent=2, sort_keys=True) + "\n")
+            run.commit()
     click.echo(f"geodata OK: {geodata_dir}")
     click.echo(f"region: {s.region}")
     click.echo(f"sites: {s.n_sites} ({s.n_sites_with_beds} with inpatient beds today)")
@@ -46,3 +52,5 @@ def validate(geodata_dir: Path, out_dir: Path | None) -> None:
     click.echo(f"zones: {s.n_zones}")
     click.echo(f"population: {s.population:,} (65+: {s.population_65_plus:,}; "
                f"80+ (estimated): {s.population_80_plus:,})")
+    for names, why in unchecked_files(geodata_dir):
+        click.echo(f"not checked: {names}: {why}")

@@ -12,11 +12,19 @@ A geodata folder (the embedded LLR default is ``geodata/`` in the repository) ho
 ``zones.csv``                demand zones (LSOAs) with population by age band, 80+, IMD
 ``bed_day_rates.csv``        bed-days per person per year by service and age band (calibrated)
 ``assumptions.toml``         every other parameter, each with its source
-``boundaries_*.geojson``     local authority and MSOA boundaries for maps
+``boundaries_*.geojson``     local authority and MSOA boundaries for maps (the LAD union is the
+                             region's extent)
+``roads/``                   optional: the road graph ``llr_roads.npz`` with ``parameters.csv``
+                             and ``urban_areas.csv`` (read by every run); the build inputs
+                             (:data:`UNCHECKED_FILES`) are checked by ``siteopt geodata roads``
 ===========================  ==================================================================
 
 :func:`load_geodata` checks everything (see :mod:`siteopt.data.validate`) and raises a single
-:class:`~siteopt.errors.DataError` listing every problem, or returns a :class:`GeoData`.
+:class:`~siteopt.errors.DataError` listing every problem, or returns a :class:`GeoData`: the
+tables and assumptions (:mod:`siteopt.data.validate`), the boundary files and every site and zone
+inside the region and near its roads (:mod:`siteopt.data.region`), and the road files a run reads
+(:func:`read_roads_folder`). :func:`unchecked_files` lists the files it leaves to the commands
+that read them.
 
 :func:`load_inputs` is the one input path of every run (``solve``, ``appraise``, ``map``,
 ``whatif``, ``sweep``): the validated geodata and, if the user brings one, a precomputed travel
@@ -35,10 +43,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from siteopt.data import region
 from siteopt.data import validate as v
 from siteopt.errors import DataError, Problem
 
 if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+    from siteopt.travel.graph import GraphArrays
     from siteopt.travel.matrix import Points, TravelMatrix
 
 ASSUMPTIONS_FILE = "assumptions.toml"
@@ -186,8 +198,11 @@ def load_geodata(directory: Path) -> GeoData:
         problems += found
     assumptions, found = load_assumptions(directory / ASSUMPTIONS_FILE)
     problems += found
+    boundaries: dict[str, list[BaseGeometry] | None] = {}
     for filename, (code_prop, name_prop) in v.BOUNDARY_FILES.items():
-        problems += v.check_boundaries(directory / filename, code_prop, name_prop)
+        boundaries[filename], found = region.read_boundaries(directory / filename, code_prop,
+                                                             name_prop)
+        problems += found
 
     sites = tables[v.SITES.filename]
     spaces = tables[v.WARD_SPACES.filename]
@@ -225,7 +240,9 @@ def load_geodata(directory: Path) -> GeoData:
             areas = assumptions["growth.area_of_lad"]
             problems += v.check_references(zones, "lad_name", areas, v.ZONES.filename,
                                            "assumptions.toml [growth] area_of_lad")
-    problems += check_roads_folder(directory / ROADS_DIR)
+    roads = read_roads_folder(directory / ROADS_DIR)
+    problems += roads.problems
+    problems += check_points(tables, boundaries.get(region.REGION_FILE), roads)
     if problems:
         raise DataError(problems)
     assert sites is not None and spaces is not None and wards is not None
@@ -262,29 +279,108 @@ def load_inputs(geodata_dir: Path, *, travel_csv: Path | None = None) -> Inputs:
     if travel_csv is None:
         return Inputs(data)
     travel_csv = Path(travel_csv)
-    travel = read_precomputed_matrix(travel_csv, data.zone_ids, data.site_ids)
+    travel = read_precomputed_matrix(travel_csv, data.zone_ids, data.site_ids,
+                                     origins=data.zone_points, destinations=data.site_points)
     return Inputs(data, travel, travel_csv)
 
 
-def check_roads_folder(roads_dir: Path) -> list[Problem]:
-    """The road-graph parameter files, if the folder has a road graph (optional: a region may
-    bring a precomputed travel matrix instead)."""
+RUN_ROAD_FILES = ("llr_roads.npz", "parameters.csv", "urban_areas.csv")
+"""The files of ``roads/`` that every run reads (graph, access parameters, urban areas)."""
+UNCHECKED_FILES: tuple[tuple[str, str], ...] = (
+    ("roads/speeds.csv", "read only by `siteopt geodata roads` (building a graph), which checks "
+                         "it first"),
+    ("roads/strategic_nodes.csv, roads/strategic_routes.csv",
+     "read only by `siteopt geodata roads --default`, which checks them first"),
+    ("roads/strategic_roads.geojson", "written from the two strategic tables by `siteopt "
+                                      "geodata roads --default`; no run reads it"),
+    ("curated/*.csv", "read only by `siteopt geodata build`, which checks them first"),
+)
+"""Files a geodata folder may hold that ``siteopt validate`` does not check, and why."""
+
+
+def unchecked_files(directory: Path) -> list[tuple[str, str]]:
+    """The entries of :data:`UNCHECKED_FILES` present in a geodata folder: (files, why).
+
+    ``siteopt validate`` prints one line for each, so a user knows what "geodata OK" covers.
+    """
+    out: list[tuple[str, str]] = []
+    for names, why in UNCHECKED_FILES:
+        patterns = [n.strip() for n in names.split(",")]
+        if any(any(Path(directory).glob(pattern)) for pattern in patterns):
+            out.append((names, why))
+    return out
+
+
+@dataclass(frozen=True)
+class RoadFiles:
+    """The run-time files of a region's ``roads/`` folder, read and checked."""
+
+    problems: list[Problem]
+    graph: GraphArrays | None = None
+    """The road graph (None if absent or broken)."""
+    parameters: dict[str, float] | None = None
+    """``parameters.csv`` (None if absent or broken)."""
+
+
+def read_roads_folder(roads_dir: Path) -> RoadFiles:
+    """Read and check the files of ``roads/`` that every run reads (:data:`RUN_ROAD_FILES`).
+
+    The folder is optional (a region may bring a precomputed travel matrix instead); if it is
+    there, the graph, ``parameters.csv`` and ``urban_areas.csv`` must all be sound: a missing,
+    empty, truncated or implausible one is a problem naming the file, row and field.
+    """
     if not roads_dir.is_dir():
-        return []
+        return RoadFiles([])
+    from siteopt.travel import graph as road_graph
     from siteopt.travel import speeds
 
     problems: list[Problem] = []
-    for name, reader in (("speeds.csv", speeds.read_speeds),
-                         ("parameters.csv", speeds.read_parameters)):
-        path = roads_dir / name
-        if not path.is_file():
-            problems.append(Problem(f"roads/{name}", "file not found; the road graph needs it "
-                                                     "(see geodata/roads/README.md)"))
+    graph_name, params_name, areas_name = RUN_ROAD_FILES
+    graph: GraphArrays | None = None
+    params: dict[str, float] | None = None
+    try:
+        graph = road_graph.load_graph_arrays(roads_dir / graph_name,
+                                             label=f"{ROADS_DIR}/{graph_name}")
+    except DataError as err:
+        problems += err.problems
+    try:
+        params = speeds.read_parameters(roads_dir / params_name,
+                                        label=f"{ROADS_DIR}/{params_name}")
+    except DataError as err:
+        problems += err.problems
+    try:
+        speeds.read_urban_areas(roads_dir / areas_name, label=f"{ROADS_DIR}/{areas_name}")
+    except DataError as err:
+        problems += err.problems
+    return RoadFiles(problems, graph, params)
+
+
+def check_roads_folder(roads_dir: Path) -> list[Problem]:
+    """Every problem of the run-time road files (see :func:`read_roads_folder`)."""
+    return read_roads_folder(roads_dir).problems
+
+
+def check_points(tables: Mapping[str, pd.DataFrame | None],
+                 region_geoms: list[BaseGeometry] | None, roads: RoadFiles) -> list[Problem]:
+    """Sites and zones inside the region (its boundaries plus ``region_margin_km``) and within
+    ``max_snap_m`` of the road graph (when the region has a sound one)."""
+    from siteopt.travel.speeds import plausible_ranges
+
+    margin = plausible_ranges()[("geodata", "region_margin_km")].max_value
+    problems: list[Problem] = []
+    for schema, id_column in ((v.SITES, "site_id"), (v.ZONES, "zone_id")):
+        table = tables.get(schema.filename)
+        if table is None:
             continue
-        try:
-            reader(path)
-        except DataError as err:
-            problems += err.problems
+        found: list[Problem] = []
+        if region_geoms:
+            found = region.check_in_region(table, schema.filename, id_column, region_geoms,
+                                           margin)
+        if roads.graph is not None and roads.parameters is not None:
+            found += region.check_near_graph(table, schema.filename, id_column, roads.graph,
+                                             roads.parameters["max_snap_m"],
+                                             {p.row for p in found if p.row is not None})
+        problems += found
     return problems
 
 

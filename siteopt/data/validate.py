@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ import pandas as pd
 
 from siteopt.crs import GB_LAT_RANGE_DEG, GB_LON_RANGE_DEG, in_gb
 from siteopt.errors import Problem
+from siteopt.travel.speeds import delimiter_message, foreign_delimiter
 
 Kind = Literal["str", "int", "float", "bool"]
 
@@ -187,7 +187,12 @@ def read_text(path: Path, problems: list[Problem]) -> str | None:
                                       "geodata/README.md for the format) or point --geodata at "
                                       "the right folder"))
         return None
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        problems.append(Problem(name, f"cannot be read ({err.strerror}); check the file's "
+                                      "permissions"))
+        return None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -214,10 +219,17 @@ def read_table(path: Path, schema: TableSchema) -> tuple[pd.DataFrame | None, li
     text = read_text(path, problems)
     if text is None:
         return None, problems
-    rows = list(csv.reader(io.StringIO(text)))
+    name = schema.filename
+    sep = foreign_delimiter(text.lstrip().splitlines()[0])
+    if sep is not None:
+        return None, [Problem(name, delimiter_message(sep))]
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as err:
+        return None, [Problem(name, f"is not a readable CSV file ({err}); re-save it as "
+                                    "comma-separated UTF-8 text")]
     header = [h.strip() for h in rows[0]]
     body = [r for r in rows[1:] if any(cell.strip() for cell in r)]
-    name = schema.filename
     missing = [c.name for c in schema.columns if c.name not in header and not c.header_optional]
     extra = [h for h in header if h not in schema.names]
     for col_name in missing:
@@ -539,76 +551,6 @@ def check_bed_day_rates(rates: pd.DataFrame, services: Sequence[str],
                                               "add the row (rerun `siteopt geodata build` to "
                                               "derive it)"))
     return problems
-
-
-# ---------------------------------------------------------------------------------------------
-# Boundaries (GeoJSON)
-# ---------------------------------------------------------------------------------------------
-WGS84_CRS_NAMES = {
-    "urn:ogc:def:crs:OGC:1.3:CRS84", "urn:ogc:def:crs:OGC::CRS84", "EPSG:4326",
-    "urn:ogc:def:crs:EPSG::4326",
-}
-
-
-def check_boundaries(path: Path, code_prop: str, name_prop: str) -> list[Problem]:
-    """A boundary file must be a WGS84 GeoJSON FeatureCollection of (Multi)Polygons in the UK."""
-    problems: list[Problem] = []
-    text = read_text(path, problems)
-    if text is None:
-        return problems
-    name = path.name
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        return [Problem(name, f"is not valid JSON (line {err.lineno}: {err.msg}); re-export it "
-                              "as GeoJSON", row=err.lineno)]
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        return [Problem(name, "is not a GeoJSON FeatureCollection")]
-    crs = doc.get("crs", {}).get("properties", {}).get("name") if isinstance(
-        doc.get("crs"), dict) else None
-    if crs is not None and crs not in WGS84_CRS_NAMES:
-        problems.append(Problem(name, f"CRS is {crs}; siteopt needs WGS84 longitude/latitude "
-                                      "(reproject with e.g. `ogr2ogr -t_srs EPSG:4326`)",
-                                field="crs"))
-    features = doc.get("features") or []
-    if not features:
-        problems.append(Problem(name, "has no features"))
-    for k, feat in enumerate(features, start=1):
-        props = feat.get("properties") or {}
-        for prop in (code_prop, name_prop):
-            if not props.get(prop):
-                problems.append(Problem(name, f"feature {k} has no '{prop}' property", field=prop))
-        geom = feat.get("geometry") or {}
-        if geom.get("type") not in ("Polygon", "MultiPolygon"):
-            problems.append(Problem(name, f"feature {k} geometry is {geom.get('type')}, not a "
-                                          "Polygon or MultiPolygon", field="geometry"))
-            continue
-        lon_min, lat_min, lon_max, lat_max = _bbox(geom["coordinates"])
-        if not (in_gb(lat_min, lon_min) and in_gb(lat_max, lon_max)):
-            hint = (" (looks like British National Grid metres: reproject to EPSG:4326)"
-                    if lon_max > 1000 else " (lat/lon swapped?)")
-            problems.append(Problem(name, f"feature {k} lies outside the UK: lon {lon_min:.3f} to"
-                                          f" {lon_max:.3f}, lat {lat_min:.3f} to {lat_max:.3f}"
-                                          f"{hint}", field="geometry"))
-    return problems
-
-
-def _bbox(coords: Any) -> tuple[float, float, float, float]:
-    xs: list[float] = []
-    ys: list[float] = []
-
-    def walk(c: Any) -> None:
-        if c and isinstance(c[0], (int, float)):
-            xs.append(float(c[0]))
-            ys.append(float(c[1]))
-        else:
-            for part in c:
-                walk(part)
-
-    walk(coords)
-    if not xs:
-        return (math.nan,) * 4
-    return min(xs), min(ys), max(xs), max(ys)
 
 
 # ---------------------------------------------------------------------------------------------

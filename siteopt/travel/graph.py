@@ -41,6 +41,8 @@ arrays themselves for code that goes straight to scipy.
 from __future__ import annotations
 
 import math
+import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,7 +52,7 @@ import networkx as nx
 import numpy as np
 import numpy.typing as npt
 
-from siteopt.crs import to_bng
+from siteopt.crs import GB_LAT_RANGE_DEG, GB_LON_RANGE_DEG, to_bng
 from siteopt.errors import DataError, Problem
 
 GRAPH_FORMAT = "siteopt-roads-1"
@@ -243,20 +245,126 @@ def save_graph(graph: nx.DiGraph, path: Path) -> Path:
     return path
 
 
-def load_graph_arrays(path: Path) -> GraphArrays:
-    """Read a graph file into :class:`GraphArrays` (no networkx)."""
-    if not path.exists():
-        raise DataError([Problem(str(path), "road graph file not found: build it with "
+NODE_ARRAYS = ("node_id", "lon", "lat")
+EDGE_ARRAYS = ("edge_u", "edge_v", "length_m", "travel_min", "highway_code")
+GRAPH_ARRAYS = ("format", *NODE_ARRAYS, *EDGE_ARRAYS, "highway_names")
+"""The arrays of a graph file (see the module docstring)."""
+REBUILD_HINT = "rebuild it with `siteopt geodata roads` (see geodata/roads/README.md)"
+
+
+def load_graph_arrays(path: Path, *, label: str | None = None) -> GraphArrays:
+    """Read a graph file into :class:`GraphArrays` (no networkx), checking it.
+
+    Parameters
+    ----------
+    path : Path
+    label : str, optional
+        How problems name the file (default: the path).
+
+    Raises
+    ------
+    DataError
+        A missing, truncated or damaged file, or one whose arrays break the format (see
+        :func:`check_graph_arrays`), with every problem found.
+    """
+    label = label or str(path)
+    if not path.is_file():
+        raise DataError([Problem(label, "road graph file not found: build it with "
                                  "'siteopt geodata roads'")])
-    with np.load(path, allow_pickle=False) as z:
-        if "format" not in z or str(z["format"]) != GRAPH_FORMAT:
-            raise DataError([Problem(str(path), f"not a {GRAPH_FORMAT} graph file")])
-        return GraphArrays(
-            node_id=z["node_id"], lon=z["lon"], lat=z["lat"], edge_u=z["edge_u"],
-            edge_v=z["edge_v"], length_m=z["length_m"], travel_min=z["travel_min"],
-            highway_code=z["highway_code"],
-            highway_names=tuple(str(s) for s in z["highway_names"]),
-        )
+    try:
+        archive = np.load(path, allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise DataError([Problem(label, f"is a single array, not a {GRAPH_FORMAT} graph "
+                                            f"archive; {REBUILD_HINT}")])
+        with archive as z:
+            if "format" not in z or str(z["format"]) != GRAPH_FORMAT:
+                raise DataError([Problem(label, f"not a {GRAPH_FORMAT} graph file; "
+                                                f"{REBUILD_HINT}")])
+            missing = [k for k in GRAPH_ARRAYS if k not in z]
+            if missing:
+                raise DataError([Problem(label, f"lacks the array(s) {', '.join(missing)}; "
+                                                f"{REBUILD_HINT}")])
+            loaded = {k: np.asarray(z[k]) for k in GRAPH_ARRAYS}
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError, KeyError, TypeError, zipfile.BadZipFile,
+            zlib.error) as err:
+        raise DataError([Problem(label, f"cannot be read as a graph file ({type(err).__name__}:"
+                                        f" {err}); the file is truncated or damaged: "
+                                        f"{REBUILD_HINT}")]) from err
+    problems = check_graph_arrays(loaded, label)
+    if problems:
+        raise DataError(problems)
+    return GraphArrays(
+        node_id=loaded["node_id"], lon=loaded["lon"], lat=loaded["lat"],
+        edge_u=loaded["edge_u"], edge_v=loaded["edge_v"], length_m=loaded["length_m"],
+        travel_min=loaded["travel_min"], highway_code=loaded["highway_code"],
+        highway_names=tuple(str(s) for s in loaded["highway_names"].ravel()),
+    )
+
+
+def check_graph_arrays(arrays: Mapping[str, npt.NDArray[Any]], label: str) -> list[Problem]:
+    """Every rule of the graph format a drive-time computation relies on.
+
+    Node arrays are 1-D numbers of one length (at least two nodes) with unique ids and finite
+    WGS84 positions in Great Britain; edge arrays are 1-D numbers of one length (at least one
+    edge) whose ends are node positions, with finite non-negative lengths and times and a
+    highway code that indexes ``highway_names``.
+    """
+    problems: list[Problem] = []
+    for group, least in ((NODE_ARRAYS, 2), (EDGE_ARRAYS, 1)):
+        lengths = {k: arrays[k].shape for k in group}
+        bad = [k for k in group if arrays[k].ndim != 1 or arrays[k].dtype.kind not in "iuf"]
+        if bad or len(set(lengths.values())) != 1 or next(iter(lengths.values()))[0] < least:
+            sizes = ", ".join(f"{k} {lengths[k]}" for k in group)
+            problems.append(Problem(label, f"arrays {', '.join(group)} must be 1-D numbers of "
+                                           f"one length (at least {least}); found {sizes}; "
+                                           f"{REBUILD_HINT}", field=", ".join(group)))
+    if problems:
+        return problems
+    n = len(arrays["node_id"])
+    if len(np.unique(arrays["node_id"])) != n:
+        problems.append(Problem(label, f"node ids repeat; {REBUILD_HINT}", field="node_id"))
+    lat, lon = arrays["lat"], arrays["lon"]
+    outside = ~(np.isfinite(lat) & np.isfinite(lon) & (lat >= GB_LAT_RANGE_DEG[0])
+                & (lat <= GB_LAT_RANGE_DEG[1]) & (lon >= GB_LON_RANGE_DEG[0])
+                & (lon <= GB_LON_RANGE_DEG[1]))
+    if outside.any():
+        k = int(np.argmax(outside))
+        problems.append(Problem(label, f"{int(outside.sum())} node(s) lie outside Great "
+                                       f"Britain or are not numbers (e.g. node "
+                                       f"{arrays['node_id'][k]} at lat {lat[k]}, lon {lon[k]}); "
+                                       f"{REBUILD_HINT}", field="lat/lon"))
+    for key in ("edge_u", "edge_v"):
+        ends = arrays[key]
+        if arrays[key].dtype.kind == "f" or np.any(ends < 0) or np.any(ends >= n):
+            problems.append(Problem(label, f"{key} must hold node positions 0-{n - 1}; "
+                                           f"{REBUILD_HINT}", field=key))
+    for key in ("length_m", "travel_min"):
+        values = arrays[key]
+        bad_values = ~np.isfinite(values) | (values < 0)
+        if bad_values.any():
+            k = int(np.argmax(bad_values))
+            problems.append(Problem(label, f"{int(bad_values.sum())} edge(s) have a missing or "
+                                           f"negative {key} (e.g. edge {k}: {values[k]}); "
+                                           f"{REBUILD_HINT}", field=key))
+    names = arrays["highway_names"]
+    codes = arrays["highway_code"]
+    if names.ndim != 1 or len(names) == 0 or np.any(codes < 0) or np.any(codes >= len(names)):
+        problems.append(Problem(label, f"highway_code must index highway_names; {REBUILD_HINT}",
+                                field="highway_code"))
+    return problems
+
+
+def distance_to_graph_m(arrays: GraphArrays, lat: npt.ArrayLike,
+                        lon: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Straight-line metres (British National Grid) from each point to its nearest node."""
+    from scipy.spatial import cKDTree
+
+    nx_, ny_ = to_bng(arrays.lat, arrays.lon)
+    px, py = to_bng(np.atleast_1d(np.asarray(lat, float)), np.atleast_1d(np.asarray(lon, float)))
+    dist, _ = cKDTree(np.column_stack([nx_, ny_])).query(np.column_stack([px, py]))
+    return np.asarray(dist, dtype=np.float64)
 
 
 def arrays_to_graph(arrays: GraphArrays) -> nx.DiGraph:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import csv
 import itertools
 import json
 from collections.abc import Iterable, Mapping
@@ -12,16 +11,22 @@ from typing import Any
 
 import networkx as nx
 
+from siteopt.crs import in_gb
 from siteopt.errors import DataError, Problem
 from siteopt.travel.graph import add_min_edge, largest_scc, merge_graphs
 from siteopt.travel.speeds import (
     UrbanArea,
     limit_ratio,
+    number,
+    read_csv_records,
     read_parameters,
     read_speeds,
     read_urban_areas,
     urban_length_m,
 )
+
+NODE_COLUMNS = ("node", "lat", "lon")
+ROUTE_COLUMNS = ("ref", "highway", "nodes")
 
 
 def strategic_limit_ratios(
@@ -136,7 +141,10 @@ def build_default_graph(
     return largest_scc(graph)
 
 
-def strategic_geojson_from_tables(nodes_csv: Path, routes_csv: Path) -> dict[str, Any]:
+def strategic_geojson_from_tables(
+    nodes_csv: Path, routes_csv: Path,
+    speeds: Mapping[tuple[str, str], float] | None = None,
+) -> dict[str, Any]:
     """Author the strategic-network GeoJSON from two hand-written tables.
 
     Parameters
@@ -146,6 +154,9 @@ def strategic_geojson_from_tables(nodes_csv: Path, routes_csv: Path) -> dict[str
     routes_csv : Path
         ``ref, highway, nodes, note`` and optionally ``maxspeed_mph``: each road (or stretch
         of a road) as a space-separated sequence of node names, with its documented limit.
+    speeds : mapping, optional
+        From :func:`read_speeds`: if given, every route's class must have a rural and an urban
+        speed there.
 
     Returns
     -------
@@ -156,45 +167,46 @@ def strategic_geojson_from_tables(nodes_csv: Path, routes_csv: Path) -> dict[str
     Raises
     ------
     DataError
-        Unknown node names, duplicate nodes, routes with fewer than two nodes.
+        Every problem of the two tables (unreadable files, missing columns, positions that are
+        not numbers in Great Britain, unknown or duplicate node names, routes with fewer than
+        two nodes, a class without speeds), each naming the file, row and field.
     """
     problems: list[Problem] = []
-    coords: dict[str, tuple[float, float]] = {}
-    with nodes_csv.open(newline="", encoding="utf-8") as f:
-        for row_no, row in enumerate(csv.DictReader(f), start=2):
-            if row["node"] in coords:
-                problems.append(Problem(str(nodes_csv), f"duplicate node {row['node']}", row_no,
-                                        "node"))
-            coords[row["node"]] = (float(row["lon"]), float(row["lat"]))
+    coords = _read_nodes(nodes_csv, problems)
     features: list[dict[str, Any]] = []
-    with routes_csv.open(newline="", encoding="utf-8") as f:
-        for row_no, row in enumerate(csv.DictReader(f), start=2):
-            names = row["nodes"].split()
-            unknown = [n for n in names if n not in coords]
-            if unknown:
-                problems.append(Problem(str(routes_csv), f"unknown nodes {unknown}", row_no,
-                                        "nodes"))
+    routes_label = str(routes_csv)
+    for row_no, row in read_csv_records(routes_csv, ROUTE_COLUMNS, routes_label, problems) or []:
+        names = row["nodes"].split()
+        unknown = [n for n in names if n not in coords]
+        if unknown:
+            problems.append(Problem(routes_label, f"unknown nodes {unknown}", row_no, "nodes"))
+            continue
+        if len(names) < 2:
+            problems.append(Problem(routes_label, "a route needs two or more nodes", row_no,
+                                    "nodes"))
+            continue
+        if speeds is not None and not {(row["highway"], "rural"), (row["highway"], "urban")} <= set(
+                speeds):
+            problems.append(Problem(routes_label, f"highway class '{row['highway']}' has no "
+                                                  "rural and urban speed in speeds.csv; add them "
+                                                  "or use a listed class", row_no, "highway"))
+            continue
+        props: dict[str, Any] = {"ref": row["ref"], "highway": row["highway"],
+                                 "nodes": row["nodes"], "note": row.get("note", "")}
+        limit = row.get("maxspeed_mph") or ""
+        if limit:
+            try:
+                props["maxspeed_mph"] = int(limit)
+            except ValueError:
+                problems.append(Problem(routes_label, "maxspeed_mph must be a whole number of "
+                                                      "mph", row_no, "maxspeed_mph"))
                 continue
-            if len(names) < 2:
-                problems.append(Problem(str(routes_csv), "a route needs two or more nodes",
-                                        row_no, "nodes"))
-                continue
-            props: dict[str, Any] = {"ref": row["ref"], "highway": row["highway"],
-                                     "nodes": row["nodes"], "note": row.get("note", "")}
-            limit = (row.get("maxspeed_mph") or "").strip()
-            if limit:
-                try:
-                    props["maxspeed_mph"] = int(limit)
-                except ValueError:
-                    problems.append(Problem(str(routes_csv), "maxspeed_mph must be a whole "
-                                            "number of mph", row_no, "maxspeed_mph"))
-                    continue
-            features.append({
-                "type": "Feature",
-                "properties": props,
-                "geometry": {"type": "LineString",
-                             "coordinates": [list(coords[n]) for n in names]},
-            })
+        features.append({
+            "type": "Feature",
+            "properties": props,
+            "geometry": {"type": "LineString",
+                         "coordinates": [list(coords[n]) for n in names]},
+        })
     if problems:
         raise DataError(problems)
     return {
@@ -206,8 +218,73 @@ def strategic_geojson_from_tables(nodes_csv: Path, routes_csv: Path) -> dict[str
     }
 
 
+def _read_nodes(nodes_csv: Path, problems: list[Problem]) -> dict[str, tuple[float, float]]:
+    """``strategic_nodes.csv``: node name -> (lon, lat), every bad row added to ``problems``."""
+    label = str(nodes_csv)
+    coords: dict[str, tuple[float, float]] = {}
+    for record in read_csv_records(nodes_csv, NODE_COLUMNS, label, problems) or []:
+        row_no, row = record
+        if not row["node"]:
+            problems.append(Problem(label, "is blank; name the node", row_no, "node"))
+            continue
+        if row["node"] in coords:
+            problems.append(Problem(label, f"duplicate node {row['node']}", row_no, "node"))
+        lat = number(record, "lat", label, problems, "a WGS84 latitude in degrees, e.g. 52.63")
+        lon = number(record, "lon", label, problems, "a WGS84 longitude in degrees, e.g. -1.13")
+        if lat is None or lon is None:
+            continue
+        if not in_gb(lat, lon):
+            problems.append(Problem(label, f"({lat:g}, {lon:g}) is outside Great Britain; check "
+                                           "lat/lon are not swapped", row_no, "lat"))
+        coords[row["node"]] = (lon, lat)
+    return coords
+
+
+def check_build_inputs(roads_dir: Path, *, strategic: bool) -> None:
+    """Check every file ``siteopt geodata roads`` reads, before any work.
+
+    Parameters
+    ----------
+    roads_dir : Path
+        The folder of ``speeds.csv``, ``parameters.csv`` and ``urban_areas.csv`` and, with
+        ``strategic``, ``strategic_nodes.csv`` and ``strategic_routes.csv``.
+    strategic : bool
+        Whether the strategic network is built too (``--default``).
+
+    Raises
+    ------
+    DataError
+        Every problem in every one of those files, each naming the file, row and field.
+    """
+    problems: list[Problem] = []
+    speeds: dict[tuple[str, str], float] | None = None
+    try:
+        speeds = read_speeds(roads_dir / "speeds.csv")
+    except DataError as err:
+        problems += err.problems
+    for reader, name in ((read_parameters, "parameters.csv"),
+                         (read_urban_areas, "urban_areas.csv")):
+        try:
+            reader(roads_dir / name)
+        except DataError as err:
+            problems += err.problems
+    if strategic:
+        try:
+            strategic_geojson_from_tables(roads_dir / "strategic_nodes.csv",
+                                          roads_dir / "strategic_routes.csv", speeds)
+        except DataError as err:
+            problems += err.problems
+    if problems:
+        raise DataError(problems)
+
+
 def write_strategic_geojson(roads_dir: Path) -> Path:
-    """Write ``strategic_roads.geojson`` from the tables in ``roads_dir``; returns its path."""
+    """Write ``strategic_roads.geojson`` from the tables in ``roads_dir``; returns its path.
+
+    Every file of the build (:func:`check_build_inputs`) is checked first, so a bad table never
+    leaves a rewritten GeoJSON behind.
+    """
+    check_build_inputs(roads_dir, strategic=True)
     data = strategic_geojson_from_tables(roads_dir / "strategic_nodes.csv",
                                          roads_dir / "strategic_routes.csv")
     out = roads_dir / "strategic_roads.geojson"

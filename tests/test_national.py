@@ -209,8 +209,8 @@ def test_cli_national_region_and_bad_input(tmp_path: Path) -> None:
                               "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "optimised" in res.output and "greedy drop" in res.output
-    assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "sites.csv",
-                                                     "summary.json", "zones.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["comparison.csv", "run_manifest.json",
+                                                     "sites.csv", "summary.json", "zones.csv"]
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     bad = runner.invoke(cli, ["national", "--region", "narnia", "--out", str(out)])
     assert bad.exit_code == 2

@@ -2,7 +2,9 @@
 
 Each command lives in its own module of this package and is registered in :data:`COMMANDS`.
 Library errors (:class:`siteopt.errors.SiteoptError`) become one line per problem on stderr and
-exit code 2, never a traceback.
+exit code 2, never a traceback; so does any OS error (a missing or unreadable file, a full disk,
+a read-only folder), as one line naming the path and the fix
+(:func:`siteopt.outdir.describe_os_error`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import click
 
 from siteopt import __version__
 from siteopt.errors import SiteoptError
+from siteopt.outdir import describe_os_error
 
 # (module under siteopt.cli, attribute): one entry per top-level command or group.
 COMMANDS: list[tuple[str, str]] = [
@@ -32,7 +35,8 @@ COMMANDS: list[tuple[str, str]] = [
 
 
 class SiteoptGroup(click.Group):
-    """A click group that reports :class:`SiteoptError` as clean one-line messages."""
+    """A click group that reports :class:`SiteoptError` and :class:`OSError` as clean one-line
+    messages with exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -41,6 +45,9 @@ class SiteoptGroup(click.Group):
             for line in err.lines():
                 click.echo(f"error: {line}", err=True)
             ctx.exit(err.exit_code)
+        except OSError as err:
+            click.echo(f"error: {describe_os_error(err)}", err=True)
+            ctx.exit(SiteoptError.exit_code)
 
 
 @click.group(cls=SiteoptGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import time
@@ -14,7 +15,9 @@ import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import cache_option, geodata_option, scenario_options
+from siteopt.cli.output import run_folder, scenario_inputs
 from siteopt.errors import DataError, Problem
+from siteopt.outdir import RUN_MANIFEST
 
 APPRAISAL_SECTIONS = ("green_book.", "appraisal.")
 
@@ -49,7 +52,8 @@ def split_overrides(overrides: Sequence[str]) -> tuple[list[str], dict[str, Any]
 
 def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
              measures: Mapping[str, Mapping[str, Any]] | None = None,
-             static_names: Sequence[str] | None = None) -> tuple[list[str], list[str]]:
+             static_names: Sequence[str] | None = None,
+             titles: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
     """Draw the maps if the maps modules are installed; (files, notes).
 
     The interactive maps (:mod:`siteopt.outputs.maps`) get every option in ``solutions`` with its
@@ -60,10 +64,11 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
     notes: list[str] = []
     static = {n: s for n, s in solutions.items()
               if static_names is None or n in static_names}
+    named = {"titles": titles} if titles else {}
     for module, func, sols, extra in (
             ("siteopt.outputs.maps", "write_maps", solutions,
-             {"measures": measures} if measures else {}),
-            ("siteopt.outputs.print_maps", "write_static_maps", static, {})):
+             {**({"measures": measures} if measures else {}), **named}),
+            ("siteopt.outputs.print_maps", "write_static_maps", static, named)):
         try:
             mod = __import__(module, fromlist=[func])
         except ImportError:
@@ -71,6 +76,8 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
             continue
         try:
             paths = getattr(mod, func)(prepared, sols, out_dir, baseline="status_quo", **extra)
+        except OSError:  # a full disk or a read-only folder stops the run, it is not a map bug
+            raise
         except Exception as err:  # the maps are another module's; report, do not hide
             notes.append(f"maps failed in {module}.{func}: {type(err).__name__}: {err}")
             continue
@@ -119,54 +126,72 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
     from siteopt.appraisal.appraise import appraise as run_appraisal
     from siteopt.appraisal.longlist import read_user_options
     from siteopt.appraisal.settings import AppraisalSettings
-    from siteopt.outputs.report import render, write_bytes_atomically
+    from siteopt.outputs.report import render
+    from siteopt.outputs.report_html import option_label
     from siteopt.runs.pipeline import prepare
+    from siteopt.runs.scenario import scenario_label
 
     start = time.perf_counter()
     scenario_overrides, appraisal_overrides = split_overrides(overrides)
     if next_best is not None:
         appraisal_overrides["appraisal.next_best_options"] = next_best
-    with solver_chatter_to_stderr():
-        prepared = prepare(geodata_dir, scenario_path, scenario_overrides, travel_csv=travel_csv,
-                           cache_dir=cache_dir)
+    inputs = {**scenario_inputs(geodata_dir, scenario_path, travel_csv), "--options": options_csv}
+    with contextlib.ExitStack() as stack:
+        # the output folder is checked and locked before any work (the default folder is
+        # named after the scenario, so that one once the scenario is read)
+        run = stack.enter_context(run_folder(out_dir, inputs)) if out_dir is not None else None
+        with solver_chatter_to_stderr():
+            prepared = prepare(geodata_dir, scenario_path, scenario_overrides,
+                               travel_csv=travel_csv, cache_dir=cache_dir)
+        target = out_dir if out_dir is not None else Path("outputs") / prepared.scenario.name
+        if run is None:
+            run = stack.enter_context(run_folder(target, inputs))
+        run.add_inputs(scenario_inputs(geodata_dir, None, None, prepared.scenario.files))
+        stack.enter_context(solver_chatter_to_stderr())
         settings = AppraisalSettings.from_assumptions(prepared.data.assumptions.values,
                                                       appraisal_overrides)
         user = read_user_options(options_csv, prepared) if options_csv is not None else None
         result = run_appraisal(prepared, settings, user, frontier_method=frontier_method)
-    target = out_dir if out_dir is not None else Path("outputs") / prepared.scenario.name
-    map_files: list[str] = []
-    if not no_maps:
-        # maps for the named options, the preferred and the optimum (not the whole long list);
-        # print maps for the named and preferred options only
-        names = {o.name for o in result.options if any(s.startswith("named") for s in o.sources)}
-        names |= {result.preferred, "optimal"}
-        sols = {o.name: o.solution for o in result.options if o.name in names}
-        measures = {o.name: o.measures for o in result.options if o.name in names}
-        static = [o.name for o in result.options
-                  if any(s.startswith("named") for s in o.sources)] + [result.preferred]
-        with solver_chatter_to_stderr():
-            map_files, map_notes = run_maps(prepared, sols, target, measures, static)
-        result.notes.extend(map_notes)
-        for n in map_notes:
-            click.echo(f"note: {n}", err=True)
-    files = render(result, map_files)
-    from siteopt.fileio import write_atomically
-
-    for name, content in files.items():
-        path = target / name
-        if isinstance(content, bytes):
-            write_bytes_atomically(path, content)
-        else:
-            write_atomically(path, content)
+        map_files: list[str] = []
+        if not no_maps:
+            # maps for the named options, the preferred and the optimum (not the whole long
+            # list); print maps for the named and preferred options only
+            names = set(result.decision["main_table"])
+            sols = {o.name: o.solution for o in result.options if o.name in names}
+            measures = {o.name: o.measures for o in result.options if o.name in names}
+            static = [o.name for o in result.options
+                      if any(s.startswith("named") for s in o.sources)] + [result.preferred]
+            titles = {o.name: option_label(result, o) for o in result.options
+                      if o.name in names}
+            map_files, map_notes = run_maps(prepared, sols, run.staging, measures, static,
+                                            titles)
+            result.notes.extend(map_notes)
+            for n in map_notes:
+                click.echo(f"note: {n}", err=True)
+        files = render(result, map_files)
+        for name, content in files.items():
+            run.write(name, content)
+        run.commit()
     pref = result.option(result.preferred)
     npv = float(pref.economics["npv_vs_status_quo_gbp"])
     seconds = time.perf_counter() - start
-    click.echo(f"siteopt appraise: {len(result.options)} options, {len(result.frontier)} "
-               f"Pareto points, preferred '{result.preferred}' "
-               f"({pref.measures['sites_with_beds']} sites, mean drive "
-               f"{pref.measures['access']['mean_travel_min']:.1f} min, NPV vs status quo "
-               f"{'-' if npv < 0 else ''}£{abs(npv) / 1e6:.1f}m); {seconds:.1f} s")
-    for name in sorted(files):
+    d = result.decision
+    passing = sum(o.shortlisted for o in result.options)
+    click.echo(f"siteopt appraise, scenario {scenario_label(prepared.scenario)}: "
+               f"{len(result.options)} options, {passing} pass every hurdle; {seconds:.1f} s")
+    click.echo(f"preferred: Option {d['letters'].get(result.preferred, '?')}: "
+               f"{d['titles'][result.preferred]} (mean drive "
+               f"{pref.measures['access']['mean_travel_min']:.1f} min, NPV vs business as usual "
+               f"{'-' if npv < 0 else ''}£{abs(npv) / 1e6:.1f}m)")
+    rule = ("the lowest net present cost per weighted benefit point"
+            if d["rule"] == "cost_per_benefit_point"
+            else "the highest NPV against business as usual")
+    click.echo(f"rule: {rule}, among the {len(d['eligible_in_order'])} short-listed options "
+               "that pass every hurdle and that no other short-listed option dominates")
+    if d.get("runner_up"):
+        click.echo(f"runner-up: Option {d['letters'].get(d['runner_up'], '?')}: "
+                   f"{d['titles'][d['runner_up']]}")
+    for name in sorted([*files, RUN_MANIFEST]):
         click.echo(str(target / name))
     if map_files:
         click.echo(f"{target}/: {len(map_files)} map files (maps.html indexes them)")

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from siteopt.data.build import build_geodata
+from siteopt.outdir import check_outside_inputs
 from siteopt.paths import DEFAULT_GEODATA_DIR
 
 
@@ -31,6 +32,7 @@ def build(raw_dir: Path, out_dir: Path) -> None:
     Example:
       siteopt geodata build --raw ../shared/geodata
     """
+    check_outside_inputs(out_dir, {"--raw": raw_dir})
     report = build_geodata(raw_dir, out_dir)
     click.echo(f"wrote {len(report.files)} files to {report.out_dir}: {report.n_sites} sites, "
                f"{report.n_zones} zones")

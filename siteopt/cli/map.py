@@ -9,6 +9,7 @@ import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import cache_option, geodata_option, scenario_options
+from siteopt.cli.output import run_folder, scenario_inputs
 from siteopt.errors import DataError, Problem
 from siteopt.runs.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
 from siteopt.wards.results import Solution
@@ -63,18 +64,22 @@ def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequen
     from siteopt.outputs.print_maps import write_static_maps
 
     names = list(dict.fromkeys([option] + ([compare] if compare else [])))
-    with solver_chatter_to_stderr():
+    # the output folder is checked and locked before any work
+    with run_folder(out_dir, scenario_inputs(geodata_dir, scenario_path, travel_csv)) as run, \
+            solver_chatter_to_stderr():
         prepared = prepare(geodata_dir, scenario_path, overrides, travel_csv=travel_csv,
                            cache_dir=cache_dir)
+        run.add_inputs(scenario_inputs(geodata_dir, None, None, prepared.scenario.files))
         solutions = {n: solve_named(prepared, n) for n in names}
         solutions_all = dict(solutions)
         if baseline not in solutions_all:
             solutions_all[baseline] = solve_named(prepared, baseline)
         if fmt == "html":
-            paths = write_maps(prepared, solutions_all, out_dir, baseline=baseline,
+            paths = write_maps(prepared, solutions_all, run.staging, baseline=baseline,
                                only=names, compare=compare)
         else:
-            paths = write_static_maps(prepared, solutions_all, out_dir, baseline=baseline,
+            paths = write_static_maps(prepared, solutions_all, run.staging, baseline=baseline,
                                       formats=(fmt,), only=names, compare=compare)
+        run.commit()
     for path in paths:
-        click.echo(str(path))
+        click.echo(str(run.final(path)))

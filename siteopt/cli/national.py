@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
+from siteopt.cli.output import run_folder
 from siteopt.errors import DataError, Problem
+from siteopt.national.region import read_spec
 from siteopt.national.run import (
-    load,
     output_files,
+    region_of,
     run,
     settings_from_spec,
     table,
@@ -106,16 +109,25 @@ def national(spec_path: Path | None, region_name: str | None, zone_prefixes: Seq
     if spec_path is None:
         raise DataError([Problem(str(NATIONAL_SPEC), "not found in this folder (nor beside a "
                                  "siteopt checkout); pass --spec FILE")])
-    spec, region, load_s = load(spec_path, region_name, zone_prefixes, site_groups)
-    settings = settings_from_spec(spec, overrides)
-    options = ThroughputOptions(time_limit_s=time_limit_s, gap_rel=gap_rel)
-    with solver_chatter_to_stderr():
-        result = run(region, settings, options, load_s, by_region=by_region,
-                     workers=workers, scheduler=scheduler)
-    files = output_files(result)  # computed before anything is written
+    t0 = time.perf_counter()
+    spec = read_spec(spec_path)
     target = out_dir or Path.cwd() / "outputs" / "national" / (
         region_name or ("selection" if zone_prefixes or site_groups else "all"))
-    written = write_outputs(target, result)
+    inputs = {"--spec": spec.path, "the spec's travel matrix": spec.matrix_path,
+              "the spec's zones table": spec.zones_path,
+              "the spec's sites table": spec.sites_path}
+    # the output folder is checked and locked before the (large) tables are read
+    with run_folder(target, inputs) as out:
+        region = region_of(spec, region_name, zone_prefixes, site_groups)
+        load_s = time.perf_counter() - t0
+        settings = settings_from_spec(spec, overrides)
+        options = ThroughputOptions(time_limit_s=time_limit_s, gap_rel=gap_rel)
+        with solver_chatter_to_stderr():
+            result = run(region, settings, options, load_s, by_region=by_region,
+                         workers=workers, scheduler=scheduler)
+        files = output_files(result)  # computed before anything is written
+        written = write_outputs(out.staging, result)
+        out.commit()
     if fmt == "json":
         click.echo(files["summary.json"], nl=False)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import cache_option, geodata_option, scenario_options
+from siteopt.cli.output import run_folder, scenario_inputs
 from siteopt.runs.pipeline import (
     Prepared,
     evaluate_configuration,
@@ -18,6 +20,7 @@ from siteopt.runs.pipeline import (
     prepare,
     write_run,
 )
+from siteopt.runs.scenario import scenario_label
 from siteopt.wards.instance import Instance
 from siteopt.wards.results import Solution, solution_to_dict, totals
 
@@ -64,18 +67,25 @@ def solve(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str
         extra.append(f"solver.solver={json.dumps(solver)}")
     if time_limit_s is not None:
         extra.append(f"solver.time_limit_s={time_limit_s}")
-    with solver_chatter_to_stderr():
-        prepared = prepare(geodata_dir, scenario_path, extra, travel_csv=travel_csv,
-                           cache_dir=cache_dir)
-        if configuration:
-            solution = evaluate_configuration(prepared, configuration)
-            name = configuration
-        else:
-            solution = optimise_scenario(prepared)
-            name = "solution"
+    with contextlib.ExitStack() as stack:
+        # the output folder is checked and locked before any work
+        run = (stack.enter_context(run_folder(out_dir, scenario_inputs(
+            geodata_dir, scenario_path, travel_csv))) if out_dir is not None else None)
+        with solver_chatter_to_stderr():
+            prepared = prepare(geodata_dir, scenario_path, extra, travel_csv=travel_csv,
+                               cache_dir=cache_dir)
+            if run is not None:
+                run.add_inputs(scenario_inputs(geodata_dir, None, None, prepared.scenario.files))
+            if configuration:
+                solution = evaluate_configuration(prepared, configuration)
+                name = configuration
+            else:
+                solution = optimise_scenario(prepared)
+                name = "solution"
+        if run is not None:
+            write_run(run.staging, prepared, {name: solution})
+            run.commit()
     instance = prepared.evaluation_instance if solution.evaluated else prepared.instance
-    if out_dir is not None:
-        write_run(out_dir, prepared, {name: solution})
     if fmt == "json":
         click.echo(json.dumps(solution_to_dict(instance, solution), sort_keys=True, indent=1))
     else:
@@ -104,7 +114,7 @@ def table(prepared: Prepared, instance: Instance, solution: Solution) -> list[st
     lines = [
         f"siteopt: {solution.status_text} ({solution.solver}, "
         f"{'evaluated' if solution.evaluated else 'objective ' + s.model.objective}); "
-        f"scenario {s.name}, planning year {prepared.demand.planning_year}",
+        f"scenario {scenario_label(s)}, planning year {prepared.demand.planning_year}",
         "bed need: " + ", ".join(f"{v} {b:.1f}" for v, b in prepared.demand.total_beds().items())
         + f" beds (at {prepared.demand.target_occupancy:.0%} occupancy)",
         "",

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from siteopt.cli.options import cache_option, geodata_option
+from siteopt.outdir import RunFile
 from siteopt.paths import CHECKOUT_DIR
 
 RAW_DIR = CHECKOUT_DIR.parent / "shared" / "geodata" if CHECKOUT_DIR is not None else None
@@ -51,13 +52,18 @@ def travel_times(origins: Path, destinations: Path, out_path: Path, method: str,
     """
     from siteopt.travel import matrix as tr
 
-    o = tr.Points.from_csv(origins)
-    d = tr.Points.from_csv(destinations)
-    roads_dir = geodata_dir / "roads"
-    matrix = tr.travel_matrix(roads_dir / tr.DEFAULT_GRAPH_NAME, o, d, roads_dir=roads_dir,
-                              method="networkx" if method == "networkx" else "csr",
-                              cache_dir=None if no_cache else cache_dir or tr.default_cache_dir())
-    matrix.to_csv(out_path)
+    inputs = {"--origins": origins, "--destinations": destinations, "--geodata": geodata_dir}
+    # checked and locked before any work; the file is written beside --out, then renamed
+    with RunFile(out_path, inputs=inputs) as run:
+        o = tr.Points.from_csv(origins)
+        d = tr.Points.from_csv(destinations)
+        roads_dir = geodata_dir / "roads"
+        matrix = tr.travel_matrix(roads_dir / tr.DEFAULT_GRAPH_NAME, o, d, roads_dir=roads_dir,
+                                  method="networkx" if method == "networkx" else "csr",
+                                  cache_dir=None if no_cache
+                                  else cache_dir or tr.default_cache_dir())
+        matrix.to_csv(run.path)
+        run.commit()
     click.echo(f"wrote {out_path}: {len(o.ids)} x {len(d.ids)} drive times")
     for pid in matrix.too_far_ids:
         click.echo(f"warning: {pid} is farther than max_snap_m from every road node", err=True)

@@ -11,10 +11,14 @@ import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import cache_option, geodata_option
-from siteopt.fileio import write_atomically
+from siteopt.cli.output import run_folder
 from siteopt.runs.pipeline import versions
 from siteopt.runs.sweep import load_spec, run_sweep, spec_as_dict, write_outputs
 from siteopt.runs.whatif import compare_lines, outcome_dict, run_whatif
+
+SWEEP_STATE_FILES = ("runs.jsonl",)
+"""Files :func:`siteopt.runs.sweep.run_sweep` keeps up to date in the sweep's folder itself
+(the journal of finished runs a rerun resumes from): carried from run to run, never stale."""
 
 
 @click.command()
@@ -61,9 +65,12 @@ def whatif(geodata_dir: Path, scenarios: Sequence[Path], travel_csv: Path | None
                                                         path_type=Path), default=None,
               help="Precomputed drive times (CSV: zone_id, site_id, travel_min).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--restart", is_flag=True,
+              help="Discard the finished runs of --out (e.g. after changing an input) instead "
+                   "of resuming from them.")
 def sweep(geodata_dir: Path, spec_path: Path, out_dir: Path | None, workers: int,
           scheduler: str | None, travel_csv: Path | None, quiet: bool,
-          cache_dir: Path | None) -> None:
+          cache_dir: Path | None, restart: bool) -> None:
     """Run a grid or Latin-hypercube sweep of independent solves and summarise it.
 
     Writes runs.csv and runs.parquet (one row per run), summary.json (stability of each site,
@@ -79,25 +86,33 @@ def sweep(geodata_dir: Path, spec_path: Path, out_dir: Path | None, workers: int
     spec = load_spec(spec_path)
     out = out_dir or Path("outputs") / f"sweep-{spec_path.stem}"
     n_total = spec.runs if spec.method == "lhs" else 0
-    with click.progressbar(length=max(n_total, 1), label="runs", file=None,
-                           hidden=quiet) as bar:
-        def tick(record: dict[str, Any]) -> None:
-            if record.get("phase") == "solve":
-                bar.update(1)
+    inputs = {"the sweep spec": spec_path, "its base scenario": spec.base,
+              "--geodata": geodata_dir, "--travel": travel_csv}
+    # checked and locked before any work; the journal of finished runs stays in the folder
+    # itself (so an interrupted sweep resumes) while the summaries are written as one unit
+    with run_folder(out, inputs, state_files=SWEEP_STATE_FILES) as run:
+        with click.progressbar(length=max(n_total, 1), label="runs", file=None,
+                               hidden=quiet) as bar:
+            def tick(record: dict[str, Any]) -> None:
+                if record.get("phase") == "solve":
+                    bar.update(1)
 
-        with solver_chatter_to_stderr():
-            result = run_sweep(spec, geodata_dir, out, workers=workers, scheduler=scheduler,
-                               travel_csv=travel_csv, on_result=tick, cache_dir=cache_dir)
-    paths = write_outputs(result, out)
-    if result.tornado:
-        from siteopt.outputs.charts import tornado_chart
+            with solver_chatter_to_stderr():
+                result = run_sweep(spec, geodata_dir, out, workers=workers,
+                                   scheduler=scheduler, travel_csv=travel_csv, on_result=tick,
+                                   cache_dir=cache_dir, restart=restart)
+        paths = write_outputs(result, run.staging)
+        if result.tornado:
+            from siteopt.outputs.charts import tornado_chart
 
-        paths.append(tornado_chart(result.tornado, out / "tornado.png", result.objective_mode))
-    manifest = {"spec": spec_as_dict(spec), "versions": versions(),
-                "geodata": str(geodata_dir), "scheduler": scheduler, "workers": workers,
-                "runs": len(result.runs), "resumed": result.resumed}
-    write_atomically(out / "manifest.json", json.dumps(manifest, indent=1, sort_keys=True,
-                                                       default=str) + "\n")
+            paths.append(tornado_chart(result.tornado, run.staging / "tornado.png",
+                                       result.objective_mode))
+        manifest = {"spec": spec_as_dict(spec), "versions": versions(),
+                    "geodata": str(geodata_dir), "scheduler": scheduler, "workers": workers,
+                    "runs": len(result.runs), "resumed": result.resumed}
+        run.write("manifest.json", json.dumps(manifest, indent=1, sort_keys=True,
+                                              default=str) + "\n")
+        run.commit()
     solved = len(result.runs) - len(result.failed)
     click.echo(f"{len(result.runs)} runs: {solved} solved, {len(result.failed)} failed"
                + (f", {result.resumed} resumed from an earlier run" if result.resumed else ""))

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from siteopt.errors import DataError, InfeasibleError, Problem, SiteoptError
-from siteopt.fileio import csv_text
+from siteopt.fileio import csv_text, write_atomically
 from siteopt.national.model import ThroughputSettings
 from siteopt.national.region import Region, RegionFilter, RegionSpec, load_region, read_spec, select
 from siteopt.national.solve import (
@@ -354,15 +354,17 @@ def output_files(result: NationalRun) -> dict[str, str]:
 
 
 def write_outputs(out_dir: Path, result: NationalRun) -> list[Path]:
-    """Write every output file (all computed first, so a failure writes nothing)."""
+    """Write every output file, each atomically with the umask's mode (all computed first).
+
+    The CSV files are written by :func:`siteopt.fileio.csv_text`, so text from the spec's
+    tables (site names, groups, ids) is safe in a spreadsheet. The command writes into a
+    :class:`siteopt.outdir.RunFolder`'s temporary folder, so a run's files are one unit.
+    """
     files = output_files(result)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in files.items():
         path = out_dir / name
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+        write_atomically(path, text)
         written.append(path)
     return written
 

@@ -196,8 +196,11 @@ def test_resume_does_not_redo_finished_runs(serial_result: Any) -> None:
 def test_interrupted_journal_resumes_the_rest(tmp_path: Path, serial_result: Any) -> None:
     spec, first, out = serial_result
     lines = (out / "runs.jsonl").read_text().splitlines()
+    inputs_line = lines[0]
+    assert json.loads(inputs_line)["phase"] == "inputs"
     solve_lines = [x for x in lines if json.loads(x)["phase"] == "solve"]
-    (tmp_path / "runs.jsonl").write_text("\n".join(solve_lines[:2]) + "\n{\"cut")
+    (tmp_path / "runs.jsonl").write_text("\n".join([inputs_line, *solve_lines[:2]])
+                                         + "\n{\"cut")
     again = run_sweep(spec, DEFAULT_GEODATA_DIR, tmp_path, workers=1)
     assert again.resumed == 2
     assert comparable(again.runs) == comparable(first.runs)

@@ -306,7 +306,9 @@ def test_precomputed_reports_every_problem(tmp_path: Path) -> None:
     assert "unknown zone_id values (e.g. z9)" in text
     assert "unknown site_id values (e.g. s7)" in text
     assert "zone z3 has no rows" in text
-    assert "site s2 has no rows" in text
+    # a row with a bad time is still a row: s2 has one (z1's -1), so only z2 lacks it
+    assert "site s2 has no rows" not in text
+    assert "zone z2 lacks sites ['s2']" in text
 
 
 def test_precomputed_missing_columns(tmp_path: Path) -> None:

@@ -34,7 +34,11 @@ solver errors) are kept with their parameters and message, never dropped. Summar
 Execution: ``serial``, ``processes`` (a local process pool) or a Dask distributed scheduler
 (``tcp://host:port``). Each worker loads the geodata and the travel matrix once and reuses
 them for every run. Finished runs are appended to ``runs.jsonl`` as they arrive, so an
-interrupted sweep resumes without redoing them.
+interrupted sweep resumes without redoing them, but only on the same inputs: the journal's
+first line records every input by content (:mod:`siteopt.runs.resume`: geodata files, travel
+matrix or road graph, base scenario and its ``extends`` chain, the spec, siteopt's version), and
+a rerun on changed inputs stops with one line naming what changed, unless ``restart=True``
+discards the earlier runs.
 """
 
 from __future__ import annotations
@@ -64,6 +68,7 @@ from siteopt.runs.pipeline import (
     prepare,
     travel_times,
 )
+from siteopt.runs.resume import fingerprint, inputs_record, open_journal
 from siteopt.runs.scenario import SECTIONS, load_scenario, valid_keys
 from siteopt.travel.matrix import TravelMatrix
 from siteopt.wards.instance import Instance
@@ -273,22 +278,26 @@ class RunTask:
     """(label, site_id -> option_id) to score in this run, for regret."""
     cache_dir: str | None = None
     """Where road-graph matrices are cached (None: the default cache folder)."""
+    inputs_sha256: str = ""
+    """:func:`siteopt.runs.resume.fingerprint` of the sweep's inputs (content, not paths)."""
 
     @property
     def key(self) -> str:
-        """A hash of what determines the run's result, for resuming."""
-        text = json.dumps([self.scenario_path, self.overrides, self.named_options,
+        """A hash of what determines the run's result, for resuming: the inputs' content, the
+        run's overrides and what it scores (no paths)."""
+        text = json.dumps([self.inputs_sha256, self.overrides, self.named_options,
                            self.candidates], sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-_WORKER_CACHE: dict[tuple[str, str | None, str | None], tuple[Inputs, TravelMatrix]] = {}
+_WORKER_CACHE: dict[tuple[str, str | None, str | None, str], tuple[Inputs, TravelMatrix]] = {}
 
 
 def _shared(task: RunTask) -> tuple[Inputs, TravelMatrix]:
     """The inputs (:func:`siteopt.data.load.load_inputs`) and travel matrix, loaded once per
-    worker process."""
-    key = (task.geodata_dir, task.travel_csv, task.cache_dir)
+    worker process (and again when their content changed, e.g. a serial rerun in one
+    process after an edit)."""
+    key = (task.geodata_dir, task.travel_csv, task.cache_dir, task.inputs_sha256)
     if key not in _WORKER_CACHE:
         inputs = load_inputs(Path(task.geodata_dir),
                              travel_csv=Path(task.travel_csv) if task.travel_csv else None)
@@ -418,14 +427,22 @@ class SweepResult:
 
 def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int = 1,
               scheduler: str | None = None, travel_csv: Path | None = None,
-              on_result: Progress | None = None, cache_dir: Path | None = None) -> SweepResult:
+              on_result: Progress | None = None, cache_dir: Path | None = None,
+              restart: bool = False) -> SweepResult:
     """Run a sweep in two phases: solve every run, then score the candidates in every run.
 
-    Finished runs are appended to ``out_dir/runs.jsonl``; a rerun skips them (resume). The
-    inputs are validated here first (:func:`siteopt.data.load.load_inputs`, so a bad geodata
-    folder or travel matrix stops the sweep with one error), then loaded once per worker.
-    ``cache_dir`` is where road-graph matrices are cached (default
+    Finished runs are appended to ``out_dir/runs.jsonl``; a rerun on the same inputs skips
+    them (resume). The inputs are validated here first (:func:`siteopt.data.load.load_inputs`,
+    so a bad geodata folder or travel matrix stops the sweep with one error), then loaded once
+    per worker. ``cache_dir`` is where road-graph matrices are cached (default
     :func:`siteopt.travel.matrix.default_cache_dir`).
+
+    Raises
+    ------
+    DataError
+        Bad inputs; or ``out_dir`` holds runs made from other inputs (one line naming which
+        changed, :func:`siteopt.runs.resume.open_journal`) and ``restart`` is False. Nothing
+        is written then.
     """
     data = load_inputs(geodata_dir, travel_csv=travel_csv).data
     base = load_scenario(spec.base, (), data.assumptions)
@@ -435,16 +452,20 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
                                               f"in wards.csv; known: "
                                               f"{', '.join(data.configurations)}",
                                      field="named_options")])
+    spec_doc = {k: v for k, v in spec_as_dict(spec).items() if k != "base"}
+    record = inputs_record(spec=spec_doc, geodata_dir=geodata_dir, travel_csv=travel_csv,
+                           scenario_files=base.files)
+    journal = out_dir / "runs.jsonl"
+    open_journal(journal, record, restart=restart)
     values = sample(spec)
     common = {"geodata_dir": str(geodata_dir),
               "scenario_path": str(spec.base) if spec.base else None,
               "travel_csv": str(travel_csv) if travel_csv else None,
               "named_options": spec.named_options,
-              "cache_dir": str(cache_dir) if cache_dir else None}
+              "cache_dir": str(cache_dir) if cache_dir else None,
+              "inputs_sha256": fingerprint(record)}
     tasks = [RunTask(run_id=i, overrides=tuple(overrides_for(v, base.values)), params=v,
                      **common) for i, v in enumerate(values)]  # type: ignore[arg-type]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    journal = out_dir / "runs.jsonl"
     phase1 = _resume_or_run(tasks, journal, "solve", workers, scheduler, on_result)
     resumed = phase1[1]
     runs = phase1[0]
@@ -456,7 +477,8 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
         cand_tasks = [RunTask(run_id=t.run_id, geodata_dir=t.geodata_dir,
                               scenario_path=t.scenario_path, overrides=t.overrides,
                               params=t.params, travel_csv=t.travel_csv,
-                              candidates=tuple(candidates.items()), cache_dir=t.cache_dir)
+                              candidates=tuple(candidates.items()), cache_dir=t.cache_dir,
+                              inputs_sha256=t.inputs_sha256)
                       for t in tasks]
         scored, more = _resume_or_run(cand_tasks, journal, "score", workers, scheduler,
                                       on_result, score_only=True)

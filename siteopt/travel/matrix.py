@@ -14,8 +14,12 @@ Public API (stable: the optimiser calls these)
 ``travel_matrix(graph_path, origins, destinations, *, roads_dir=None, method="csr",
 cache_dir=None) -> TravelMatrix``
     The same for any points (:class:`Points`).
-``read_precomputed_matrix(path, zone_ids, site_ids) -> TravelMatrix``
-    A user's own matrix (CSV ``zone_id, site_id, travel_min``), validated for coverage.
+``read_precomputed_matrix(path, zone_ids, site_ids, *, origins=None, destinations=None,
+limits=None) -> TravelMatrix``
+    A user's own matrix (CSV ``zone_id, site_id, travel_min``, or ``siteopt travel-times``'
+    ``origin_id, destination_id, travel_min``), validated for coverage and plausibility
+    (:class:`MatrixLimits`: no negative, all-zero or over-long times; a warning for speeds
+    faster than plausible over the straight line).
 
 Method
 ------
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,7 +58,7 @@ import numpy.typing as npt
 
 from siteopt.crs import in_gb, to_bng
 from siteopt.errors import DataError, Problem
-from siteopt.travel.graph import GraphArrays, arrays_to_graph, load_graph_arrays
+from siteopt.travel.graph import GraphArrays, arrays_to_graph, haversine_m, load_graph_arrays
 from siteopt.travel.speeds import UrbanArea, is_urban, read_parameters, read_urban_areas
 
 DEFAULT_GRAPH_NAME = "llr_roads.npz"
@@ -140,10 +145,11 @@ class TravelMatrix:
                                                                                strict=True)]
 
     def to_csv(self, path: Path) -> Path:
-        """Write ``origin_id,destination_id,travel_min`` (long format), atomically."""
+        """Write ``origin_id,destination_id,travel_min`` (long format, ``\\n`` line ends),
+        atomically; :func:`read_precomputed_matrix` reads it back."""
         tmp = path.with_name(path.name + ".tmp")
         with tmp.open("w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f)
+            w = csv.writer(f, lineterminator="\n")
             w.writerow(["origin_id", "destination_id", "travel_min"])
             for i, o in enumerate(self.origin_ids):
                 for j, d in enumerate(self.destination_ids):
@@ -438,15 +444,219 @@ def zone_site_travel(inputs: ZonesAndSites, *, cache_dir: Path | None = None) ->
 
 # --------------------------------------------------------------------------- precomputed
 
+MATRIX_COLUMNS = ("zone_id", "site_id", "travel_min")
+"""The documented header of a precomputed matrix (``--travel FILE``)."""
+TRAVEL_TIMES_COLUMNS = ("origin_id", "destination_id", "travel_min")
+"""The header ``siteopt travel-times`` writes (:meth:`TravelMatrix.to_csv`); read as the same
+columns, so that command's output is ``--travel``'s input."""
+RANGES_NAME = "plausible_ranges.csv"
+"""siteopt's table of plausible ranges (``file, field, min, max, unit, source``) in the embedded
+data's ``roads/`` folder; the rows of ``file`` :data:`RANGES_FILE_LABEL` bound a precomputed
+matrix: ``travel_min`` (the longest drive) and ``straight_line_speed_kph``."""
+RANGES_FILE_LABEL = "travel matrix"
+MAX_LISTED = 20
+"""At most this many zones are listed by name as lacking rows (then a count)."""
+LOG = logging.getLogger(__name__)
+"""Warnings about a matrix that is accepted but looks wrong (printed on stderr by default)."""
+
+
+@dataclass(frozen=True)
+class MatrixLimits:
+    """What a precomputed matrix may hold, and where each limit came from (for messages)."""
+
+    max_travel_min: float
+    """Longer finite times are refused (usually seconds written as minutes)."""
+    max_speed_kph: float
+    """Faster straight-line speeds are warned about (usually swapped or mismatched ids)."""
+    max_travel_source: str = "siteopt's fallback limit"
+    max_speed_source: str = "siteopt's fallback limit"
+
+
+FALLBACK_MATRIX_LIMITS = MatrixLimits(max_travel_min=1440.0, max_speed_kph=130.0)
+"""Used only where siteopt's ``roads/plausible_ranges.csv`` has no ``travel matrix`` row for the
+limit. Sources: 1440 min is one day, longer than any drive within a region of England (Land's
+End to John o' Groats is about 14 hours), so a larger figure is nearly always seconds written as
+minutes; 130 km/h (81 mph) over the straight line is faster than the 70 mph (112.7 km/h)
+national limit on motorways (Highway Code rule 124) before any detour, so no door-to-door drive
+achieves it (the LLR road graph's fastest zone-to-site pair is 68 km/h)."""
+
+
+def matrix_limits(ranges_csv: Path | None = None) -> MatrixLimits:
+    """The plausibility limits of a precomputed matrix: the ``max`` of the ``travel matrix``
+    rows ``travel_min`` and ``straight_line_speed_kph`` of siteopt's plausible ranges.
+
+    Parameters
+    ----------
+    ranges_csv : Path, optional
+        Default ``roads/plausible_ranges.csv`` of the embedded data
+        (:data:`siteopt.paths.DEFAULT_GEODATA_DIR`), siteopt's own rules, never a region's. A
+        limit with no row there (or no such file) takes :data:`FALLBACK_MATRIX_LIMITS`.
+    """
+    if ranges_csv is None:
+        from siteopt.paths import DEFAULT_GEODATA_DIR
+
+        ranges_csv = DEFAULT_GEODATA_DIR / "roads" / RANGES_NAME
+    found: dict[str, float] = {}
+    if ranges_csv.is_file():
+        with ranges_csv.open(newline="", encoding="utf-8-sig") as f:
+            for row in csv.DictReader(f):
+                if (row.get("file") or "").strip() != RANGES_FILE_LABEL:
+                    continue
+                try:
+                    found[(row.get("field") or "").strip()] = float(row.get("max") or "")
+                except ValueError:
+                    continue  # siteopt's own table; its reader reports a bad row
+    fallback = FALLBACK_MATRIX_LIMITS
+    travel = found.get("travel_min")
+    speed = found.get("straight_line_speed_kph")
+    where = f"{ranges_csv.name}"
+    return MatrixLimits(
+        fallback.max_travel_min if travel is None else travel,
+        fallback.max_speed_kph if speed is None else speed,
+        fallback.max_travel_source if travel is None else f"siteopt's {where}",
+        fallback.max_speed_source if speed is None else f"siteopt's {where}")
+
+
+def _matrix_header(fieldnames: Sequence[str] | None, name: str) -> tuple[str, str, str]:
+    """The zone, site and minutes columns of a matrix file: the documented ``zone_id,
+    site_id, travel_min`` or ``siteopt travel-times``' ``origin_id, destination_id,
+    travel_min``."""
+    have = {f.strip() for f in fieldnames or []}
+    for columns in (MATRIX_COLUMNS, TRAVEL_TIMES_COLUMNS):
+        if set(columns) <= have:
+            return columns
+    missing = sorted(set(MATRIX_COLUMNS) - have)
+    raise DataError([Problem(name, f"missing columns {missing}: the file needs "
+                             f"{','.join(MATRIX_COLUMNS)} (or {','.join(TRAVEL_TIMES_COLUMNS)} "
+                             "as `siteopt travel-times` writes)")])
+
+
+def _value_problems(name: str, column: str, bad: dict[str, list[tuple[int, float]]],
+                    limits: MatrixLimits) -> list[Problem]:
+    """One line for the negative and one for the over-long times, at the first such row."""
+    problems = []
+    texts = {
+        "negative": "is negative: travel_min must be >= 0 (or inf for no route)",
+        "too long": (f"min is longer than any drive ({limits.max_travel_min:g} min = "
+                     f"{limits.max_travel_min / 60:g} h, {limits.max_travel_source}): give "
+                     "minutes, not seconds, and inf for no route"),
+    }
+    for kind, rows in bad.items():
+        if rows:
+            row_no, value = rows[0]
+            more = f"; {len(rows) - 1} more rows like it" if len(rows) > 1 else ""
+            problems.append(Problem(name, f"{value:g} {texts[kind]}{more}", row_no, column))
+    return problems
+
+
+def _coverage_problems(name: str, rows: npt.NDArray[np.int64], zone_ids: Sequence[str],
+                       site_ids: Sequence[str], columns: tuple[str, str, str]) -> list[Problem]:
+    """Every zone or site without rows, and zones lacking some sites."""
+    zone_col, site_col, _ = columns
+    problems = []
+    missing_mask = rows == 0
+    no_rows = np.nonzero(missing_mask.all(axis=1))[0].tolist()
+    for i in no_rows[:MAX_LISTED]:
+        problems.append(Problem(name, f"zone {zone_ids[i]} has no rows: add its times to every "
+                                "site", field=zone_col))
+    if len(no_rows) > MAX_LISTED:
+        problems.append(Problem(name, f"... and {len(no_rows) - MAX_LISTED} more zones have no "
+                                "rows", field=zone_col))
+    for j in np.nonzero(missing_mask.all(axis=0))[0].tolist():
+        problems.append(Problem(name, f"site {site_ids[j]} has no rows: add its times from "
+                                "every zone", field=site_col))
+    partial = missing_mask.any(axis=1) & ~missing_mask.all(axis=1)
+    for i in np.nonzero(partial)[0][:MAX_LISTED].tolist():
+        lacking = [site_ids[j] for j in np.nonzero(missing_mask[i])[0].tolist()]
+        problems.append(Problem(name, f"zone {zone_ids[i]} lacks sites {lacking}",
+                                field=site_col))
+    return problems
+
+
+def _degenerate_problem(name: str, out: npt.NDArray[np.float64], column: str) -> Problem | None:
+    """A complete matrix that is all zeros, or has no route at all."""
+    finite = out[np.isfinite(out)]
+    if finite.size == 0:
+        return Problem(name, f"no pair has a route (all {out.size} rows are inf): give the "
+                             "drive minutes", field=column)
+    if not np.any(finite > 0):
+        return Problem(name, f"every travel time is 0 (all {finite.size} finite rows): zeros "
+                             "make every site as near as any other; give the drive minutes",
+                       field=column)
+    return None
+
+
+def implausible_speed_warning(
+    name: str,
+    matrix: TravelMatrix,
+    origins: Points,
+    destinations: Points,
+    limits: MatrixLimits,
+    rows: npt.NDArray[np.int64] | None = None,
+) -> str | None:
+    """A one-line warning if any time implies a speed over the straight line faster than
+    ``limits.max_speed_kph``, naming the worst pair; None if every pair is plausible.
+
+    Parameters
+    ----------
+    name : str
+        The matrix's file, for the message.
+    matrix : TravelMatrix
+    origins, destinations : Points
+        The matrix's origins and destinations (same ids, same order), for the distances.
+    limits : MatrixLimits
+    rows : ndarray of int, optional
+        The file row of each pair (as :func:`read_precomputed_matrix` read it), for the message.
+    """
+    if origins.ids != matrix.origin_ids or destinations.ids != matrix.destination_ids:
+        raise ValueError("origins and destinations must be the matrix's, in its order")
+    km = haversine_m(origins.lat[:, None], origins.lon[:, None], destinations.lat[None, :],
+                     destinations.lon[None, :]) / 1000.0
+    minutes = np.asarray(matrix.travel_min, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kph = np.where(np.isfinite(minutes) & (km > 0), km / (minutes / 60.0), 0.0)
+    fast = kph > limits.max_speed_kph
+    if not fast.any():
+        return None
+    i, j = np.unravel_index(int(np.argmax(kph)), kph.shape)
+    where = f"{name}, row {int(rows[i, j])}" if rows is not None else name
+    speed = f"{kph[i, j]:.0f} km/h" if math.isfinite(kph[i, j]) else "instantaneous"
+    return (f"warning: {where}: {matrix.origin_ids[i]} to {matrix.destination_ids[j]} in "
+            f"{minutes[i, j]:g} min for {km[i, j]:.1f} km in a straight line is {speed}, "
+            f"faster than {limits.max_speed_kph:g} km/h ({limits.max_speed_source}); "
+            f"{int(fast.sum())} of {fast.size} pairs {'is' if fast.sum() == 1 else 'are'} that "
+            "fast: check the times are minutes and the ids match the geodata")
+
 
 def read_precomputed_matrix(
-    path: Path, zone_ids: Sequence[str], site_ids: Sequence[str]
+    path: Path,
+    zone_ids: Sequence[str],
+    site_ids: Sequence[str],
+    *,
+    origins: Points | None = None,
+    destinations: Points | None = None,
+    limits: MatrixLimits | None = None,
 ) -> TravelMatrix:
     """Read a user's travel-time matrix (CSV ``zone_id, site_id, travel_min``).
 
+    ``siteopt travel-times``' header ``origin_id, destination_id, travel_min`` is read as the
+    same columns; any line ending (``\\n`` or ``\\r\\n``) and a UTF-8 byte-order mark are fine.
     Every (zone, site) pair must appear exactly once with a non-negative number of minutes
-    (``inf`` marks a pair with no route). Rows for zones or sites not in the model are errors
-    too (usually a code mismatch, e.g. LSOA 2011 against 2021 codes).
+    (``inf`` marks a pair with no route) no longer than ``limits.max_travel_min``, and not
+    every time may be 0 (nor every pair unreachable). Rows for zones or sites not in the model
+    are errors too (usually a code mismatch, e.g. LSOA 2011 against 2021 codes).
+
+    Parameters
+    ----------
+    path : Path
+    zone_ids, site_ids : sequence of str
+        The model's zones (rows) and sites (columns), in order.
+    origins, destinations : Points, optional
+        The zones and sites with their coordinates (ids as ``zone_ids`` and ``site_ids``):
+        given both, a time faster than ``limits.max_speed_kph`` over the straight line is
+        warned about (:func:`implausible_speed_warning`, logged on :data:`LOG`), not refused.
+    limits : MatrixLimits, optional
+        Default :func:`matrix_limits` (siteopt's ``plausible_ranges.csv``).
 
     Raises
     ------
@@ -457,60 +667,61 @@ def read_precomputed_matrix(
     name = str(path)
     if not path.exists():
         raise DataError([Problem(name, "file not found")])
+    limits = limits or matrix_limits()
     z_pos = {z: i for i, z in enumerate(zone_ids)}
     s_pos = {s: j for j, s in enumerate(site_ids)}
     out = np.full((len(zone_ids), len(site_ids)), np.nan)
+    row_of = np.zeros(out.shape, dtype=np.int64)
     problems: list[Problem] = []
-    unknown_zones: set[str] = set()
-    unknown_sites: set[str] = set()
+    bad: dict[str, list[tuple[int, float]]] = {"negative": [], "too long": []}
+    unknown: dict[str, set[str]] = {"zone": set(), "site": set()}
     with path.open(newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
-        missing = {"zone_id", "site_id", "travel_min"} - set(reader.fieldnames or [])
-        if missing:
-            raise DataError([Problem(name, f"missing columns {sorted(missing)}: the file needs "
-                                     "zone_id,site_id,travel_min")])
+        columns = _matrix_header(reader.fieldnames, name)
+        reader.fieldnames = [c.strip() for c in reader.fieldnames or []]
+        zone_col, site_col, min_col = columns
         for row_no, row in enumerate(reader, start=2):
-            z, s = (row["zone_id"] or "").strip(), (row["site_id"] or "").strip()
+            z, s = (row[zone_col] or "").strip(), (row[site_col] or "").strip()
             try:
-                value = float(row["travel_min"])
+                value = float(row[min_col])
             except (TypeError, ValueError):
-                problems.append(Problem(name, f"{row['travel_min']!r} is not a number of "
-                                        "minutes", row_no, "travel_min"))
-                continue
-            if math.isnan(value) or value < 0:
-                problems.append(Problem(name, "travel_min must be >= 0 (or inf for no route)",
-                                        row_no, "travel_min"))
-                continue
+                value = math.nan
+            if math.isnan(value):
+                problems.append(Problem(name, f"{row[min_col]!r} is not a number of minutes",
+                                        row_no, min_col))
+            elif value < 0:
+                bad["negative"].append((row_no, value))
+            elif math.isfinite(value) and value > limits.max_travel_min:
+                bad["too long"].append((row_no, value))
             if z not in z_pos:
-                unknown_zones.add(z)
+                unknown["zone"].add(z)
                 continue
             if s not in s_pos:
-                unknown_sites.add(s)
+                unknown["site"].add(s)
                 continue
             i, j = z_pos[z], s_pos[s]
-            if not math.isnan(out[i, j]):
-                problems.append(Problem(name, f"duplicate pair ({z}, {s})", row_no, "site_id"))
+            if row_of[i, j]:
+                problems.append(Problem(name, f"duplicate pair ({z}, {s})", row_no, site_col))
             out[i, j] = value
-    for label, ids in (("zone_id", unknown_zones), ("site_id", unknown_sites)):
-        if ids:
-            sample = ", ".join(sorted(ids)[:5])
-            problems.append(Problem(name, f"{len(ids)} unknown {label} values (e.g. {sample}): "
-                                    "they must match the model's ids", field=label))
-    missing_mask = np.isnan(out)
-    for i in np.nonzero(missing_mask.all(axis=1))[0].tolist():
-        problems.append(Problem(name, f"zone {zone_ids[i]} has no rows: add its times to every "
-                                "site", field="zone_id"))
-    for j in np.nonzero(missing_mask.all(axis=0))[0].tolist():
-        problems.append(Problem(name, f"site {site_ids[j]} has no rows: add its times from "
-                                "every zone", field="site_id"))
-    partial = missing_mask.any(axis=1) & ~missing_mask.all(axis=1)
-    for i in np.nonzero(partial)[0][:20].tolist():
-        lacking = [site_ids[j] for j in np.nonzero(missing_mask[i])[0].tolist()]
-        problems.append(Problem(name, f"zone {zone_ids[i]} lacks sites {lacking}",
-                                field="site_id"))
+            row_of[i, j] = row_no
+    problems += _value_problems(name, min_col, bad, limits)
+    for label, col in (("zone", zone_col), ("site", site_col)):
+        if unknown[label]:
+            sample = ", ".join(sorted(unknown[label])[:5])
+            problems.append(Problem(name, f"{len(unknown[label])} unknown {col} values (e.g. "
+                                    f"{sample}): they must match the model's ids", field=col))
+    problems += _coverage_problems(name, row_of, zone_ids, site_ids, columns)
+    if not problems:
+        degenerate = _degenerate_problem(name, out, min_col)
+        problems += [degenerate] if degenerate is not None else []
     if problems:
         raise DataError(problems)
-    return TravelMatrix(tuple(zone_ids), tuple(site_ids), out)
+    matrix = TravelMatrix(tuple(zone_ids), tuple(site_ids), out)
+    if origins is not None and destinations is not None:
+        warning = implausible_speed_warning(name, matrix, origins, destinations, limits, row_of)
+        if warning is not None:
+            LOG.warning(warning)
+    return matrix
 
 
 REFERENCE_DESTINATIONS: dict[str, str] = {

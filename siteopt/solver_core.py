@@ -1,5 +1,5 @@
-"""What the two model stacks share: status words, the optimal-gap tolerance, reading a HiGHS
-model status, the k-nearest mask and the pounds-per-million unit.
+"""What the two model stacks share: status words, the optimal-gap and tie tolerances, reading a
+HiGHS model status, the k-nearest mask and the pounds-per-million unit.
 
 The ward model (:mod:`siteopt.wards.model`, :mod:`siteopt.wards.solve`, PuLP with HiGHS or CBC)
 and the national throughput model (:mod:`siteopt.national.model`,
@@ -29,6 +29,15 @@ STATUS_HEURISTIC = "heuristic"
 OPTIMAL_GAP_TOL = 1e-4
 """A solution is reported as optimal only if its relative gap is at most this (the default
 relative gap of HiGHS and CBC); a looser gap gives "feasible (gap x%)"."""
+
+TIE_GAP_REL = 1e-7
+r"""Tie-break tolerance of :func:`siteopt.wards.solve.optimise`: after a proven-optimal solve of
+objective :math:`z^*`, every solution with objective at most :math:`z^* + 10^{-7}
+\max(|z^*|, 1)` counts as equally good (the size of HiGHS's and CBC's primal feasibility
+tolerance, 1e-7, so only solutions the solver cannot tell apart tie, e.g. configurations with
+the same assignment and more beds than it needs); among them the cheapest is chosen, then the
+one with the fewest ward changes from today. The scenario's ``solver.tie_gap_rel`` overrides
+it; ``solver.break_ties = false`` switches the tie-break off."""
 
 GBP_PER_M = 1e6
 """Pounds in a million pounds (costs are shown, and weighted, in £m)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -93,6 +94,40 @@ def test_presolve_names_zones_out_of_reach() -> None:
     inst.travel_min[0, 0] = 50.0
     with pytest.raises(InfeasibleError, match=r"1 zone.* no site that can offer rehab within 45"):
         optimise(inst, ModelSettings(max_travel_min=45))
+
+
+def test_zero_max_travel_says_how_far_it_must_rise() -> None:
+    # Zones z2 and z4 lie 5 minutes from their nearest site; z1, z3 and z5 have a site at 0.
+    with pytest.raises(InfeasibleError) as err:
+        optimise(line_world(), ModelSettings(max_travel_min=0))
+    assert str(err.value).startswith(
+        "The scenario is infeasible: the 0-minute limit on any zone's drive is 5.0 minutes "
+        "short for rehab (zone z2 needs 5.0 minutes to its nearest site that can offer rehab); "
+        "2 zone(s) have no site that can offer rehab within 0 minutes: z2, z4; raise the "
+        "maximum drive time to at least 5.0 minutes or add a site"
+    )
+
+
+def test_max_travel_beyond_capacity_says_how_far_it_must_rise() -> None:
+    # Every zone has a site within 5 minutes, but with A closed and B's one ward full, z1 (0 to
+    # A, 10 to B, 20 to C) must drive at least 10 minutes: with a 10-minute limit z1 and z2 go
+    # to B (8 beds), z3 splits between B and C (10 min), z4 and z5 go to C. The elastic model
+    # finds it is the drive limit alone, and the bisection the least limit that works.
+    settings = ModelSettings(max_travel_min=5, fixed_options={"A": "w0", "B": "w1", "C": "w2"})
+    with pytest.raises(InfeasibleError) as err:
+        optimise(line_world(), settings)
+    assert str(err.value) == (
+        "The scenario is infeasible: to cover the bed need (20.0 rehab beds) with nobody over "
+        "5 minutes, the 5-minute limit on any zone's drive is 5.0 minutes short: 10.0 minutes "
+        "is the least that works with every other limit as it is (zone z1 then drives 10.0 "
+        "minutes to Site B)."
+    )
+    # With a second limit in the way, the elastic relaxation's longest drive is named.
+    both = dataclasses.replace(settings, max_staff_wte_total=30)
+    with pytest.raises(InfeasibleError, match=r"the 5-minute limit on any zone's drive is too "
+                                              r"low: in the smallest relaxation found zone z\d "
+                                              r"would drive \d+\.\d minutes to Site [ABC]"):
+        optimise(line_world(), both)
 
 
 def test_bed_need_beyond_every_site_is_explained() -> None:

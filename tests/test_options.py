@@ -9,6 +9,7 @@ from siteopt.catalogue.demand import bed_need
 from siteopt.catalogue.options import Catalogue, CatalogueSettings, annuity_factor, build_catalogue
 from siteopt.data.load import GeoData, load_geodata
 from siteopt.paths import DEFAULT_GEODATA_DIR
+from siteopt.wards.results import totals
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,13 @@ def test_schemes_are_triggered_by_the_wards_that_need_them(data: GeoData) -> Non
     sites = {s.site_id: s for s in cat.instance.sites}
     assert cat.schemes["melton"]["rehab21"] == ("melton_extension",)
     assert sites["melton"].option("rehab21").capex_gbp == 3_850_000
-    assert sites["melton"].option("rehab21").disposal_gbp == 7_000_000
+    # Melton's 7.0m receipt needs Oakham's beds to close: a linked receipt, not the option's own.
+    assert sites["melton"].option("rehab21").disposal_gbp == 0
+    links = {link.scheme_id: link for link in cat.instance.linked_receipts}
+    melton = links["melton_extension"]
+    assert cat.instance.sites[melton.site_idx].site_id == "melton"
+    assert melton.option_ids == ("rehab21",) and melton.receipt_gbp == 7_000_000
+    assert [cat.instance.sites[k].site_id for k in melton.closed_site_idx] == ["oakham"]
     assert cat.schemes["melton"]["rehab17"] == ()
     assert cat.schemes["market_harborough"]["rehab21+stroke15"] == ("market_harborough_ward",)
     assert cat.schemes["evington"]["rehab21+rehab21+stroke15"] == ("evington_stroke_ward",)
@@ -84,8 +91,13 @@ def test_stp_2016_configuration_reproduces_the_stp(data: GeoData) -> None:
     assert sum(1 for o in options if o.inpatient) == 6
     # Schemes: MH 8.6m, Melton 3.85m, Evington 7.5m; closures Lutterworth 1.35m, Oakham 1.0m.
     assert sum(o.capex_gbp for o in options) == pytest.approx(22_300_000)
-    assert sum(o.disposal_gbp for o in options) == pytest.approx(4_000_000 + 7_000_000
-                                                                 + 3_000_000 + 4_758_000)
+    # The options' own receipts are the closures'; MH's and Melton's need Lutterworth's and
+    # Oakham's beds to close, which the STP does, so totals() books all four.
+    assert sum(o.disposal_gbp for o in options) == pytest.approx(3_000_000 + 4_758_000)
+    t = totals(cat.evaluation_instance, choice)
+    assert t["disposals_gbp"] == pytest.approx(4_000_000 + 7_000_000 + 3_000_000 + 4_758_000)
+    assert t["receipts_gbp_by_scheme"] == {"market_harborough_ward": 4_000_000,
+                                           "melton_extension": 7_000_000}
 
 
 def test_status_quo_is_evaluable_but_not_offered_where_its_ward_is_going(data: GeoData) -> None:

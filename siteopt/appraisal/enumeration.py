@@ -131,19 +131,35 @@ def per_configuration(instance: Instance, grid: npt.NDArray[np.intp],
 
 
 def configuration_sums(instance: Instance, grid: npt.NDArray[np.intp]) -> ConfigurationSums:
-    """Capex, disposals, annual cost, inpatient sites and per-site usable beds of every
-    configuration of ``grid``."""
+    """Capex, disposals (linked receipts where realised), annual cost, inpatient sites and
+    per-site usable beds of every configuration of ``grid``."""
     usable = [np.stack([np.array([o.usable_beds.get(v, 0.0) for o in site.options])[grid[:, j]]
                         for j, site in enumerate(instance.sites)], axis=1)
               for v in instance.services]
     return ConfigurationSums(
         capex=per_configuration(instance, grid, lambda _s, o: o.capex_gbp),
-        disposals=per_configuration(instance, grid, lambda _s, o: o.disposal_gbp),
+        disposals=per_configuration(instance, grid, lambda _s, o: o.disposal_gbp)
+        + linked_receipts(instance, grid),
         cost=per_configuration(instance, grid,
                                lambda _s, o: o.revenue_gbp_per_year + o.capital_gbp_per_year),
         inpatient_sites=per_configuration(instance, grid, lambda _s, o: float(o.inpatient)),
         usable=usable,
     )
+
+
+def linked_receipts(instance: Instance, grid: npt.NDArray[np.intp]) -> FloatArray:
+    """Per configuration of ``grid``: the linked receipts it realises (its site's option
+    triggers the scheme and every site the receipt needs closed keeps no ward), by masks."""
+    acc = np.zeros(len(grid))
+    for link in instance.linked_receipts:
+        site = instance.sites[link.site_idx]
+        trig = np.array([o.option_id in link.option_ids for o in site.options], dtype=bool)
+        mask = trig[grid[:, link.site_idx]]
+        for j in link.closed_site_idx:
+            shut = np.array([not o.inpatient for o in instance.sites[j].options], dtype=bool)
+            mask &= shut[grid[:, j]]
+        acc += link.receipt_gbp * mask
+    return acc
 
 
 def meets_limits(instance: Instance, settings: ModelSettings, grid: npt.NDArray[np.intp],

@@ -10,7 +10,9 @@ Rules (data in ``ward_spaces.csv``, ``capital_schemes.csv``, ``wards.csv``, ``as
    fit (then the scheme's capex and linked disposal are counted); or **the existing ward as it
    is** (today's service and beds, e.g. Loughborough's 24 beds or Lutterworth's 10).
 3. An option is one choice per space. Options with the same wards and beds per service are the
-   same option to the model; the one with the least net capital is kept.
+   same option to the model; the one with the least net capital is kept, counting only the
+   receipts that do not depend on other sites (rule 7): a receipt that may never be realised
+   does not make an option win.
 4. An option with no ward at a site that has wards today is a **closure**: the site's
    ``on_closure`` schemes count (re-provision capex and disposal receipts).
 5. **Staff**: per ward, ``wte_per_ward + wte_per_bed * beds`` (registered nurses and others, by
@@ -24,6 +26,13 @@ Rules (data in ``ward_spaces.csv``, ``capital_schemes.csv``, ``wards.csv``, ``as
    become options too, with their schemes derived the same way (a ward in a space bigger than
    its ``beds_max`` needs that space's scheme). Those using spaces not available in the future
    (the UHL stroke ward at the General) can be evaluated but are not offered to the optimiser.
+7. **Receipts that need other sites to close**: a scheme whose ``receipt_requires_closure`` names
+   sites (e.g. Melton's extension takes Oakham's beds, so its 7.0m receipt needs Oakham's
+   inpatient beds to close) books its receipt only in a configuration in which every named site
+   keeps no inpatient ward. Such a receipt is not in the option's ``disposal_gbp`` but an
+   :class:`~siteopt.wards.instance.LinkedReceipt` of the instance, which the model, the
+   verifier, the enumerations and :func:`siteopt.wards.results.totals` count when it is
+   realised; :func:`scheme_lines` lists every scheme of a configuration with what it realises.
 """
 
 from __future__ import annotations
@@ -40,7 +49,7 @@ from siteopt.catalogue.capacity import with_capacity_model
 from siteopt.catalogue.demand import Demand
 from siteopt.data.load import GeoData, records
 from siteopt.errors import DataError, Problem
-from siteopt.wards.instance import Instance, Site, SiteOption, Zones
+from siteopt.wards.instance import Instance, LinkedReceipt, Site, SiteOption, Zones
 
 CLOSED = "closed"
 
@@ -81,6 +90,47 @@ class Catalogue:
     """site_id -> option_id -> the wards of that option (which space, which scheme)."""
     schemes: dict[str, dict[str, tuple[str, ...]]]
     """site_id -> option_id -> the scheme ids it triggers."""
+    scheme_records: dict[str, Scheme] = field(default_factory=dict)
+    """scheme_id -> the scheme as capital_schemes.csv gives it."""
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A capital scheme of ``capital_schemes.csv``."""
+
+    scheme_id: str
+    site_id: str
+    kind: str
+    capex_gbp: float
+    receipt_gbp: float
+    requires_closure: tuple[str, ...]
+    """Sites that must keep no inpatient ward for the receipt to count (empty: none)."""
+    description: str
+
+    def unconditional_receipt_gbp(self) -> float:
+        """The receipt if it needs no other site closed, else 0 (it is a linked receipt)."""
+        return 0.0 if self.requires_closure else self.receipt_gbp
+
+
+@dataclass(frozen=True)
+class SchemeLine:
+    """One scheme a configuration triggers, with the receipt it realises there."""
+
+    scheme_id: str
+    site_id: str
+    kind: str
+    capex_gbp: float
+    receipt_gbp: float
+    """The scheme's full disposal receipt."""
+    receipt_realised_gbp: float
+    """What counts in this configuration (0 if a site it needs closed keeps beds)."""
+    requires_closure: tuple[str, ...]
+    description: str
+
+    @property
+    def net_gbp(self) -> float:
+        """Capex less the realised receipt."""
+        return self.capex_gbp - self.receipt_realised_gbp
 
 
 def annuity_factor(rate: float, years: int) -> float:
@@ -175,9 +225,12 @@ def build_catalogue(
                            for oid, w in extra.items())
         current = configurations.get("status_quo", {}).get(site_id)
         name, lad = str(rec["name"]), str(rec["lad_name"])
+        wards_today = {**offered, **extra}.get(current) if current is not None else None
+        today = (None if wards_today is None
+                 else {v: sum(1 for w in wards_today if w.service == v) for v in services})
         sites.append(Site(site_id, name, site_opts, lad,
-                          current if current in offered else None))
-        eval_sites.append(Site(site_id, name, site_opts + extra_opts, lad, current))
+                          current if current in offered else None, today))
+        eval_sites.append(Site(site_id, name, site_opts + extra_opts, lad, current, today))
         all_wards = {**offered, **extra}
         ward_map[site_id] = all_wards
         scheme_map[site_id] = {oid: _schemes(data, site_id, w) for oid, w in all_wards.items()}
@@ -190,8 +243,12 @@ def build_catalogue(
         imd_quintile=data.zones["imd_quintile"].to_numpy(dtype=np.int64),
     )
     travel = np.asarray(travel_min, dtype=np.float64)
-    instance = Instance(services, tuple(sites), zones, travel, name=str(a["meta.region"]))
-    evaluation = Instance(services, tuple(eval_sites), zones, travel, name=instance.name)
+    scheme_records = schemes_of(data)
+    instance = Instance(services, tuple(sites), zones, travel, name=str(a["meta.region"]),
+                        linked_receipts=linked_receipts(sites, scheme_map, scheme_records))
+    evaluation = Instance(services, tuple(eval_sites), zones, travel, name=instance.name,
+                          linked_receipts=linked_receipts(eval_sites, scheme_map,
+                                                          scheme_records))
     model = settings.capacity_model or str(a["capacity.model"])
     if model != "occupancy":
         refusal = settings.refusal_probability or float(a["capacity.target_refusal_probability"])
@@ -199,7 +256,67 @@ def build_catalogue(
                   "refusal_probability": refusal}
         instance = with_capacity_model(instance, **kwargs)  # type: ignore[arg-type]
         evaluation = with_capacity_model(evaluation, **kwargs)  # type: ignore[arg-type]
-    return Catalogue(instance, configurations, evaluation, ward_map, scheme_map)
+    return Catalogue(instance, configurations, evaluation, ward_map, scheme_map, scheme_records)
+
+
+def linked_receipts(sites: Sequence[Site], scheme_map: Mapping[str, Mapping[str, Sequence[str]]],
+                    scheme_records: Mapping[str, Scheme]) -> tuple[LinkedReceipt, ...]:
+    """The receipts of ``scheme_records`` that need other sites closed, for ``sites``.
+
+    Parameters
+    ----------
+    sites : sequence of Site
+        The instance's sites (their options are the triggering candidates).
+    scheme_map : Mapping
+        site_id -> option_id -> the scheme ids the option triggers.
+    scheme_records : Mapping[str, Scheme]
+    """
+    pos = {site.site_id: i for i, site in enumerate(sites)}
+    out = []
+    for sch in sorted(scheme_records.values(), key=lambda x: x.scheme_id):
+        if not sch.requires_closure or sch.site_id not in pos or sch.receipt_gbp <= 0:
+            continue
+        site = sites[pos[sch.site_id]]
+        triggers = tuple(o.option_id for o in site.options
+                         if sch.scheme_id in scheme_map.get(site.site_id, {}).get(o.option_id, ()))
+        if not triggers:
+            continue
+        out.append(LinkedReceipt(sch.scheme_id, pos[sch.site_id], triggers,
+                                 tuple(pos[k] for k in sch.requires_closure), sch.receipt_gbp))
+    return tuple(out)
+
+
+def scheme_lines(catalogue: Catalogue, choice: Mapping[str, str]) -> list[SchemeLine]:
+    """Every scheme a configuration triggers, with its capex, its receipt and what it realises.
+
+    A receipt that needs other sites closed (``receipt_requires_closure``) is realised only if
+    each of them keeps no inpatient ward in ``choice``; the others always are. The lines sum to
+    the configuration's capex and disposals in :func:`siteopt.wards.results.totals`.
+
+    Parameters
+    ----------
+    catalogue : Catalogue
+    choice : Mapping[str, str]
+        site_id -> option_id of every site (options of :attr:`Catalogue.evaluation_instance`,
+        e.g. ``catalogue.configurations["stp_2016"]``).
+
+    Returns
+    -------
+    list of SchemeLine
+        In site order, then by scheme id.
+    """
+    inst = catalogue.evaluation_instance
+    closed = {site.site_id: not site.option(choice[site.site_id]).inpatient
+              for site in inst.sites}
+    lines = []
+    for site in inst.sites:
+        for sid in catalogue.schemes[site.site_id][choice[site.site_id]]:
+            sch = catalogue.scheme_records[sid]
+            realised = all(closed[k] for k in sch.requires_closure)
+            lines.append(SchemeLine(sch.scheme_id, sch.site_id, sch.kind, sch.capex_gbp,
+                                    sch.receipt_gbp, sch.receipt_gbp if realised else 0.0,
+                                    sch.requires_closure, sch.description))
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,9 +371,9 @@ def _fit(data: GeoData, site_id: str, space: _Space, service: str, beds: int) ->
             if beds <= cap]
     if not fits:
         return None
-    s = scheme_table(data)
-    return min(fits, key=lambda f: (float(s[f[0]]["capex_gbp"])
-                                    - float(s[f[0]]["disposal_gbp"]), f[0]))[0]
+    s = schemes_of(data)
+    return min(fits, key=lambda f: (s[f[0]].capex_gbp - s[f[0]].unconditional_receipt_gbp(),
+                                    f[0]))[0]
 
 
 def _generated_options(data: GeoData, site_id: str, module: Mapping[str, int],
@@ -331,11 +448,36 @@ def scheme_table(data: GeoData) -> dict[str, dict[str, Any]]:
     return {str(r["scheme_id"]): r for r in records(data.capital_schemes)}
 
 
+def _site_list(raw: object) -> tuple[str, ...]:
+    """``a;b`` -> ``("a", "b")``; blank, None or NaN -> ``()``."""
+    if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        return ()
+    return tuple(x.strip() for x in str(raw).split(";") if x.strip() and x.strip() != "nan")
+
+
+def schemes_of(data: GeoData) -> dict[str, Scheme]:
+    """Capital schemes by id as :class:`Scheme` records (``receipt_requires_closure`` blank if
+    the file has no such column)."""
+    return {
+        str(r["scheme_id"]): Scheme(
+            scheme_id=str(r["scheme_id"]),
+            site_id=str(r["site_id"]),
+            kind=str(r["kind"]),
+            capex_gbp=float(r["capex_gbp"] or 0.0),
+            receipt_gbp=float(r["disposal_gbp"] or 0.0),
+            requires_closure=_site_list(r.get("receipt_requires_closure")),
+            description=str(r.get("description") or ""),
+        )
+        for r in records(data.capital_schemes)
+    }
+
+
 def _sort_key(wards: Sequence[Ward], data: GeoData, site_id: str) -> tuple[float, int, str]:
-    """Cheapest net capital first, then fewest schemes, so duplicates keep the cheapest."""
-    s = scheme_table(data)
+    """Cheapest net capital first (receipts that need other sites closed left out, rule 3), then
+    fewest schemes, so duplicates keep the cheapest."""
+    s = schemes_of(data)
     ids = _schemes(data, site_id, wards)
-    net = sum(float(s[i]["capex_gbp"]) - float(s[i]["disposal_gbp"]) for i in ids)
+    net = sum(s[i].capex_gbp - s[i].unconditional_receipt_gbp() for i in ids)
     return net, len(ids), repr(wards)
 
 
@@ -354,7 +496,7 @@ class _Costing:
     non_pay_gbp_per_bed: float
     site_gbp: float
     annuity: float
-    schemes: dict[str, dict[str, Any]]
+    schemes: dict[str, Scheme]
 
     @classmethod
     def from_assumptions(cls, data: GeoData) -> _Costing:
@@ -372,7 +514,7 @@ class _Costing:
             site_gbp=float(a["costs.inpatient_site_gbp_per_year"]),
             annuity=annuity_factor(float(a["costs.capital_annuity_rate"]),
                                    int(a["costs.capital_asset_life_years"])),
-            schemes=scheme_table(data),
+            schemes=schemes_of(data),
         )
 
     def option(self, data: GeoData, site_id: str, option_id: str, wards: Sequence[Ward],
@@ -387,8 +529,8 @@ class _Costing:
         revenue = (rn * self.rn_gbp + other * self.other_gbp
                    + beds_total * self.non_pay_gbp_per_bed + (self.site_gbp if wards else 0.0))
         ids = _schemes(data, site_id, wards)
-        capex = sum(float(self.schemes[i]["capex_gbp"]) for i in ids)
-        disposal = sum(float(self.schemes[i]["disposal_gbp"]) for i in ids)
+        capex = sum(self.schemes[i].capex_gbp for i in ids)
+        disposal = sum(self.schemes[i].unconditional_receipt_gbp() for i in ids)
         beds = {s: sum(w.beds for w in wards if w.service == s) for s in services}
         return SiteOption(
             option_id=option_id,

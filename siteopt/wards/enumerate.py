@@ -1,7 +1,8 @@
 """Exhaustive oracle: evaluate every configuration (one option per site) and keep the best.
 
 Independent of :mod:`siteopt.wards.model` and :mod:`siteopt.wards.solve` (no PuLP): the
-configuration-level limits are vectorised sums over the option tables, and for each configuration
+configuration-level limits are vectorised sums over the option tables (linked receipts by masks
+on the grid), and for each configuration
 that survives them the best fractional assignment under capacity is a transportation LP per
 service (:func:`assignment_lp`), solved with ``scipy.optimize.linprog(method="highs")``.
 
@@ -229,7 +230,7 @@ def _limits(
 
     keep = np.ones(len(grid), dtype=bool)
     capex = total(lambda _s, o: o.capex_gbp)
-    disp = total(lambda _s, o: o.disposal_gbp)
+    disp = total(lambda _s, o: o.disposal_gbp) + _linked_receipts(instance, lists, grid)
     cost = total(lambda _s, o: o.revenue_gbp_per_year + o.capital_gbp_per_year)
     if s.capital_limit_gbp is not None:
         capital = capex - disp if s.capital_basis == "net" else capex
@@ -258,6 +259,25 @@ def _limits(
         usable_by_v.append(per_site)
         keep &= _grid_total(grid, per_site) >= instance.total_demand_beds[v] - 1e-9
     return keep, cost, usable_by_v
+
+
+def _linked_receipts(
+    instance: Instance, lists: Sequence[Sequence[int]], grid: np.ndarray
+) -> FloatArray:
+    """Per configuration of ``grid``: the linked receipts it realises (trigger option chosen and
+    every site the receipt needs closed without a ward), by masks on the grid."""
+    acc = np.zeros(len(grid))
+    for link in instance.linked_receipts:
+        site = instance.sites[link.site_idx]
+        trig = np.array([site.options[k].option_id in link.option_ids
+                         for k in lists[link.site_idx]], dtype=bool)
+        mask = trig[grid[:, link.site_idx]] if len(trig) else np.zeros(len(grid), dtype=bool)
+        for j in link.closed_site_idx:
+            shut = np.array([sum(instance.sites[j].options[k].wards.values()) == 0
+                             for k in lists[j]], dtype=bool)
+            mask &= shut[grid[:, j]]
+        acc += link.receipt_gbp * mask
+    return acc
 
 
 def _open_mask(

@@ -6,6 +6,9 @@ An :class:`Instance` is everything the site model needs and nothing more:
   be run (no inpatient beds, one 21-bed rehab ward, two rehab wards and a stroke ward, ...), each
   with its wards and beds per service, the *usable* beds per service under the chosen capacity
   model (see :mod:`siteopt.catalogue.capacity`), capital, disposal receipts, staff and revenue cost;
+* **linked receipts** (:class:`LinkedReceipt`): a scheme's disposal receipt that counts only in a
+  configuration in which other named sites keep no inpatient ward (the land becomes surplus
+  only then); an option's own ``disposal_gbp`` leaves such receipts out;
 * zones (:class:`Zones`): bed demand per service, a weight for the access measures (by default the
   65+ population), the local authority and the IMD quintile;
 * ``travel_min[zone, site]``: drive time in minutes, ``np.inf`` where a site cannot be reached.
@@ -61,7 +64,8 @@ class SiteOption:
     capex_gbp : float
         Capital cost of the scheme this option needs (0 if none).
     disposal_gbp : float
-        Receipts from selling the site or part of it under this option (0 if none).
+        Receipts from selling the site or part of it under this option (0 if none), not counting
+        the :class:`LinkedReceipt` receipts, which depend on other sites.
     staff_wte_rn : float
         Registered-nurse whole-time equivalents.
     staff_wte_total : float
@@ -126,6 +130,9 @@ class Site:
         Local authority the site is in (for reports).
     current_option_id : str or None
         The option that describes the site today (the status quo), if any.
+    wards_today : Mapping[str, int] or None
+        Wards per service today, for the tie-break by fewest changes (:meth:`changes`); None
+        reads them from ``current_option_id`` (and a site with neither has no preference).
     """
 
     site_id: str
@@ -133,6 +140,7 @@ class Site:
     options: tuple[SiteOption, ...]
     lad_name: str = ""
     current_option_id: str | None = None
+    wards_today: Mapping[str, int] | None = None
 
     def option(self, option_id: str) -> SiteOption:
         """The option with this id; :class:`KeyError` if there is none."""
@@ -140,6 +148,48 @@ class Site:
             if opt.option_id == option_id:
                 return opt
         raise KeyError(f"site {self.site_id!r} has no option {option_id!r}")
+
+    def today(self) -> Mapping[str, int] | None:
+        """Wards per service today (``wards_today``, else the current option's), or None."""
+        if self.wards_today is not None:
+            return self.wards_today
+        if self.current_option_id is not None:
+            return self.option(self.current_option_id).wards
+        return None
+
+    def changes(self, option: SiteOption) -> int:
+        """Wards opened or closed from today under ``option``: the sum over services of
+        ``|wards of the option - wards today|`` (0 if today is unknown)."""
+        today = self.today()
+        if today is None:
+            return 0
+        services = set(today) | set(option.wards)
+        return int(sum(abs(int(option.wards.get(v, 0)) - int(today.get(v, 0)))
+                       for v in services))
+
+
+@dataclass(frozen=True)
+class LinkedReceipt:
+    """A scheme's disposal receipt that counts only if other sites close their inpatient beds.
+
+    Parameters
+    ----------
+    scheme_id : str
+    site_idx : int
+        Position of the scheme's site in :attr:`Instance.sites`.
+    option_ids : tuple of str
+        The options of that site that trigger the scheme.
+    closed_site_idx : tuple of int
+        Positions of the sites that must keep no inpatient ward for the receipt to count.
+    receipt_gbp : float
+        The receipt, realised in full or not at all.
+    """
+
+    scheme_id: str
+    site_idx: int
+    option_ids: tuple[str, ...]
+    closed_site_idx: tuple[int, ...]
+    receipt_gbp: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -182,6 +232,8 @@ class Instance:
         Drive time from each zone to each site in minutes; ``np.inf`` if unreachable.
     name : str
         A label for reports.
+    linked_receipts : tuple of LinkedReceipt
+        Receipts that count only when other sites close (see :meth:`realised_receipts`).
     """
 
     services: tuple[str, ...]
@@ -189,6 +241,7 @@ class Instance:
     zones: Zones
     travel_min: FloatArray
     name: str = "instance"
+    linked_receipts: tuple[LinkedReceipt, ...] = ()
 
     def __post_init__(self) -> None:
         self.check()
@@ -214,6 +267,29 @@ class Instance:
     def _site_pos(self) -> dict[str, int]:
         return {s.site_id: i for i, s in enumerate(self.sites)}
 
+    def realised_receipts(self, choice: Mapping[str, str]) -> dict[str, float]:
+        """The linked receipts a configuration triggers: scheme_id -> the receipt realised
+        (its ``receipt_gbp`` if every site it needs closed keeps no inpatient ward, else 0).
+
+        Parameters
+        ----------
+        choice : Mapping[str, str]
+            site_id -> option_id for every site.
+        """
+        out: dict[str, float] = {}
+        for link in self.linked_receipts:
+            site = self.sites[link.site_idx]
+            if choice[site.site_id] not in link.option_ids:
+                continue
+            closed = all(
+                not self.sites[k].option(choice[self.sites[k].site_id]).inpatient
+                for k in link.closed_site_idx
+            )
+            out[link.scheme_id] = out.get(link.scheme_id, 0.0) + (
+                link.receipt_gbp if closed else 0.0
+            )
+        return out
+
     @cached_property
     def total_demand_beds(self) -> FloatArray:
         """Total bed need per service."""
@@ -236,6 +312,7 @@ class Instance:
             problems.append(Problem(_SRC, f"site ids repeat: {dup}", field="site_id"))
         for site in self.sites:
             problems.extend(_check_site(site, self.services))
+        problems.extend(_check_links(self.linked_receipts, self.sites))
         z = self.zones
         n_z = len(z.zone_ids)
         if len(set(z.zone_ids)) != n_z:
@@ -292,6 +369,32 @@ class Instance:
             )
         if problems:
             raise DataError(problems)
+
+
+def _check_links(links: Sequence[LinkedReceipt], sites: Sequence[Site]) -> list[Problem]:
+    problems: list[Problem] = []
+    n = len(sites)
+    for link in links:
+        where = f"linked receipt {link.scheme_id!r}"
+        if not 0 <= link.site_idx < n:
+            problems.append(Problem(_SRC, f"{where}: site index {link.site_idx} out of range",
+                                    field="linked_receipts"))
+            continue
+        known = {o.option_id for o in sites[link.site_idx].options}
+        unknown = sorted(set(link.option_ids) - known)
+        if unknown:
+            problems.append(Problem(_SRC, f"{where}: site {sites[link.site_idx].site_id!r} has "
+                                          f"no options {unknown}", field="linked_receipts"))
+        bad = [k for k in link.closed_site_idx if not 0 <= k < n or k == link.site_idx]
+        if bad or not link.closed_site_idx:
+            got = list(link.closed_site_idx)
+            problems.append(Problem(_SRC, f"{where}: the sites that must close must be other "
+                                          f"sites of the instance, got {got}",
+                                    field="linked_receipts"))
+        if not (np.isfinite(link.receipt_gbp) and link.receipt_gbp >= 0):
+            problems.append(Problem(_SRC, f"{where}: receipt_gbp must be finite and >= 0",
+                                    field="linked_receipts"))
+    return problems
 
 
 def _check_site(site: Site, services: Sequence[str]) -> list[Problem]:

@@ -14,13 +14,18 @@ Parameters
     :math:`\beta_v = D_v / \sum_{v'} D_{v'}` the service's share of total bed need
     (:math:`D_v = \sum_z d_{zv}`); :math:`W = \sum_z w_z`; per option: capex :math:`c_{sk}`,
     disposals :math:`r_{sk}`, RN and total WTE :math:`n_{sk}, m_{sk}`, revenue plus annualised
-    capital :math:`g_{sk}`, wards :math:`q_{sk}`.
+    capital :math:`g_{sk}`, wards :math:`q_{sk}`; the linked receipts :math:`L` (receipts that
+    need other sites closed, :class:`~siteopt.wards.instance.LinkedReceipt`): receipt
+    :math:`R_l` of the scheme at site :math:`s_l`, triggered by its options :math:`K_l \subseteq
+    K_{s_l}`, realised only if every site of :math:`C_l` keeps no inpatient ward.
 
 Variables
     :math:`y_{sk} \in \{0,1\}` option :math:`k` chosen at :math:`s`;
     :math:`o_{sv} \in [0,1]` site :math:`s` offers service :math:`v` (defined by (2));
     :math:`x_{zsv} \in [0,1]`, :math:`(z,s) \in A`, share of zone :math:`z`'s service :math:`v`
-    sent to :math:`s` (fractional assignment).
+    sent to :math:`s` (fractional assignment);
+    :math:`\rho_l \in [0,1]`, :math:`l \in L`, the share of linked receipt :math:`l` booked
+    (only with a net capital limit; (15) makes it 0 unless the receipt is realised).
 
 Measures
     :math:`T = \sum_v \beta_v \frac{1}{W} \sum_{(z,s) \in A} w_z t_{zs} x_{zsv}` the weighted mean
@@ -39,8 +44,8 @@ Constraints (names in the PuLP problem start with the number)
         optional, and optionally only for each zone's ``link_k_nearest`` nearest sites).
     (6) ``c06_total_beds_{v}``: :math:`\sum_{sk} u_{skv} y_{sk} \ge D_v` (aggregated capacity;
         implied by (3)+(4) but kept as a cut for the branch and bound).
-    (7) ``c07_capital``: :math:`\sum_{sk} (c_{sk} - r_{sk}) y_{sk} \le C` (net) or
-        :math:`\sum c_{sk} y_{sk} \le C` (gross).
+    (7) ``c07_capital``: :math:`\sum_{sk} (c_{sk} - r_{sk}) y_{sk} - \sum_l R_l \rho_l \le C`
+        (net) or :math:`\sum c_{sk} y_{sk} \le C` (gross).
     (8) ``c08_staff_rn``, ``c08_staff_total``: :math:`\sum n_{sk} y_{sk} \le N`,
         :math:`\sum m_{sk} y_{sk} \le M`.
     (9) ``c09_isolated``: :math:`\sum_{s \notin E} \sum_{k: q_{sk}=1} y_{sk} \le I`.
@@ -48,9 +53,14 @@ Constraints (names in the PuLP problem start with the number)
     (11) ``c11_open_{s}``, ``c11_closed_{s}``, ``c11_fixed_{s}``: locks.
     (12) ``c12_within_{v}``: :math:`\sum_{(z,s)\in A: t_{zs} \le \tau} w_z x_{zsv} \ge \rho W`.
     (13) ``c13_max_mean_travel``: :math:`T \le \bar T`; ``c13_max_cost``: :math:`G \le \bar G`.
+    (15) ``c15_receipt_{l}``: :math:`\rho_l \le \sum_{k \in K_l} y_{s_l k}` and
+        ``c15_receipt_{l}_closed_{j}``: :math:`\rho_l \le 1 - \sum_{k: q_{jk} > 0} y_{jk}` for
+        each :math:`j \in C_l` (only with a net capital limit and linked receipts). As
+        :math:`\rho_l` appears only in (7), with a minus sign, the model books the receipt
+        exactly when it helps and it is realised.
 
     Rows are added in this order: (5) and (3) by service then zone, (1), (2), (4) by site, (6),
-    the limits (7)-(10), the locks (11), the limits (12), (13), then (14).
+    (15) by linked receipt, the limits (7)-(10), the locks (11), the limits (12), (13), then (14).
 
 The limits (7)-(10), (12), (13) are the table :data:`LIMITS`, each switched on by a
 :class:`ModelSettings` field. The maximum drive time needs no constraint: pairs beyond it are
@@ -73,6 +83,15 @@ Rows added by ``extra_constraints``
     of the :math:`i`-th option already found (the options of every site with the same number
     of wards of each service).
 
+Rows added by the tie-break (:func:`siteopt.wards.solve.break_ties`, after a proven optimum
+:math:`z^*` of the objective :math:`f`)
+    ``tie_objective``: :math:`f \le z^* + \epsilon \max(|z^*|, 1)`, then min :math:`G`;
+    ``tie_cost``: :math:`G \le G^* + \epsilon \max(G^*, 1)`, then min
+    :math:`\sum_{sk} \Delta_{sk} y_{sk}`, with :math:`\Delta_{sk} = \sum_v |q_{skv} -
+    q^0_{sv}|` the wards opened or closed from today's :math:`q^0_{sv}`
+    (:meth:`~siteopt.wards.instance.Site.changes`) and :math:`\epsilon` =
+    :data:`siteopt.solver_core.TIE_GAP_REL`.
+
 Only this module and :mod:`siteopt.wards.solve` import pulp.
 """
 
@@ -88,7 +107,14 @@ import pulp
 
 from siteopt.errors import DataError, Problem
 from siteopt.solver_core import GBP_PER_M, nearest_mask
-from siteopt.wards.instance import FloatArray, Instance, ModelSettings, SiteOption, allowed_pairs
+from siteopt.wards.instance import (
+    FloatArray,
+    Instance,
+    ModelSettings,
+    SiteOption,
+    allowed_pairs,
+    offers_service,
+)
 
 ZoneSiteService = tuple[str, str, str]
 
@@ -123,10 +149,13 @@ class SiteModel:
     cost_expr: pulp.LpAffineExpression
     build_time_s: float = 0.0
     elastic: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    receipts: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    """scheme_id -> :math:`\rho_l`, the share of its linked receipt booked (net capital only)."""
 
     @property
     def n_variables(self) -> int:
-        return len(self.y) + len(self.open) + len(self.x) + len(self.elastic)
+        return (len(self.y) + len(self.open) + len(self.x) + len(self.elastic)
+                + len(self.receipts))
 
     @property
     def n_constraints(self) -> int:
@@ -165,11 +194,13 @@ def presolve_problems(instance: Instance, settings: ModelSettings) -> list[Probl
         if no_site.any():
             ids = [instance.zones.zone_ids[i] for i in np.flatnonzero(no_site)]
             shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            short, need = _travel_shortfall(instance, settings, v, no_site)
+            raise_to = "" if need is None else f" to at least {need:.1f} minutes"
             problems.append(
                 Problem(
                     "scenario",
-                    f"{len(ids)} zone(s) have no site that can offer {v} {limit}: {shown}; "
-                    "raise the maximum drive time or add a site",
+                    short + f"{len(ids)} zone(s) have no site that can offer {v} {limit}: "
+                    f"{shown}; raise the maximum drive time{raise_to} or add a site",
                     field="max_travel_min",
                 )
             )
@@ -185,6 +216,38 @@ def presolve_problems(instance: Instance, settings: ModelSettings) -> list[Probl
                 )
             )
     return problems
+
+
+def _travel_shortfall(
+    instance: Instance, settings: ModelSettings, service: str, no_site: npt.NDArray[np.bool_]
+) -> tuple[str, float | None]:
+    """How far the maximum drive time falls short for the zones ``no_site`` of ``service``.
+
+    Returns
+    -------
+    tuple
+        ``("the 0-minute limit on any zone's drive is 8.4 minutes short for rehab (zone X needs
+        8.4 minutes to its nearest site that can offer rehab); ", 8.4)``: the least maximum
+        drive time that gives every such zone a site (necessary, not always sufficient: capacity
+        may need more); ``("", None)`` without a maximum drive time or if a zone cannot reach
+        any such site at all.
+    """
+    limit = settings.max_travel_min
+    if limit is None:
+        return "", None
+    reach = np.where(offers_service(instance, service)[None, :], instance.travel_min, np.inf)
+    nearest = reach[no_site].min(axis=1)
+    if not np.all(np.isfinite(nearest)):
+        return "", None
+    worst = int(np.argmax(nearest))
+    zid = instance.zones.zone_ids[int(np.flatnonzero(no_site)[worst])]
+    need = float(nearest[worst])
+    return (
+        f"the {limit:g}-minute limit on any zone's drive is {need - limit:.1f} minutes short "
+        f"for {service} (zone {zid} needs {need:.1f} minutes to its nearest site that can offer "
+        f"{service}); ",
+        need,
+    )
 
 
 @dataclass
@@ -233,6 +296,8 @@ class ModelBuild:
     """Elastic model: (assignment variable, weight) of pairs beyond the maximum drive time."""
     slacks: dict[str, pulp.LpVariable] = field(default_factory=dict)
     """Elastic model: slack variables by key (``unmet|zone|service``, a limit's key)."""
+    receipts: dict[str, pulp.LpVariable] = field(default_factory=dict)
+    """scheme_id -> :math:`\rho_l` of each linked receipt (with a net capital limit)."""
     mean_travel_expr: pulp.LpAffineExpression | None = None
     cost_expr: pulp.LpAffineExpression | None = None
 
@@ -342,7 +407,11 @@ def _setting(settings: ModelSettings, name: str) -> float:
 
 def _capital_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
     if b.settings.capital_basis == "net":
-        return b.option_sum(lambda o, _s: o.net_capital_gbp())
+        expr = b.option_sum(lambda o, _s: o.net_capital_gbp())
+        links = {link.scheme_id: link for link in b.instance.linked_receipts}
+        return expr + pulp.LpAffineExpression(
+            [(var, -links[sid].receipt_gbp) for sid, var in b.receipts.items()]
+        )
     return b.option_sum(lambda o, _s: o.capex_gbp)
 
 
@@ -622,6 +691,26 @@ def _add_site_rows(b: ModelBuild) -> None:
             )
 
 
+def _add_receipts(b: ModelBuild) -> None:
+    """The linked receipts' :math:`\rho_l` and rows (15), when a net capital limit is set."""
+    s, inst = b.settings, b.instance
+    if s.capital_limit_gbp is None or s.capital_basis != "net":
+        return
+    for l_idx, link in enumerate(inst.linked_receipts):
+        if link.receipt_gbp <= 0:
+            continue
+        rho = b.prob.add_variable(f"receipt_{l_idx}", lowBound=0, upBound=1)
+        b.receipts[link.scheme_id] = rho
+        site_id = inst.sites[link.site_idx].site_id
+        trigger = [(b.y[(site_id, oid)], -1.0) for oid in link.option_ids]
+        b.add(pulp.LpAffineExpression([(rho, 1.0), *trigger]), pulp.LpConstraintLE, 0.0,
+              f"c15_receipt_{l_idx}")
+        for j in link.closed_site_idx:
+            beds = [(var, 1.0) for var, k in b.y_by_site[j] if b.option(j, k).inpatient]
+            b.add(pulp.LpAffineExpression([(rho, 1.0), *beds]), pulp.LpConstraintLE, 1.0,
+                  f"c15_receipt_{l_idx}_closed_{j}")
+
+
 def _add_limits(b: ModelBuild, limits: tuple[Limit, ...]) -> None:
     """The rows of ``limits`` the scenario sets, each with a slack in the elastic model."""
     for lim in limits:
@@ -692,8 +781,8 @@ def build_model(
     """Build the MILP (see the module docstring for the formulation).
 
     Stages: the option and offer variables, the assignment (3), (5), the measures, the site
-    rows (1), (2), (4), (6), the limits of :data:`LIMITS` with the locks (11), the objective
-    (and (14)), then ``extra_constraints``.
+    rows (1), (2), (4), (6), the linked receipts (15), the limits of :data:`LIMITS` with the
+    locks (11), the objective (and (14)), then ``extra_constraints``.
 
     Parameters
     ----------
@@ -721,6 +810,7 @@ def build_model(
     _add_assignment(b)
     _add_measures(b)
     _add_site_rows(b)
+    _add_receipts(b)
     _add_limits(b, tuple(lim for lim in LIMITS if lim.number < LOCKS_NUMBER))
     _add_locks(b)
     _add_limits(b, tuple(lim for lim in LIMITS if lim.number > LOCKS_NUMBER))
@@ -736,6 +826,7 @@ def build_model(
         mean_travel_expr=b.mean_travel_expr,
         cost_expr=b.cost_expr,
         elastic=b.slacks,
+        receipts=b.receipts,
     )
     if extra_constraints is not None:
         extra_constraints(model)

@@ -148,7 +148,13 @@ def access_measures(
 
 
 def totals(instance: Instance, choice: Mapping[str, str]) -> dict[str, Any]:
-    """Beds, sites, capital, revenue and staff of a configuration."""
+    """Beds, sites, capital, revenue and staff of a configuration.
+
+    ``disposals_gbp`` and ``net_capital_gbp`` count a linked receipt (one that needs other
+    sites closed, :class:`~siteopt.wards.instance.LinkedReceipt`) only where it is realised;
+    ``receipts_gbp_by_scheme`` gives, per linked scheme the configuration triggers, the receipt
+    it realises (0 if a site it needs closed keeps beds).
+    """
     beds = {v: 0 for v in instance.services}
     usable = {v: 0.0 for v in instance.services}
     out = {
@@ -174,8 +180,11 @@ def totals(instance: Instance, choice: Mapping[str, str]) -> dict[str, Any]:
         sites_with_beds += opt.inpatient
         paired += opt.paired
         isolated += opt.isolated
+    linked = instance.realised_receipts(choice)
+    out["disposals_gbp"] += sum(linked.values())
     return {
         **out,
+        "receipts_gbp_by_scheme": dict(sorted(linked.items())),
         "beds": beds,
         "usable_beds": usable,
         "net_capital_gbp": out["capex_gbp"] - out["disposals_gbp"],

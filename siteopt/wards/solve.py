@@ -40,6 +40,7 @@ from siteopt.solver_core import (
     STATUS_INFEASIBLE,
     STATUS_NO_SOLUTION,
     STATUS_OPTIMAL,
+    TIE_GAP_REL,
     highs_status_word,
     status_from_gap,
 )
@@ -83,6 +84,11 @@ class SolverOptions:
         time limit plus a grace period).
     highs_options : Mapping[str, Any]
         Extra HiGHS options by name (e.g. ``{"mip_lp_solver": "ipm"}``); ignored by CBC.
+    break_ties : bool
+        :func:`optimise` breaks ties among equally good solutions (:func:`break_ties`): the
+        cheapest, then the fewest ward changes from today. False takes the solver's first.
+    tie_gap_rel : float
+        The tie-break tolerance (default :data:`siteopt.solver_core.TIE_GAP_REL`).
     """
 
     solver: SolverName = "highs"
@@ -92,6 +98,8 @@ class SolverOptions:
     msg: bool = False
     wall_clock_s: float | None = None
     highs_options: Mapping[str, Any] = field(default_factory=dict)
+    break_ties: bool = True
+    tie_gap_rel: float = TIE_GAP_REL
 
 
 @dataclass(frozen=True)
@@ -260,8 +268,46 @@ def _highs_status(prob: pulp.LpProblem) -> tuple[str, float | None, float | None
     return status, gap, objective, f", HiGHS {h.modelStatusToString(hstat)}"
 
 
-def _cbc_status(prob: pulp.LpProblem, log_text: str) -> tuple[str, float | None]:
-    """(status word, gap) read from PuLP's status codes and the CBC log."""
+CBC_STOPPED = re.compile(r"Result - Stopped on|Exiting on maximum time|Partial search")
+"""CBC log lines that say it stopped on a limit: whatever it calls the problem, nothing is
+proven."""
+CBC_LP_INFEASIBLE = re.compile(r"^Problem is infeasible|Result - Linear relaxation infeasible",
+                               flags=re.MULTILINE)
+"""CBC log lines of an infeasible LP relaxation: Clp's initial solve runs to the end whatever
+the time limit, so these are proofs."""
+CBC_WALLCLOCK = re.compile(r"Total time \(CPU seconds\):\s+[-0-9.eE+]+\s+\(Wallclock "
+                           r"seconds\):\s+([-0-9.eE+]+)")
+
+
+def cbc_infeasibility_proven(log_text: str, time_limit_s: float | None) -> bool:
+    """Whether a CBC run that PuLP reads as infeasible proved it.
+
+    CBC 2.10 says "Pre-processing says infeasible or unbounded" (PuLP: ``Infeasible``) when the
+    time limit runs out inside its preprocessing, e.g. ``--time-limit 0.2`` on a busy machine.
+    An infeasibility counts as proven only if the log shows no stop on a limit and either the
+    LP relaxation was infeasible or CBC finished before the time limit.
+
+    Parameters
+    ----------
+    log_text : str
+        The CBC log ("" if there is none).
+    time_limit_s : float or None
+    """
+    if CBC_STOPPED.search(log_text):
+        return False
+    if CBC_LP_INFEASIBLE.search(log_text):
+        return True
+    if time_limit_s is None:
+        return True
+    walls = CBC_WALLCLOCK.findall(log_text)
+    return bool(walls) and float(walls[-1]) < time_limit_s
+
+
+def _cbc_status(
+    prob: pulp.LpProblem, log_text: str, time_limit_s: float | None
+) -> tuple[str, float | None]:
+    """(status word, gap) read from PuLP's status codes and the CBC log: ``infeasible`` only if
+    :func:`cbc_infeasibility_proven`."""
     status_code, sol_code = prob.status, prob.sol_status
     gap = _cbc_gap(log_text)
     if sol_code == pulp.LpSolutionOptimal and status_code == pulp.LpStatusOptimal:
@@ -269,7 +315,10 @@ def _cbc_status(prob: pulp.LpProblem, log_text: str) -> tuple[str, float | None]
         return status_from_gap(gap), gap
     if sol_code == pulp.LpSolutionIntegerFeasible:
         return STATUS_FEASIBLE, gap
-    if status_code == pulp.LpStatusInfeasible or sol_code == pulp.LpSolutionInfeasible:
+    said_infeasible = (
+        status_code == pulp.LpStatusInfeasible or sol_code == pulp.LpSolutionInfeasible
+    )
+    if said_infeasible and cbc_infeasibility_proven(log_text, time_limit_s):
         return STATUS_INFEASIBLE, None
     return STATUS_NO_SOLUTION, None
 
@@ -295,7 +344,9 @@ def solve_model(
     SolveOutcome
         ``status`` is ``optimal`` only if the solver proved optimality within
         :data:`siteopt.solver_core.OPTIMAL_GAP_TOL`; ``feasible`` if it stopped with a solution
-        (``gap`` says how far from proven); ``infeasible``; or ``no solution``.
+        (``gap`` says how far from proven); ``infeasible`` only if the solver proved it (HiGHS
+        ``kInfeasible``; CBC as :func:`cbc_infeasibility_proven` reads its log); otherwise
+        ``no solution`` (e.g. stopped at the time limit with nothing found).
     """
     prob = model.prob
     elapsed, log_text = _run_solver(prob, options, _start_values(model, initial_choice))
@@ -310,7 +361,9 @@ def solve_model(
         if highs_objective is not None:
             objective = highs_objective
     else:
-        status, gap = _cbc_status(prob, log_text)
+        status, gap = _cbc_status(prob, log_text, options.time_limit_s)
+        if status == STATUS_NO_SOLUTION and prob.status == pulp.LpStatusInfeasible:
+            detail += " (no proof: CBC stopped at its time limit)"
     if status not in SOLVED:
         objective = None
     return SolveOutcome(
@@ -369,7 +422,7 @@ def _unmet_reasons(instance: Instance, slack: Mapping[str, float]) -> list[str]:
 
 
 def _limit_reasons(
-    instance: Instance, settings: ModelSettings, slack: Mapping[str, float]
+    instance: Instance, settings: ModelSettings, slack: Mapping[str, float], model: SiteModel
 ) -> list[str]:
     """The limits of :data:`~siteopt.wards.model.LIMITS` that must move, and the maximum drive
     time, in the order of the table."""
@@ -382,11 +435,82 @@ def _limit_reasons(
                 reasons.append(lim.words(settings, val, total_w, v))
     over = slack.get("travel", 0.0)
     if over > SLACK_TOL and settings.max_travel_min is not None:
-        reasons.append(
-            f"{over:,.0f} people (weight) would have to travel over the "
-            f"{settings.max_travel_min:g}-minute limit"
-        )
+        reasons.append(_over_travel_words(instance, settings.max_travel_min, over, model))
     return reasons
+
+
+def _longest_drive(model: SiteModel, limit_min: float) -> tuple[float, str, str] | None:
+    """(minutes, zone id, site name) of the longest drive over ``limit_min`` in the solution
+    held by ``model``; None if no drive is over."""
+    inst = model.instance
+    worst: tuple[float, str, str] | None = None
+    for (zid, sid, _v), var in model.x.items():
+        if (var.value() or 0.0) <= SLACK_TOL:
+            continue
+        s_idx = inst.site_index(sid)
+        t = float(inst.travel_min[inst.zones.zone_ids.index(zid), s_idx])
+        if t > limit_min and (worst is None or t > worst[0]):
+            worst = (t, zid, inst.sites[s_idx].name)
+    return worst
+
+
+def least_max_travel(
+    instance: Instance,
+    settings: ModelSettings,
+    options: SolverOptions,
+    upper_min: float,
+    *,
+    extra_constraints: ExtraConstraints | None = None,
+) -> tuple[float, str, str] | None:
+    """The least maximum drive time, above the scenario's and at most ``upper_min``, at which
+    the scenario is feasible with every other limit as it is.
+
+    A bisection over the drive times of the matrix in that range, each step a feasibility
+    solve (zero objective). Returns (minutes, zone id, site name of the longest drive at that
+    limit), or None if no step is proven feasible or a step stops without a proof.
+    """
+    limit = settings.max_travel_min
+    t = instance.travel_min
+    lower = -np.inf if limit is None else limit
+    candidates = np.unique(t[np.isfinite(t) & (t > lower) & (t <= upper_min)])
+    lo, hi = 0, len(candidates) - 1
+    best: tuple[float, str, str] | None = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        trial = replace(settings, max_travel_min=float(candidates[mid]))
+        feasible = not presolve_problems(instance, trial)
+        if feasible:
+            model = build_model(instance, trial, extra_constraints=extra_constraints)
+            model.prob.setObjective(pulp.LpAffineExpression())
+            outcome = solve_model(model, options)
+            if outcome.status not in (*SOLVED, STATUS_INFEASIBLE):
+                return None
+            feasible = outcome.status in SOLVED
+            worst = _longest_drive(model, -np.inf) if feasible else None
+            if worst is not None:
+                best = (float(candidates[mid]), worst[1], worst[2])
+        if feasible:
+            hi = mid - 1
+        else:
+            lo = mid + 1
+    return best
+
+
+def _over_travel_words(
+    instance: Instance, limit_min: float, over_weight: float, model: SiteModel
+) -> str:
+    """The maximum drive time in the elastic solution: its longest drive over the limit (zone
+    and site named) and the weight sent beyond it."""
+    worst = _longest_drive(model, limit_min)
+    people = f"{over_weight:,.0f} people (weight) would have to travel over it"
+    if worst is None:
+        return f"the {limit_min:g}-minute limit on any zone's drive is too low ({people})"
+    t, zid, name = worst
+    return (
+        f"the {limit_min:g}-minute limit on any zone's drive is too low: in the smallest "
+        f"relaxation found zone {zid} would drive {t:.1f} minutes to {name}, "
+        f"{t - limit_min:.1f} minutes over ({people})"
+    )
 
 
 def _explanation(
@@ -438,15 +562,142 @@ def explain_infeasibility(
         return "The scenario is infeasible: " + "; ".join(p.message for p in problems) + "."
     model = build_model(instance, settings, extra_constraints=extra_constraints, elastic=True)
     outcome = solve_model(model, options)
-    if outcome.status not in SOLVED:
+    if outcome.status == STATUS_INFEASIBLE:
         return (
             "The scenario is infeasible even with every limit relaxed: the locks (sites forced "
             "open, closed or to an option) and the option catalogue conflict."
         )
+    if outcome.status not in SOLVED:
+        return (
+            "The scenario is infeasible, but the re-solve that finds which limits to relax "
+            f"found no solution{_within_limit(options)}; try a longer --time-limit to see them."
+        )
     slack = {k: float(var.value() or 0.0) for k, var in model.elastic.items()}
     unmet = _unmet_reasons(instance, slack)
-    reasons = unmet + _limit_reasons(instance, settings, slack)
-    return _explanation(instance, settings, reasons, bool(unmet))
+    reasons = unmet + _limit_reasons(instance, settings, slack, model)
+    only_travel = [k for k, v in slack.items() if v > SLACK_TOL] == ["travel"]
+    if only_travel and settings.max_travel_min is not None:
+        worst = _longest_drive(model, settings.max_travel_min)
+        least = None if worst is None else least_max_travel(
+            instance, settings, options, worst[0], extra_constraints=extra_constraints)
+        if least is not None:
+            t, zid, name = least
+            reasons = [
+                f"the {settings.max_travel_min:g}-minute limit on any zone's drive is "
+                f"{t - settings.max_travel_min:.1f} minutes short: {t:.1f} minutes is the least "
+                f"that works with every other limit as it is (zone {zid} then drives {t:.1f} "
+                f"minutes to {name})"
+            ]
+    text = _explanation(instance, settings, reasons, bool(unmet))
+    if outcome.status != STATUS_OPTIMAL:
+        text += (
+            f" (The re-solve stopped{_within_limit(options)} with a gap of "
+            f"{'unknown size' if outcome.gap is None else f'{outcome.gap:.2%}'}: a smaller "
+            "relaxation may exist.)"
+        )
+    return text
+
+
+def _within_limit(options: SolverOptions) -> str:
+    """`` within the 0.2 s time limit`` (or "" without a time limit)."""
+    if options.time_limit_s is None:
+        return ""
+    return f" within the {options.time_limit_s:g} s time limit"
+
+
+def no_solution_message(options: SolverOptions, outcome: SolveOutcome) -> str:
+    """What a solve that stopped with neither a solution nor a proof says."""
+    if options.time_limit_s is not None:
+        return (
+            f"no solution found within the {options.time_limit_s:g} s time limit "
+            f"({options.solver}: {outcome.detail}); nothing is proven either way (the scenario "
+            "is not known to be infeasible); try a longer --time-limit"
+        )
+    return (
+        f"{options.solver} stopped with no solution and no proof of infeasibility "
+        f"({outcome.detail}); try --solver {'cbc' if options.solver == 'highs' else 'highs'}"
+    )
+
+
+# -- ties --------------------------------------------------------------------------------------
+def changes_expression(model: SiteModel) -> pulp.LpAffineExpression:
+    r"""Wards opened or closed from today, :math:`\sum_{sk} \Delta_{sk} y_{sk}` with
+    :math:`\Delta_{sk}` = :meth:`~siteopt.wards.instance.Site.changes` of option :math:`k`."""
+    terms = []
+    for site in model.instance.sites:
+        for opt in site.options:
+            delta = site.changes(opt)
+            if delta:
+                terms.append((model.y[(site.site_id, opt.option_id)], float(delta)))
+    return pulp.LpAffineExpression(terms)
+
+
+def _values(prob: pulp.LpProblem) -> dict[str, float | None]:
+    return {v.name: v.varValue for v in prob.variables()}
+
+
+def _restore(prob: pulp.LpProblem, values: Mapping[str, float | None]) -> None:
+    for v in prob.variables():
+        v.varValue = values.get(v.name)
+
+
+def break_ties(model: SiteModel, outcome: SolveOutcome, options: SolverOptions) -> SolveOutcome:
+    r"""Among the solutions as good as a proven optimum, the cheapest, then the fewest changes.
+
+    With the objective :math:`f` held to :math:`f \le z^* + \epsilon \max(|z^*|, 1)`
+    (:math:`\epsilon` = ``options.tie_gap_rel``, default
+    :data:`siteopt.solver_core.TIE_GAP_REL`), re-solve for the least annual cost :math:`G`
+    (skipped if :math:`f` is the cost), then with :math:`G` held as well, for the fewest ward
+    changes from today (:func:`changes_expression`). Each stage starts from the solution before
+    it and keeps it if it finds nothing. Only after a proven-optimal solve; the gap of the result
+    on :math:`f` is the first solve's gap plus what the tie-break gave up (within
+    :math:`\epsilon`), and the status follows it. The rows ``tie_objective`` and ``tie_cost``
+    stay in ``model.prob``; its objective is set back to :math:`f`.
+    """
+    tol = options.tie_gap_rel
+    if not options.break_ties or outcome.status != STATUS_OPTIMAL or outcome.objective is None:
+        return outcome
+    prob = model.prob
+    primary = prob.objective
+    z_star = float(outcome.objective)
+    t0 = time.perf_counter()
+    held: list[tuple[pulp.LpAffineExpression, float, str]] = [
+        (primary, z_star + tol * max(abs(z_star), 1.0), "tie_objective")
+    ]
+    added: list[str] = []
+    stages: list[tuple[pulp.LpAffineExpression, str]] = [(changes_expression(model), "")]
+    if model.settings.objective != "cost":
+        stages.insert(0, (model.cost_expr, "tie_cost"))
+    for expr, hold_name in stages:
+        used = time.perf_counter() - t0 + outcome.solve_time_s
+        if options.time_limit_s is not None and used >= options.time_limit_s:
+            break
+        for lhs, rhs, name in held[len(added):]:
+            prob.addConstraint(pulp.LpConstraint(lhs, pulp.LpConstraintLE, name, rhs))
+            added.append(name)
+        before = _values(prob)
+        choice, _ = extract(model)
+        prob.setObjective(expr)
+        remaining = None if options.time_limit_s is None else options.time_limit_s - used
+        stage = solve_model(model, replace(options, time_limit_s=remaining),
+                            initial_choice=choice)
+        if stage.status not in SOLVED or stage.objective is None:
+            _restore(prob, before)
+            break
+        if hold_name:
+            value = float(stage.objective)
+            held.append((expr, value + tol * max(abs(value), 1.0), hold_name))
+    prob.setObjective(primary)
+    z_final = float(pulp.value(primary))
+    gap = (outcome.gap or 0.0) + max(0.0, z_final - z_star) / max(abs(z_final), 1e-10)
+    return replace(
+        outcome,
+        status=status_from_gap(gap),
+        gap=gap,
+        objective=z_final,
+        solve_time_s=outcome.solve_time_s + time.perf_counter() - t0,
+        detail=outcome.detail + "; ties broken by cost, then changes from today",
+    )
 
 
 # -- the end-to-end steps ------------------------------------------------------------------------
@@ -526,14 +777,13 @@ def optimise(
         )
     model = build_model(instance, settings, extra_constraints=extra_constraints)
     outcome = solve_model(model, options, initial_choice=initial_choice)
-    if outcome.status == "infeasible":
+    if outcome.status == STATUS_INFEASIBLE:
         raise InfeasibleError(
             explain_infeasibility(instance, settings, options, extra_constraints=extra_constraints)
         )
-    if outcome.status == "no solution":
-        raise SolverError(
-            f"{options.solver} stopped without a solution ({outcome.detail}); raise the time limit"
-        )
+    if outcome.status not in SOLVED:
+        raise SolverError(no_solution_message(options, outcome))
+    outcome = break_ties(model, outcome, options)
     sol = _finish(
         model,
         outcome,
@@ -603,7 +853,10 @@ def evaluate(
     if not beds_short:
         model = build_model(instance, fixed)
         outcome = solve_model(model, options)
-        if outcome.status in ("optimal", "feasible"):
+        if outcome.status == STATUS_NO_SOLUTION:
+            raise SolverError(f"the configuration '{label}': "
+                              + no_solution_message(options, outcome))
+        if outcome.status in SOLVED:
             sol = _finish(
                 model,
                 outcome,

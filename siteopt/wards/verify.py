@@ -7,7 +7,8 @@ formulation shows up as a violation here rather than being confirmed by itself.
 
 Checks: one known option per site; locks; every zone's demand of every service fully assigned, only
 to sites offering that service; capacity per site and service; maximum drive time; share within
-the target time; capital (net or gross); staffing; isolated wards; number of inpatient sites;
+the target time; capital (net or gross, a linked receipt counted only if every site it needs
+closed keeps no ward); staffing; isolated wards; number of inpatient sites;
 epsilon bounds on mean travel and cost.
 """
 
@@ -225,6 +226,7 @@ def check_limits_only(
         if lim is not None and value > lim + tol * max(1.0, abs(lim)):
             out.append(f"{name} {value:,.2f} over the limit {lim:,.2f}")
 
+    disp += linked_receipts_realised(instance, choice)
     capital = capex - disp if settings.capital_basis == "net" else capex
     over(f"capital ({settings.capital_basis})", capital, settings.capital_limit_gbp)
     over("registered nurse WTE", rn, settings.max_staff_wte_rn)
@@ -237,3 +239,22 @@ def check_limits_only(
     if settings.max_inpatient_sites is not None and inpatient > settings.max_inpatient_sites:
         out.append(f"{inpatient} inpatient sites, over the maximum {settings.max_inpatient_sites}")
     return out
+
+
+def linked_receipts_realised(instance: Instance, choice: Mapping[str, str]) -> float:
+    """The linked receipts ``choice`` realises: a receipt counts if its site's chosen option is
+    one of its triggers and every site it names keeps no ward (re-derived here from the raw
+    records, not with :meth:`Instance.realised_receipts`)."""
+    total = 0.0
+    for link in instance.linked_receipts:
+        site = instance.sites[link.site_idx]
+        if choice.get(site.site_id) not in link.option_ids:
+            continue
+        keeps_beds = False
+        for k in link.closed_site_idx:
+            other = instance.sites[k]
+            opt = next(o for o in other.options if o.option_id == choice[other.site_id])
+            keeps_beds |= sum(opt.wards.values()) > 0
+        if not keeps_beds:
+            total += link.receipt_gbp
+    return total

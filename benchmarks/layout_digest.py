@@ -146,7 +146,8 @@ def run_all(scratch: Path, only: set[str]) -> dict[str, str]:
         digests[f"{label}:stdout"] = hashlib.sha256(stdout.encode()).hexdigest()
         print(f"{label}: exit {proc.returncode}")
     for path in sorted(scratch.rglob("*")):
-        if path.is_file() and path != spec:
+        # run_manifest.json records when, where and as which run the files were written
+        if path.is_file() and path != spec and path.name != "run_manifest.json":
             digests[str(path.relative_to(scratch))] = digest_file(path, scratch)
     return digests
 

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from siteopt.appraisal.capital import option_schemes, reconcile
 from siteopt.appraisal.economics import economic_case, switching_values
 from siteopt.appraisal.enumeration import Enumerated, configuration_count, enumerate_space
 from siteopt.appraisal.frontier import frontier_matches, pareto_from_enumeration, pareto_frontier
@@ -53,7 +54,8 @@ from siteopt.appraisal.measures import (
     option_measures,
     zone_mean_travel,
 )
-from siteopt.appraisal.settings import EQUITY_WITHIN_MIN, GBP_PER_M, AppraisalSettings
+from siteopt.appraisal.settings import AppraisalSettings
+from siteopt.appraisal.shortlist import DO_MINIMUM, decide, do_minimum_choice, hurdles
 from siteopt.appraisal.why import keep_site_effects
 from siteopt.errors import DataError, Problem
 from siteopt.runs.pipeline import Prepared, evaluate_configuration
@@ -68,51 +70,6 @@ Entry = tuple[str, str, Solution]
 """One option of the long list before merging: (name, source, solution)."""
 ChoiceKey = tuple[tuple[str, str], ...]
 """An option's (site_id, option_id) pairs, sorted: two options with the same key are one."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Hurdles
-# ---------------------------------------------------------------------------------------------
-def hurdles(prepared: Prepared, m: Mapping[str, Any], status_quo: Mapping[str, Any],
-            settings: AppraisalSettings) -> dict[str, str | None]:
-    """Each hurdle -> None if passed, or the reason the option fails it."""
-    s = prepared.scenario.model
-    out: dict[str, str | None] = {}
-    short = m["bed_shortfall"]
-    out["bed_need"] = (None if not short else "short of beds: " + ", ".join(
-        f"{v} {gap:.1f} beds below the need of {m['bed_need'][v]:.1f}" for v, gap in short.items()))
-    if s.capital_limit_gbp is None:
-        out["capital"] = None
-    else:
-        basis = s.capital_basis
-        used = m["net_capital_gbp"] if basis == "net" else m["capex_gbp"]
-        out["capital"] = (None if used <= s.capital_limit_gbp + 1e-6 else
-                          f"{basis} capital £{used / GBP_PER_M:.2f}m exceeds the limit of "
-                          f"£{s.capital_limit_gbp / GBP_PER_M:.2f}m")
-    reasons = []
-    rn_limit = s.max_staff_wte_rn
-    rn_basis = "the scenario's limit"
-    if rn_limit is None:
-        rn_limit = status_quo["staff_wte_rn"] * settings.rn_wte_headroom_vs_status_quo
-        rn_basis = (f"{settings.rn_wte_headroom_vs_status_quo:.0%} of today's "
-                    f"{status_quo['staff_wte_rn']:.1f}")
-    if m["staff_wte_rn"] > rn_limit + 1e-6:
-        reasons.append(f"needs {m['staff_wte_rn']:.1f} registered-nurse WTE, more than "
-                       f"{rn_limit:.1f} ({rn_basis})")
-    if s.max_staff_wte_total is not None and m["staff_wte"] > s.max_staff_wte_total + 1e-6:
-        reasons.append(f"needs {m['staff_wte']:.1f} WTE, more than the limit of "
-                       f"{s.max_staff_wte_total:.1f}")
-    out["staffing"] = "; ".join(reasons) or None
-    key = f"share_within_{EQUITY_WITHIN_MIN:g}_min"
-    low = []
-    for group, label in (("access_by_lad", ""), ("access_by_imd_quintile", "IMD quintile ")):
-        for name, acc in m[group].items():
-            if acc["people_65_plus"] > 0 and acc[key] < settings.equity_min_share_within_45_min:
-                low.append(f"{label}{name} {acc[key]:.0%}")
-    out["equity"] = (None if not low else
-                     f"fewer than {settings.equity_min_share_within_45_min:.0%} of people aged "
-                     f"65+ within {EQUITY_WITHIN_MIN:g} minutes in " + ", ".join(low))
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -133,6 +90,8 @@ class Appraisal:
     zone_travel_min: dict[str, FloatArray]
     timings_s: dict[str, float]
     notes: list[str]
+    decision: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """How the preferred option was chosen (:func:`siteopt.appraisal.shortlist.decide`)."""
 
     def option(self, name: str) -> OptionResult:
         """The option called ``name``."""
@@ -188,6 +147,11 @@ def appraise(
         notes.append(f"Pareto frontier check failed: {check['detail']}")
     for i, sol in enumerate(frontier_sols, start=1):
         entries.append((f"pareto_{i}", f"Pareto point {i}", sol))
+    if enum is not None:
+        for i, sol in enumerate(hurdle_frontier(prepared, settings, enum), start=1):
+            entries.append((f"pareto_resilient_{i}",
+                            f"Pareto point {i} of the options that pass the resilience and "
+                            "staffing hurdles", sol))
     timings["pareto_s"] = time.perf_counter() - clock
 
     merged, alias = merge_duplicates(entries)
@@ -196,7 +160,12 @@ def appraise(
     final, sq, zone_travel = measure_options(prepared, settings, merged, alias)
     timings["measures_s"] = time.perf_counter() - clock
 
-    preferred = preferred_option(prepared, final, alias, notes)
+    clock = time.perf_counter()
+    preferred, decision = decide(prepared, settings, final, alias, notes)
+    decision["capital_reconciliation"] = reconcile(prepared)
+    decision["schemes"] = {name: option_schemes(prepared, next(
+        r.choice for r in final if r.name == name)) for name in decision["main_table"]}
+    timings["decision_s"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     why = explain_lost_beds(prepared, settings, final, preferred, sq)
@@ -207,7 +176,7 @@ def appraise(
         if any(v is not None for v in r.solution.violations) and not r.solution.evaluated:
             notes.append(f"independent check of '{r.name}': {'; '.join(r.solution.violations)}")
     return Appraisal(prepared, settings, final, preferred, frontier_names, enum, check, why,
-                     zone_travel, timings, notes)
+                     zone_travel, timings, notes, decision)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -238,6 +207,8 @@ def named_options(prepared: Prepared, user_options: Mapping[str, Mapping[str, st
     entries: list[Entry] = []
     for name in prepared.catalogue.configurations:
         entries.append((name, "named (wards.csv)", evaluate_configuration(prepared, name)))
+    entries.append((DO_MINIMUM, "do minimum (business as usual plus what must change)",
+                    evaluate_choice(prepared, DO_MINIMUM, do_minimum_choice(prepared))))
     for name, choice in (user_options or {}).items():
         entries.append((name, "named (options file)", evaluate_choice(prepared, name, choice)))
     return entries
@@ -346,8 +317,9 @@ def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: 
                          best: Solution, check: dict[str, Any]) -> list[Solution]:
     """The frontier read off the enumeration, both ends cross-checked with the MILP.
 
-    The least mean drive end is compared with ``best`` and the least cost end with the MILP's
-    cost optimum; ``check`` is updated in place with ``checked``, ``matches`` and ``detail``.
+    The least mean drive end is compared with the MILP's access optimum (``best`` when the
+    scenario's objective is access) and the least cost end with the MILP's cost optimum;
+    ``check`` is updated in place with ``checked``, ``matches`` and ``detail``.
     """
     inst_eval = prepared.evaluation_instance
     idx = pareto_from_enumeration(enum, settings.pareto_cost_step_gbp_per_year)
@@ -357,7 +329,10 @@ def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: 
     exact = dataclasses.replace(prepared.scenario.solver, gap_rel=1e-9)
     cheapest = optimise(prepared.instance,
                         dataclasses.replace(prepared.scenario.model, objective="cost"), exact)
-    ends = [(mean_travel(inst_eval, best), float(enum.mean_travel_min[idx[0]]),
+    nearest = best if prepared.scenario.model.objective == "access" else optimise(
+        prepared.instance, dataclasses.replace(prepared.scenario.model, objective="access"),
+        exact)
+    ends = [(mean_travel(inst_eval, nearest), float(enum.mean_travel_min[idx[0]]),
              "least mean drive"),
             (annual_cost(inst_eval, cheapest.choice), float(enum.cost_gbp_per_year[idx[-1]]),
              "least cost")]
@@ -369,6 +344,43 @@ def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: 
                              "enumeration in tests/test_appraisal.py")
                   if not bad else "; ".join(bad)})
     return frontier_sols
+
+
+def hurdle_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated
+                    ) -> list[Solution]:
+    """The Pareto frontier of the enumerated configurations that pass the hurdles a
+    configuration decides by itself: no isolated ward below ``isolated_ward_min_beds``, and
+    registered nurses within the staffing hurdle.
+
+    The scenario's frontier spans every configuration within the model's limits; most of its
+    points may keep a small isolated ward and fail the resilience hurdle, leaving the short
+    list thin. This frontier gives the decision the best options that can pass.
+    """
+    inst = prepared.instance
+    min_beds = settings.isolated_ward_min_beds
+    limit = prepared.scenario.model.max_staff_wte_rn
+    if limit is None:
+        today = prepared.catalogue.configurations["status_quo"]
+        ev = {s.site_id: s for s in prepared.evaluation_instance.sites}
+        limit = settings.rn_wte_headroom_vs_status_quo * sum(
+            ev[sid].option(oid).staff_wte_rn for sid, oid in today.items())
+    small = {(s.site_id, o.option_id): o.isolated and sum(o.beds.values()) < min_beds
+             for s in inst.sites for o in s.options}
+    rn = {(s.site_id, o.option_id): o.staff_wte_rn for s in inst.sites for o in s.options}
+    keep = np.array([not any(small[(k, v)] for k, v in c.items())
+                     and sum(rn[(k, v)] for k, v in c.items()) <= limit + 1e-6
+                     for c in enum.choices], dtype=bool)
+    if not keep.any():
+        return []
+    idx = np.flatnonzero(keep)
+    sub = dataclasses.replace(
+        enum, n_meeting_limits=len(idx), choices=[enum.choices[i] for i in idx],
+        mean_travel_min=enum.mean_travel_min[idx], cost_gbp_per_year=enum.cost_gbp_per_year[idx],
+        net_capital_gbp=enum.net_capital_gbp[idx], capex_gbp=enum.capex_gbp[idx],
+        beds={v: b[idx] for v, b in enum.beds.items()}, sites_with_beds=enum.sites_with_beds[idx])
+    points = pareto_from_enumeration(sub, settings.pareto_cost_step_gbp_per_year)
+    return [evaluate_choice(prepared, f"pareto_resilient_{i}", sub.choices[j])
+            for i, j in enumerate(points, start=1)]
 
 
 def merge_duplicates(entries: list[Entry]
@@ -455,29 +467,6 @@ def economics_vs_status_quo(m: Mapping[str, Any], status_quo: Mapping[str, Any],
                                            - m["revenue_gbp_per_year"])
     econ["switching_values"] = switching_values(money(m), money(status_quo), settings)
     return econ
-
-
-def preferred_option(prepared: Prepared, final: list[OptionResult], alias: Mapping[str, str],
-                     notes: list[str]) -> str:
-    """The optimum's name, or if it fails a hurdle the best generated option passing them all.
-
-    ``notes`` is appended to (in place) when the preferred option is not the optimum, or when
-    no generated option passes every hurdle.
-    """
-    optimal = next(r for r in final if r.name == alias["optimal"])
-    if optimal.shortlisted:
-        return optimal.name
-    generated = [r for r in final if r.shortlisted
-                 and not any(src.startswith("named") for src in r.sources)]
-    generated.sort(key=lambda r: option_objective(prepared.scenario.model, r.measures))
-    if not generated:
-        notes.append("no generated option passes every hurdle; the optimum is shown as "
-                     "the preferred option")
-        return optimal.name
-    preferred = generated[0].name
-    notes.append(f"the scenario's optimum fails a hurdle, so the preferred option is "
-                 f"'{preferred}', the best generated option that passes them all")
-    return preferred
 
 
 def explain_lost_beds(prepared: Prepared, settings: AppraisalSettings,

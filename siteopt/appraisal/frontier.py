@@ -62,8 +62,10 @@ def pareto_frontier(prepared: Prepared, options: SolverOptions, cost_step_gbp: f
     def efficient(cost_cap: float | None) -> Solution:
         if cost_cap is None:
             cost_cap = base.max_cost_gbp_per_year
+        # the cost step below breaks ties itself: no tie-break stages here
         a = optimise(inst, dataclasses.replace(base, objective="access",
-                                               max_cost_gbp_per_year=cost_cap), exact)
+                                               max_cost_gbp_per_year=cost_cap),
+                     dataclasses.replace(exact, break_ties=False))
         bound = mean_travel(inst, a) * (1 + 1e-9) + T_TOL_MIN
         if base.max_mean_travel_min is not None:
             bound = min(bound, base.max_mean_travel_min)

@@ -7,9 +7,10 @@ frontier point, and the option names reserved for built-in options.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from siteopt.appraisal.benefits import check_benefit_settings
 from siteopt.errors import DataError, Problem
 from siteopt.solver_core import GBP_PER_M as GBP_PER_M
 
@@ -18,7 +19,11 @@ WITHIN_MIN: tuple[float, ...] = (20.0, 30.0, 45.0)
 EQUITY_WITHIN_MIN = 45.0
 T_TOL_MIN = 1e-6
 """Mean drive times closer than this (minutes) are the same point."""
-RESERVED_NAMES = ("optimal",)
+RESERVED_NAMES = ("optimal", "do_minimum")
+MAIN_TABLE_MAX_OPTIONS = 8
+"""At most this many options in the report's main table (a panel reads about eight)."""
+REFUSAL_HURDLE_MODES = ("erlang", "always", "never")
+VALUE_FOR_MONEY_RULES = ("cost_per_benefit_point", "highest_npv")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -52,6 +57,20 @@ class AppraisalSettings:
         Resolution of the Pareto frontier in cost.
     default_provider : str
         Provider of beds in spaces ``wards.csv`` does not name.
+    isolated_ward_min_beds : int
+        Resilience hurdle: an isolated ward (the only one on its site) below this size fails
+        (0: off).
+    refusal_hurdle : {"erlang", "always", "never"}
+        When the worst-ward Erlang refusal above ``capacity.target_refusal_probability`` is a
+        hurdle: only when bed need is sized by the Erlang model, always, or never.
+    value_for_money_rule : {"cost_per_benefit_point", "highest_npv"}
+        How the preferred option is picked among the eligible short list.
+    benefit_weights : dict
+        Criterion -> weight (sum 1); see :mod:`siteopt.appraisal.benefits`.
+    benefit_scales : dict
+        Measure -> [value scoring 0, value scoring 10].
+    weight_samples, weight_seed : int
+        Random weight vectors for the robustness of the ranking, and their seed.
     """
 
     discount_rate_years_0_30: float = 0.035
@@ -66,6 +85,14 @@ class AppraisalSettings:
     enumerate_max_configurations: int = 2_000_000
     pareto_cost_step_gbp_per_year: float = 100.0
     default_provider: str = "LPT"
+    isolated_ward_min_beds: int = 21
+    refusal_hurdle: str = "erlang"
+    value_for_money_rule: str = "cost_per_benefit_point"
+    benefit_weights: dict[str, float] = field(default_factory=lambda: {
+        "access": 0.30, "equity": 0.25, "resilience": 0.25, "deliverability": 0.20})
+    benefit_scales: dict[str, list[float]] = field(default_factory=dict)
+    weight_samples: int = 1000
+    weight_seed: int = 2016
 
     KEYS: ClassVar[dict[str, str]] = {
         "discount_rate_years_0_30": "green_book.discount_rate_years_0_30",
@@ -80,6 +107,13 @@ class AppraisalSettings:
         "enumerate_max_configurations": "appraisal.enumerate_max_configurations",
         "pareto_cost_step_gbp_per_year": "appraisal.pareto_cost_step_gbp_per_year",
         "default_provider": "appraisal.default_provider",
+        "isolated_ward_min_beds": "appraisal.isolated_ward_min_beds",
+        "refusal_hurdle": "appraisal.refusal_hurdle",
+        "value_for_money_rule": "appraisal.value_for_money_rule",
+        "benefit_weights": "appraisal.benefit_weights",
+        "benefit_scales": "appraisal.benefit_scales",
+        "weight_samples": "appraisal.weight_samples",
+        "weight_seed": "appraisal.weight_seed",
     }
 
     @classmethod
@@ -98,6 +132,13 @@ class AppraisalSettings:
         problems: list[Problem] = []
         by_key = {v: k for k, v in cls.KEYS.items()}
         for key, val in (overrides or {}).items():
+            head, _, criterion = key.rpartition(".")
+            if head in ("appraisal.benefit_weights", "benefit_weights") and criterion:
+                # one weight at a time: --set appraisal.benefit_weights.access=0.4
+                weights = dict(kwargs.get("benefit_weights", cls().benefit_weights))
+                weights[criterion] = val
+                kwargs["benefit_weights"] = weights
+                continue
             fld = by_key.get(key, key)
             if fld not in cls.KEYS:
                 problems.append(Problem("--set", f"unknown appraisal key '{key}'; known: "
@@ -132,6 +173,21 @@ class AppraisalSettings:
             if not isinstance(val, int | float) or not flo <= val <= fhi:
                 p.append(Problem("appraisal", f"{name} must be between {flo:g} and {fhi:g}",
                                  field=name))
+        for name, lo, hi in (("isolated_ward_min_beds", 0, 60), ("weight_samples", 10, 100_000),
+                             ("weight_seed", 0, 2**31 - 1)):
+            val = getattr(self, name)
+            if not isinstance(val, int) or isinstance(val, bool) or not lo <= val <= hi:
+                p.append(Problem("appraisal", f"{name} must be an integer {lo}-{hi}", field=name))
+        if self.refusal_hurdle not in REFUSAL_HURDLE_MODES:
+            p.append(Problem("appraisal", f"refusal_hurdle must be one of "
+                                          f"{', '.join(REFUSAL_HURDLE_MODES)}",
+                             field="refusal_hurdle"))
+        if self.value_for_money_rule not in VALUE_FOR_MONEY_RULES:
+            p.append(Problem("appraisal", f"value_for_money_rule must be one of "
+                                          f"{', '.join(VALUE_FOR_MONEY_RULES)}",
+                             field="value_for_money_rule"))
+        if self.benefit_scales:
+            p += check_benefit_settings(self.benefit_weights, self.benefit_scales)
         if self.residual_value_method not in ("straight_line", "none"):
             p.append(Problem("appraisal", "residual_value_method must be straight_line or none",
                              field="residual_value_method"))

@@ -65,6 +65,9 @@ CURATED_FILES = {
     "wards": "wards_stp2016.csv",
     "schemes": "capital_schemes_stp2016.csv",
 }
+CURATED_VERBATIM = ("stp_capital_programme.csv",)
+"""Curated reference files copied as they are (the STP's published capital programme, which
+the appraisal reconciles the 2016 proposal's capital with)."""
 COORD_DECIMALS = 6
 
 
@@ -137,6 +140,10 @@ def build_geodata(raw_dir: Path, out_dir: Path = DEFAULT_GEODATA_DIR,
                                                            "lad17nm": "lad_name"})
     outputs["boundaries_msoa.geojson"] = _geojson(msoa_geo, {"MSOA11CD": "msoa_code",
                                                              "MSOA11NM": "msoa_name"})
+    for name in CURATED_VERBATIM:
+        src = curated_dir / name
+        if src.is_file():
+            outputs[name] = src.read_text(encoding="utf-8")
     if assumptions_path.resolve() != (out_dir / ASSUMPTIONS_FILE).resolve():
         outputs[ASSUMPTIONS_FILE] = assumptions_path.read_text(encoding="utf-8")
     _write_atomically(out_dir, outputs)

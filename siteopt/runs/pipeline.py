@@ -149,6 +149,12 @@ def inputs_hash(geodata_dir: Path, scenario: Scenario, travel_min: np.ndarray) -
     return h.hexdigest()
 
 
+SCALED_NEED_MARGIN = 1e-9
+"""A configuration short of beds is measured on the share of the need it can hold, scaled down
+by this relative margin more, so that rounding never leaves the scaled need a hair above the
+beds (which made an exactly-full configuration look unable to hold any of it)."""
+
+
 def optimise_scenario(prepared: Prepared) -> Solution:
     """Solve the scenario's MILP."""
     s = prepared.scenario
@@ -176,7 +182,7 @@ def evaluate_configuration(prepared: Prepared, name: str) -> Solution:
     for k, svc in enumerate(instance.services):
         if svc in shortfall:
             capacity, need = shortfall[svc]
-            scale[k] = capacity / need if need > 0 else 1.0
+            scale[k] = capacity / need * (1.0 - SCALED_NEED_MARGIN) if need > 0 else 1.0
     zones = dataclasses.replace(instance.zones, demand_beds=instance.zones.demand_beds * scale)
     scaled = dataclasses.replace(instance, zones=zones)
     solution = evaluate(scaled, choice, s.model, s.solver, label=name)

@@ -16,6 +16,7 @@ from siteopt.cli import cli
 from siteopt.outputs import leaflet, maps
 from siteopt.outputs.map_data import (
     CHANGE_PALETTE,
+    MEASURE_WORDS,
     TRAVEL_BREAKS_MIN,
     TRAVEL_PALETTE,
     change_class,
@@ -55,7 +56,7 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     assert len(with_beds) == 6 and len(without) == 3
     assert all("icon" in f["properties"] for f in with_beds + without)
     assert len(with_beds) + len(without) == len(data.sites)
-    zones = layers["Neighbourhoods: drive time to nearest site with beds"].features
+    zones = layers["Neighbourhoods: drive time to the wards they use (as planned)"].features
     assert len(zones) == len(data.zones) == 634
     assert len(layers["Local authorities"].features) == 9
     catch = layers["Catchments (site each area is assigned to)"].features
@@ -65,10 +66,15 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     assert s <= data.zones["lat"].min() and n >= data.zones["lat"].max()
     assert w <= data.sites["lon"].min() and e >= data.sites["lon"].max()
     assert 52.3 < s < n < 53.0 and -1.7 < w < e < -0.4
-    # Zone colours are the legend's classes of their drive time.
+    # Zone colours are the legend's classes of the report's measure (drive to the assigned
+    # wards), not of the drive to the nearest site with beds.
     view = option_views(prepared, solutions)["stp_2016"]
-    for f, t in zip(zones, view.zones.nearest_travel_min, strict=True):
+    for f, t in zip(zones, view.zones.travel_min, strict=True):
         assert f["properties"]["style"]["fillColor"] == TRAVEL_PALETTE[travel_class(t)]
+    assert (view.zones.travel_min > view.zones.nearest_travel_min + 1).any()
+    popup = zones[0]["properties"]["popup"]
+    assert "to the ward of each service they use (as planned)" in popup
+    assert "nearest site with inpatient beds (for comparison only)" in popup
     # Closed sites are marked, in words too.
     titles = " | ".join(f["properties"]["title"] for f in without)
     assert "Rutland Memorial Hospital" in titles and "close here" in titles
@@ -78,11 +84,15 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     legends = [c for c in root_children if isinstance(c, leaflet.Legend)]
     assert len(legends) == 1
     assert all(label in legends[0].html_text for label in travel_labels())
+    assert MEASURE_WORDS in legends[0].html_text and "nearest" not in legends[0].html_text
     assert "L.control.layers" in page
     assert "<title>STP 2016 proposal: community hospital inpatient beds" in page
     assert "<h1>STP 2016 proposal" in page
     assert "OpenStreetMap" in page and "ONS" in page and "NHS" in page
     assert maps.page_counts(m) == {"markers": 9, "paths": 634 + 9 + 7}
+    # No solver words: the 2016 plan fails its bed need, and the page says so in words.
+    assert "optimal" not in page.lower() and "Model status" not in page
+    assert "does not meet every requirement" in page and "Bed need not met" in page
 
 
 def test_pages_are_self_contained(llr: tuple[Prepared, dict[str, Solution]]) -> None:
@@ -98,15 +108,28 @@ def test_pages_are_self_contained(llr: tuple[Prepared, dict[str, Solution]]) -> 
 def test_change_map(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     prepared, solutions = llr
     m = maps.change_map(prepared, solutions, "stp_2016")
-    zones = _layers(m)["Neighbourhoods: change in drive time"].features
+    layer = "Neighbourhoods: change in drive time to the wards they use (as planned)"
+    zones = _layers(m)[layer].features
     views = option_views(prepared, solutions)
-    delta = views["stp_2016"].change_min(views["status_quo"])
+    sq, stp = views["status_quo"], views["stp_2016"]
+    delta = stp.change_min(sq)
     colours = [f["properties"]["style"]["fillColor"] for f in zones]
     assert colours == [CHANGE_PALETTE[change_class(d)] for d in delta]
-    # Closing Rutland Memorial lengthens drives in Rutland; nobody's nearest site gets closer.
-    assert (delta >= -1e-9).all() and (delta > 10).any()
-    rutland = np.array([lad == "Rutland" for lad in views["stp_2016"].zones.lad_names])
+    np.testing.assert_allclose(delta, stp.zones.travel_min - sq.zones.travel_min)
+    # Closing Rutland Memorial lengthens drives in Rutland; nobody's nearest site gets closer
+    # (the planned wards can: beds elsewhere are reassigned).
+    near = stp.zones.nearest_travel_min - sq.zones.nearest_travel_min
+    assert (near >= -1e-9).all() and (delta > 10).any()
+    rutland = np.array([lad == "Rutland" for lad in stp.zones.lad_names])
     assert (delta[rutland] > 5).mean() > 0.9
+    # The zones' change, weighted by people 65+, is the change of Rutland's mean in the table.
+    w = stp.zones.weight[rutland]
+    lad = {r["lad_name"]: r for r in stp.lad_table()}
+    lad_sq = {r["lad_name"]: r for r in sq.lad_table()}
+    assert float((w * delta[rutland]).sum() / w.sum()) == pytest.approx(
+        lad["Rutland"]["mean_travel_min"] - lad_sq["Rutland"]["mean_travel_min"])
+    page = leaflet.render_page(m)
+    assert "against status quo (beds today)" in page
 
 
 def test_classes_and_palettes() -> None:
@@ -216,8 +239,10 @@ def test_static_maps(llr: tuple[Prepared, dict[str, Solution]], tmp_path: Path) 
              if isinstance(t := a.get_text(), str)]
     joined = " ".join(texts)
     for needle in ("N", "10 km", "Office for National Statistics", "OpenStreetMap",
-                   "under 10 min", "Rutland Memorial Hospital"):
+                   "under 10 min", "Rutland Memorial Hospital", MEASURE_WORDS,
+                   "This option does not meet every requirement:", "Bed need not met"):
         assert needle in joined, needle
+    assert "optimal" not in joined.lower() and "nearest" not in joined
 
 
 def test_map_command(tmp_path: Path) -> None:
@@ -230,3 +255,46 @@ def test_map_command(tmp_path: Path) -> None:
     written = [Path(line).name for line in res.output.split()]
     assert written == ["map_stp_2016.html", "change_stp_2016.html",
                        "compare_status_quo_vs_stp_2016.html", "maps.html"]
+
+
+def test_titles_in_words(llr: tuple[Prepared, dict[str, Solution]], tmp_path: Path) -> None:
+    """Titles given by name are the pages' titles, headings, table headers and index links
+    (escaped); options without one keep their plain words."""
+    prepared, solutions = llr
+    titles = {"stp_2016": "Option D: 6 sites: beds close at Rutland Memorial & Feilding <Palmer>",
+              "status_quo": "Option A: status quo"}
+    sols = {n: solutions[n] for n in ("status_quo", "stp_2016", "optimal")}
+    maps.write_maps(prepared, sols, tmp_path, titles=titles)
+    esc_d = "Option D: 6 sites: beds close at Rutland Memorial &amp; Feilding &lt;Palmer&gt;"
+    index = (tmp_path / "maps.html").read_text(encoding="utf-8")
+    assert f'<a href="map_stp_2016.html">{esc_d}: beds and drive times</a>' in index
+    assert "Optimised option: beds and drive times" in index  # no title given: plain words
+    assert "pareto" not in index and "stp_2016<" not in index
+    page = (tmp_path / "map_stp_2016.html").read_text(encoding="utf-8")
+    assert f"<title>{esc_d}: community hospital" in page and f"<h1>{esc_d}" in page
+    assert f"<th scope='colgroup' colspan='3'>{esc_d}</th>" in page
+    assert "Feilding <Palmer>" not in page
+    change = (tmp_path / "change_stp_2016.html").read_text(encoding="utf-8")
+    assert "change in drive time against option A: status quo" in change
+    compare = (tmp_path / "compare_stp_2016_vs_optimal.html").read_text(encoding="utf-8")
+    assert f"<h1>{esc_d} and Optimised option side by side" in compare
+
+
+def test_words_helpers() -> None:
+    from siteopt.outputs.map_data import in_sentence, option_words, plain_notes
+    assert option_words("stp_2016") == "STP 2016 proposal"
+    assert option_words("pareto_1") == "pareto 1"
+    assert option_words("pareto_1", {"pareto_1": "Option C: 7 sites"}) == "Option C: 7 sites"
+    assert option_words("pareto_1", {"other": "x"}) == "pareto 1"
+    assert in_sentence("Status quo (beds today)") == "status quo (beds today)"
+    assert in_sentence("Option D: 6 sites") == "option D: 6 sites"
+    assert in_sentence("STP 2016 proposal") == "STP 2016 proposal"
+    from siteopt.wards.results import Assignment
+    stopped = Solution("feasible", 0.0123, 1.0, "mean_travel", "highs", {}, Assignment.empty(),
+                       violations=("bed need not met: rehab short",))
+    problems, note = plain_notes(stopped)
+    assert problems == ("Bed need not met: rehab short",)
+    assert "time limit" in note and "up to 1.23%" in note and "optimal" not in note
+    fixed = Solution("optimal", 0.0, 1.0, "mean_travel", "highs", {}, Assignment.empty(),
+                     evaluated=True)
+    assert plain_notes(fixed) == ((), "")

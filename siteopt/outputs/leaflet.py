@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
 import re
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import folium
 from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
+from siteopt.fileio import write_atomically
 from siteopt.outputs.map_data import (
     ensure_dir,
 )
@@ -53,6 +52,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-se
 h1 { font-size: 1.5rem; margin: 0.8rem 0 0.2rem 0; }
 h2 { font-size: 1.2rem; margin-top: 1.5rem; }
 p.lead { margin: 0 0 0.6rem 0; max-width: 70rem; }
+p.problems { margin: 0; color: #8a1c00; }
+ul.problems { margin: 0.1rem 0 0.6rem 0; color: #8a1c00; }
 .skip { position: absolute; left: -10000px; }
 .skip:focus { position: static; display: inline-block; padding: 0.3rem; background: #ffd;
   color: #000; outline: 3px solid #000; }
@@ -316,16 +317,9 @@ def render_page(obj: folium.Map | Figure) -> str:
 
 
 def write_page(obj: folium.Map | Figure, path: Path) -> Path:
-    """Write a page atomically (temporary file in the same folder, then rename)."""
+    """Write a page atomically (temporary file in the same folder, then rename), with the
+    umask's mode (:func:`siteopt.fileio.write_atomically`), not mkstemp's 0600."""
     path = Path(path)
     ensure_dir(path.parent)
-    text = render_page(obj)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(path, render_page(obj))
     return path

@@ -6,11 +6,16 @@ PNG/PDF) draw from an :class:`OptionView`, so the two kinds of map always show t
 * every site with its beds per service before (the baseline, normally the status quo) and after
   (this option), and the plain-words change (``opens``, ``closes``, ``gains``, ``loses``,
   ``same``, ``none``);
-* every zone (LSOA centroid) with its drive time to the nearest site that has inpatient beds in
-  this option, per service, and its *catchment*: the site the model sends most of the zone's
-  first-service need to (rehab in LLR), as in the solution's assignment;
+* every zone (LSOA centroid) with **the appraisal's drive-time measure** (:data:`MEASURE_WORDS`):
+  its people aged 65+'s mean drive to the ward of each service they use as the option plans it
+  (the solution's assignment), services weighted by their share of bed need
+  (:func:`siteopt.appraisal.measures.zone_mean_travel`), the wards it uses, and, for comparison
+  only, the drive to the nearest site with inpatient beds;
+* per local authority and for the whole area, the report's own figures
+  (:func:`siteopt.appraisal.measures.access_summary`): mean, share within 30 minutes, longest;
 * catchment areas as polygons: the Voronoi cells of the zone centroids, clipped to the local
-  authority boundaries and merged by catchment site;
+  authority boundaries and merged by catchment site (the site the model sends most of the zone's
+  first-service need to: rehab in LLR);
 * the class breaks and colour-blind-safe palettes of the legends.
 """
 
@@ -31,11 +36,13 @@ from shapely.geometry import mapping, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
+from siteopt.appraisal.measures import access_summary, zone_mean_travel
 from siteopt.crs import geometry_to_bng, geometry_to_wgs84, to_bng
 from siteopt.errors import DataError, Problem
 from siteopt.runs.pipeline import Prepared, evaluate_configuration
+from siteopt.solver_core import STATUS_FEASIBLE, STATUS_HEURISTIC
 from siteopt.wards.instance import Instance
-from siteopt.wards.results import REPORT_WITHIN_MIN, Solution, access_measures
+from siteopt.wards.results import REPORT_WITHIN_MIN, SHARE_EPS, Solution
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -100,14 +107,56 @@ CHANGE_WORDS: Mapping[str, str] = {
 }
 
 
+WITHIN_KEY = f"share_within_{REPORT_WITHIN_MIN:g}_min"
+"""The key of the share of people aged 65+ within the reported drive time (30 minutes) in
+:func:`siteopt.appraisal.measures.access_summary` and :meth:`OptionView.lad_table`."""
+
+MEASURE_WORDS = ("Drive time for people aged 65+ to the ward of each service they use "
+                 "(as planned)")
+"""The name of the one drive-time measure of every map, its legend, tables and colours: the
+appraisal report's (:func:`siteopt.appraisal.measures.access_summary`)."""
+
+MEASURE_HOW = ("Each neighbourhood's figure is its people's mean drive to the wards the option "
+               "plans for them, each service weighted by its share of bed need; this is the "
+               "measure of the appraisal report.")
+"""How the measure is made, in words (legends, captions, footers)."""
+
+NEAREST_WORDS = "drive to the nearest site with inpatient beds (for comparison only)"
+"""The label of the other drive time some popups and tables still show, as extra information."""
+
+
 def service_words(service: str) -> str:
     """A service code in plain words."""
     return SERVICE_WORDS.get(service, service)
 
 
-def option_words(name: str) -> str:
-    """An option name as a title."""
+def option_words(name: str, titles: Mapping[str, str] | None = None) -> str:
+    """An option's title: ``titles[name]`` if given (e.g. ``Option D: 6 sites: ...``), else the
+    plain words of :data:`OPTION_WORDS`, else the name with underscores as spaces."""
+    if titles and titles.get(name):
+        return titles[name]
     return OPTION_WORDS.get(name, name.replace("_", " "))
+
+
+SHORT_TITLE_CHARS = 60
+"""Titles longer than this are cut to their head (:func:`short_title`) where space is tight:
+the title box on a web map, print-map table headers."""
+
+
+def short_title(title: str, max_chars: int = 0) -> str:
+    """The part of a title before its first ``": "`` (``Option D: 6 sites: ...`` -> ``Option
+    D``), for tight spaces; the whole title if it has none or is at most ``max_chars`` long."""
+    head, sep, _ = title.partition(": ")
+    return head if sep and len(title) > max_chars else title
+
+
+def in_sentence(title: str) -> str:
+    """A title for the middle of a sentence: its first letter lower case unless the first word
+    is an acronym (``Status quo`` -> ``status quo``, ``Option D: ...`` -> ``option D: ...``,
+    ``STP 2016 proposal`` unchanged)."""
+    if len(title) >= 2 and title[0].isupper() and not title[1].isupper():
+        return title[0].lower() + title[1:]
+    return title
 
 
 def travel_class(travel_min: float) -> int:
@@ -207,6 +256,18 @@ class SiteView:
         return ", ".join(parts) if parts else "no inpatient beds"
 
 
+@dataclass(frozen=True)
+class ZoneUse:
+    """One ward a zone uses as planned: a share of one service's need sent to one site."""
+
+    service: str
+    site: int
+    """Position of the site in :attr:`OptionView.sites`."""
+    share: float
+    """Share of the zone's need for the service sent there (0 to 1)."""
+    travel_min: float
+
+
 @dataclass(frozen=True, eq=False)
 class ZoneView:
     """Zones (LSOA centroids) as parallel arrays."""
@@ -218,12 +279,21 @@ class ZoneView:
     lon: FloatArray
     weight: FloatArray
     """The access measures' weight: people aged 65+."""
+    travel_min: FloatArray
+    """The maps' measure (:data:`MEASURE_WORDS`): the zone's 65+ mean drive to the ward of each
+    service it uses as planned, services weighted by their share of bed need
+    (:func:`siteopt.appraisal.measures.zone_mean_travel`); inf if no ward is planned for it."""
+    max_travel_min: FloatArray
+    """The longest drive to a ward the zone uses as planned (inf if none)."""
+    uses: tuple[tuple[ZoneUse, ...], ...]
+    """Per zone, the wards it uses as planned, in service then site order."""
     nearest_travel_min: FloatArray
-    """Drive time to the nearest site with inpatient beds of any service (inf: none reachable)."""
+    """For comparison only: drive time to the nearest site with inpatient beds of any service
+    (inf: none reachable)."""
     nearest_site: IntArray
     """Position (in :attr:`OptionView.sites`) of that site, -1 if none."""
     nearest_by_service: Mapping[str, FloatArray]
-    """Drive time to the nearest site with beds of each service."""
+    """For comparison only: drive time to the nearest site with beds of each service."""
     catchment_site: IntArray
     """The site the zone's first-service need is mostly assigned to (-1 if none)."""
     catchment_travel_min: FloatArray
@@ -238,15 +308,24 @@ class OptionView:
 
     name: str
     title: str
-    status_text: str
-    notes: tuple[str, ...]
+    """The option in words (the ``titles`` given to :func:`option_views`, else
+    :func:`option_words`)."""
+    problems: tuple[str, ...]
+    """What the independent check found wrong with the option, in words (e.g. bed need not
+    met); empty if nothing."""
+    search_note: str
+    """For an optimised option the search did not prove best, how far from the best it may be;
+    empty otherwise."""
     services: tuple[str, ...]
     sites: tuple[SiteView, ...]
     zones: ZoneView
     access: Mapping[str, float]
-    """The solution's own access measures (people aged 65+, assigned sites)."""
+    """The report's access figures for the whole area
+    (:func:`siteopt.appraisal.measures.access_summary`)."""
     access_by_lad: Mapping[str, Mapping[str, float]]
+    """The same per local authority."""
     baseline_name: str
+    baseline_title: str
 
     @property
     def bounds(self) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -256,35 +335,31 @@ class OptionView:
         return ((float(lats.min()), float(lons.min())), (float(lats.max()), float(lons.max())))
 
     def change_min(self, baseline: OptionView) -> FloatArray:
-        """Per zone: drive time to the nearest site with beds, this option minus the baseline."""
+        """Per zone: the change in the maps' measure (:attr:`ZoneView.travel_min`), this option
+        minus the baseline (minutes; positive = longer)."""
         if baseline.zones.zone_ids != self.zones.zone_ids:
             raise ValueError("the two options have different zones")
         with np.errstate(invalid="ignore"):
-            out: FloatArray = self.zones.nearest_travel_min - baseline.zones.nearest_travel_min
+            out: FloatArray = self.zones.travel_min - baseline.zones.travel_min
         return out
 
     def lad_table(self) -> list[dict[str, Any]]:
-        """Per local authority: people 65+, mean and share within 30 min to the nearest site
-        with beds, and the model's mean drive time to the assigned sites."""
-        z = self.zones
-        lads = np.asarray(z.lad_names)
+        """Per local authority, then ``All of the area``: the report's figures of
+        :data:`MEASURE_WORDS` for people aged 65+.
+
+        Keys: ``lad_name``, ``people_65_plus``, ``mean_travel_min`` (services weighted by their
+        share of bed need), ``share_within_30_min`` and ``max_travel_min`` (the longest drive to
+        a ward anyone is planned to make), as :func:`siteopt.appraisal.measures.access_summary`.
+        """
         rows = []
-        for lad in [*sorted(set(z.lad_names)), None]:
-            mask = np.ones(len(z), dtype=bool) if lad is None else lads == lad
-            w = z.weight[mask]
-            t = z.nearest_travel_min[mask]
-            total = float(w.sum())
-            finite = np.isfinite(t)
-            mean = float((w[finite] * t[finite]).sum() / total) if total > 0 else float("nan")
-            within = float(w[finite & (t <= REPORT_WITHIN_MIN)].sum() / total) if total else 0.0
-            model = self.access if lad is None else self.access_by_lad.get(lad, {})
+        for lad in [*sorted(self.access_by_lad), None]:
+            acc = self.access if lad is None else self.access_by_lad[lad]
             rows.append({
                 "lad_name": "All of the area" if lad is None else lad,
-                "people_65_plus": total,
-                "mean_nearest_travel_min": mean,
-                "share_nearest_within_30_min": within,
-                "max_nearest_travel_min": float(t[finite].max()) if finite.any() else float("inf"),
-                "mean_assigned_travel_min": float(model.get("mean_travel_min", float("nan"))),
+                "people_65_plus": float(acc["people_65_plus"]),
+                "mean_travel_min": float(acc["mean_travel_min"]),
+                WITHIN_KEY: float(acc[WITHIN_KEY]),
+                "max_travel_min": float(acc["max_travel_min"]),
             })
         return rows
 
@@ -313,9 +388,29 @@ def _nearest(travel: FloatArray, open_cols: npt.NDArray[np.bool_]) -> tuple[Floa
     return np.asarray(t, dtype=np.float64), idx
 
 
+def plain_notes(solution: Solution) -> tuple[tuple[str, ...], str]:
+    """(problems, search note) of a solution in words, without solver status words.
+
+    The problems are what the independent check found (capitalised); the search note says how
+    far from the best an optimised option stopped at its time limit may be.
+    """
+    problems = tuple(v[:1].upper() + v[1:] for v in solution.violations)
+    note = ""
+    if not solution.evaluated and solution.status == STATUS_FEASIBLE:
+        how_far = ("an unknown amount" if solution.gap is None
+                   else f"up to {100 * solution.gap:.2f}%")
+        note = ("The search for the best option stopped at its time limit: this option may be "
+                f"{how_far} worse than the best possible on the model's objective.")
+    elif not solution.evaluated and solution.status == STATUS_HEURISTIC:
+        note = ("This option was found by a quick search that does not prove it is the best "
+                "possible.")
+    return problems, note
+
+
 def option_view(prepared: Prepared, name: str, solution: Solution,
                 baseline_name: str = "status_quo",
-                baseline: Solution | None = None) -> OptionView:
+                baseline: Solution | None = None,
+                titles: Mapping[str, str] | None = None) -> OptionView:
     """The view of one option against a baseline.
 
     Parameters
@@ -323,12 +418,15 @@ def option_view(prepared: Prepared, name: str, solution: Solution,
     prepared : Prepared
         The scenario the solutions were made on.
     name : str
-        The option's name (a file stem and a title).
+        The option's name (a file stem; a title if ``titles`` does not give one).
     solution : Solution
     baseline_name : str
         The baseline's name (normally ``status_quo``).
     baseline : Solution, optional
         The baseline's solution; if None the beds before are the sites' current options.
+    titles : mapping of str to str, optional
+        Option name -> title in words (e.g. ``Option D: 6 sites: ...``), for this option and the
+        baseline; names without one get :func:`option_words`.
     """
     instance = solution_instance(prepared, solution)
     data = prepared.data
@@ -349,12 +447,25 @@ def option_view(prepared: Prepared, name: str, solution: Solution,
                               str(r.get("lad_name", site.lad_name)), float(r["lat"]),
                               float(r["lon"]), before[site.site_id], after[site.site_id]))
     zones = _zone_view(prepared, instance, solution, tuple(sites))
-    measures = access_measures(instance, solution.assignment)
     lads = np.asarray(instance.zones.lad_name)
-    by_lad = {str(lad): access_measures(instance, solution.assignment, lads == lad)
+    by_lad = {str(lad): access_summary(instance, solution, lads == lad)
               for lad in sorted(set(instance.zones.lad_name))}
-    return OptionView(name, option_words(name), solution.status_text, tuple(solution.violations),
-                      services, tuple(sites), zones, measures, by_lad, baseline_name)
+    problems, note = plain_notes(solution)
+    return OptionView(name, option_words(name, titles), problems, note, services, tuple(sites),
+                      zones, access_summary(instance, solution), by_lad, baseline_name,
+                      option_words(baseline_name, titles))
+
+
+def _zone_uses(instance: Instance, solution: Solution) -> tuple[tuple[ZoneUse, ...], ...]:
+    a = solution.assignment
+    per: list[list[ZoneUse]] = [[] for _ in range(instance.n_zones)]
+    order = np.lexsort((a.site_idx, a.service_idx, a.zone_idx))
+    for k in order:
+        if a.share[k] > SHARE_EPS:
+            i, j = int(a.zone_idx[k]), int(a.site_idx[k])
+            per[i].append(ZoneUse(instance.services[int(a.service_idx[k])], j,
+                                  float(a.share[k]), float(instance.travel_min[i, j])))
+    return tuple(tuple(u) for u in per)
 
 
 def _zone_view(prepared: Prepared, instance: Instance, solution: Solution,
@@ -374,6 +485,11 @@ def _zone_view(prepared: Prepared, instance: Instance, solution: Solution,
     for v in instance.services:
         cols = np.array([s.beds_after.get(v, 0) > 0 for s in sites])
         by_service[v] = _nearest(travel, cols)[0]
+    # The maps' measure, as the report's: a zone with no ward planned for it has none (inf).
+    uses = _zone_uses(instance, solution)
+    used = np.array([len(u) > 0 for u in uses])
+    mean_t = np.where(used, zone_mean_travel(instance, solution), np.inf)
+    max_t = np.array([max((u.travel_min for u in z), default=np.inf) for z in uses])
     # Catchment: the site with the largest share of the zone's first service (ties: first site).
     n_z, n_s = len(instance.zones), len(instance.sites)
     a = solution.assignment
@@ -390,6 +506,9 @@ def _zone_view(prepared: Prepared, instance: Instance, solution: Solution,
         lat=zt["lat"].to_numpy(dtype=np.float64),
         lon=zt["lon"].to_numpy(dtype=np.float64),
         weight=np.asarray(instance.zones.weight, dtype=np.float64)[rows],
+        travel_min=np.asarray(mean_t, dtype=np.float64)[rows],
+        max_travel_min=np.asarray(max_t, dtype=np.float64)[rows],
+        uses=tuple(uses[r] for r in rows),
         nearest_travel_min=nearest_t,
         nearest_site=nearest_i,
         nearest_by_service=by_service,
@@ -399,25 +518,40 @@ def _zone_view(prepared: Prepared, instance: Instance, solution: Solution,
 
 
 def option_views(prepared: Prepared, solutions: Mapping[str, Solution],
-                 baseline: str = "status_quo") -> dict[str, OptionView]:
-    """Views of every solution against ``baseline`` (evaluated if not among ``solutions``).
+                 baseline: str = "status_quo",
+                 titles: Mapping[str, str] | None = None,
+                 names: Sequence[str] | None = None) -> dict[str, OptionView]:
+    """Views of the solutions against ``baseline`` (evaluated if not among ``solutions``).
 
     The baseline's own view is included (under its name) when it is among the solutions.
+
+    Parameters
+    ----------
+    prepared : Prepared
+    solutions : mapping of str to Solution
+    baseline : str
+    titles : mapping of str to str, optional
+        Option name -> title in words for the page titles, headings and table headers (e.g.
+        ``Option D: 6 sites: inpatient beds close at ...``); without it :func:`option_words`.
+    names : sequence of str, optional
+        Make views of only these options (default: every solution).
     """
     base = solutions.get(baseline)
     if base is None:
         base = evaluate_configuration(prepared, baseline)
-    return {name: option_view(prepared, name, sol, baseline, base)
-            for name, sol in solutions.items()}
+    wanted = list(solutions) if names is None else list(dict.fromkeys(names))
+    return {name: option_view(prepared, name, solutions[name], baseline, base, titles)
+            for name in wanted}
 
 
 def baseline_view(prepared: Prepared, solutions: Mapping[str, Solution],
-                  baseline: str = "status_quo") -> OptionView:
+                  baseline: str = "status_quo",
+                  titles: Mapping[str, str] | None = None) -> OptionView:
     """The baseline's view (evaluated if it is not among ``solutions``)."""
     base = solutions.get(baseline)
     if base is None:
         base = evaluate_configuration(prepared, baseline)
-    return option_view(prepared, baseline, base, baseline, base)
+    return option_view(prepared, baseline, base, baseline, base, titles)
 
 
 # --------------------------------------------------------------------------------------------

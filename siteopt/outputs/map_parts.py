@@ -13,8 +13,12 @@ from siteopt.outputs.leaflet import SOURCE_LINE, esc
 from siteopt.outputs.map_data import (
     CHANGE_PALETTE,
     CHANGE_WORDS,
+    MEASURE_HOW,
+    MEASURE_WORDS,
+    NEAREST_WORDS,
     TRAVEL_PALETTE,
     UNREACHABLE_COLOUR,
+    WITHIN_KEY,
     OptionView,
     SiteView,
     boundaries,
@@ -23,10 +27,10 @@ from siteopt.outputs.map_data import (
     change_colour,
     change_labels,
     geojson_geometry,
+    in_sentence,
     marker_radius_px,
     mix_style,
     mix_words,
-    option_words,
     service_mix,
     service_mixes,
     service_words,
@@ -39,8 +43,17 @@ ZONE_RADIUS_PX = 4.0
 """Radius of a zone (LSOA centroid) circle."""
 
 
-def _min(x: float) -> str:
-    return f"{x:.0f} min" if np.isfinite(x) else "no site reachable"
+UNASSIGNED_WORDS = "no ward planned"
+"""A zone with no ward planned for it (none in LLR)."""
+
+
+def _min(x: float, none: str = "no site reachable") -> str:
+    return f"{x:.0f} min" if np.isfinite(x) else none
+
+
+def _min1(x: float) -> str:
+    """Minutes to one decimal, as the appraisal report prints them."""
+    return f"{x:.1f} min" if np.isfinite(x) else "-"
 
 
 # --------------------------------------------------------------------------------------------
@@ -104,7 +117,7 @@ def site_symbol_svg(services: Sequence[str], site: SiteView,
 
 def _site_words(view: OptionView, site: SiteView) -> str:
     """Plain text (not HTML) of a site's beds before and after, for accessible names."""
-    base = "today" if view.baseline_name == "status_quo" else f"in {view.baseline_name}"
+    base = "today" if view.baseline_name == "status_quo" else f"in {view.baseline_title}"
     return (f"{site.name}: {site.beds_words('before')} {base}; "
             f"{site.beds_words('after')} in this option ({CHANGE_WORDS[site.change]})")
 
@@ -114,7 +127,7 @@ def _site_popup(view: OptionView, site: SiteView) -> str:
         f"<tr><th scope='row'>{esc(service_words(v))}</th>"
         f"<td class='num'>{site.beds_before.get(v, 0)}</td>"
         f"<td class='num'>{site.beds_after.get(v, 0)}</td></tr>" for v in view.services)
-    base = "Today" if view.baseline_name == "status_quo" else esc(view.baseline_name)
+    base = "Today" if view.baseline_name == "status_quo" else esc(view.baseline_title)
     return (f"<strong>{esc(site.name)}</strong><br>{esc(site.town)}, {esc(site.lad_name)}"
             f"<p>{esc(CHANGE_WORDS[site.change]).capitalize()}.</p>"
             f"<table><thead><tr><th>Inpatient beds</th><th class='num'>{base}</th>"
@@ -147,44 +160,47 @@ def _zone_popup(view: OptionView, i: int, extra: str = "") -> str:
     z = view.zones
     near = z.nearest_site[i]
     near_name = view.sites[near].name if near >= 0 else "none"
-    catch = z.catchment_site[i]
     lines = [f"<strong>{esc(z.zone_names[i])}</strong> ({esc(z.zone_ids[i])}), "
              f"{esc(z.lad_names[i])}",
              f"People aged 65+: {z.weight[i]:,.0f}",
-             f"Drive to the nearest site with inpatient beds: "
-             f"<strong>{_min(z.nearest_travel_min[i])}</strong> ({esc(near_name)})"]
-    if len(view.services) > 1:
-        lines += [f"Nearest {esc(service_words(v))} beds: {_min(t[i])}"
-                  for v, t in z.nearest_by_service.items()]
-    if catch >= 0:
-        lines.append(f"Catchment: {esc(view.sites[catch].name)} "
-                     f"({_min(z.catchment_travel_min[i])})")
+             f"Mean drive to the ward of each service they use (as planned): "
+             f"<strong>{_min(z.travel_min[i], UNASSIGNED_WORDS)}</strong>"]
+    for use in z.uses[i]:
+        lines.append(f"{esc(service_words(use.service)).capitalize()}: "
+                     f"{esc(view.sites[use.site].name)}, {_min(use.travel_min)} "
+                     f"({100 * use.share:.0f}% of this need)")
+    lines.append(f"{NEAREST_WORDS[:1].upper()}{NEAREST_WORDS[1:]}: "
+                 f"{_min(z.nearest_travel_min[i])} ({esc(near_name)})")
     if extra:
         lines.append(extra)
     return "<br>".join(lines)
 
 
 def zone_features(view: OptionView, change_min: np.ndarray | None = None) -> list[dict[str, Any]]:
-    """Circle features of the zones, coloured by drive time (or by change if given)."""
+    """Circle features of the zones, coloured by the maps' measure (:data:`MEASURE_WORDS`), or by
+    its change against the baseline if ``change_min`` is given."""
     z = view.zones
     out = []
     for i in range(len(z)):
-        t = float(z.nearest_travel_min[i])
+        t = float(z.travel_min[i])
         if change_min is None:
             colour = travel_colour(t)
-            tip = f"{esc(z.zone_names[i])}: {_min(t)} to the nearest site with beds"
+            tip = (f"{esc(z.zone_names[i])}: {_min(t, UNASSIGNED_WORDS)} mean drive to the "
+                   "wards they use (as planned)")
             extra = ""
         else:
             d = float(change_min[i])
             colour = change_colour(d)
             if not np.isfinite(d):
-                words = "not comparable (no site reachable)"
+                words = "not comparable (no ward planned)"
             elif abs(d) >= 0.5:
                 words = f"{abs(d):.0f} min {'longer' if d > 0 else 'shorter'}"
             else:
                 words = "no change"
-            tip = f"{esc(z.zone_names[i])}: {words} ({_min(t)} in this option)"
-            extra = f"Change against {esc(view.baseline_name)}: <strong>{words}</strong>"
+            tip = (f"{esc(z.zone_names[i])}: {words} ({_min(t, UNASSIGNED_WORDS)} mean drive "
+                   "to the wards they use in this option)")
+            extra = (f"Change against {esc(in_sentence(view.baseline_title))}: "
+                     f"<strong>{words}</strong>")
         out.append({
             "type": "Feature",
             "geometry": {"type": "Point",
@@ -256,16 +272,17 @@ def _symbol_rows(view: OptionView) -> str:
 
 
 def legend_html(view: OptionView, change: bool = False, catchments: bool = True) -> str:
-    """The legend: zone colours (minutes), site symbols, catchment outline."""
+    """The legend: zone colours (minutes of :data:`MEASURE_WORDS`, or its change), site symbols,
+    catchment outline."""
     if change:
-        head = (f"<h3>Change in drive time to the nearest site with beds, against "
-                f"{esc(option_words(view.baseline_name).lower())}</h3>")
+        head = (f"<h3>Change in {esc(in_sentence(MEASURE_WORDS))}, against "
+                f"{esc(in_sentence(view.baseline_title))}</h3>")
         body = _swatch_rows(CHANGE_PALETTE, change_labels())
     else:
-        head = "<h3>Drive time to the nearest site with inpatient beds</h3>"
+        head = f"<h3>{esc(MEASURE_WORDS)}</h3>"
         body = _swatch_rows(TRAVEL_PALETTE, travel_labels())
-    if not np.all(np.isfinite(view.zones.nearest_travel_min)):
-        body += _swatch_rows([UNREACHABLE_COLOUR], ["no site reachable"])
+    if not np.all(np.isfinite(view.zones.travel_min)):
+        body += _swatch_rows([UNREACHABLE_COLOUR], [UNASSIGNED_WORDS])
     lines = ('<div class="row"><svg width="26" height="10" aria-hidden="true" focusable="false">'
              '<line x1="0" y1="5" x2="26" y2="5" stroke="#000" stroke-width="2.5" '
              'stroke-dasharray="6 4"/></svg><span>catchment of a site</span></div>'
@@ -273,7 +290,8 @@ def legend_html(view: OptionView, change: bool = False, catchments: bool = True)
     lines += ('<div class="row"><svg width="26" height="10" aria-hidden="true" focusable="false">'
              '<line x1="0" y1="5" x2="26" y2="5" stroke="#555" stroke-width="1.5"/></svg>'
              "<span>local authority</span></div>")
-    return (f"<div>{head}<div>Each dot is a neighbourhood (LSOA).</div>{body}</div>"
+    return (f"<div>{head}<div>Each dot is a neighbourhood (LSOA). {esc(MEASURE_HOW)}</div>"
+            f"{body}</div>"
             f"<div><h3>Hospitals</h3>{_symbol_rows(view)}</div><div><h3>Lines</h3>{lines}</div>")
 
 
@@ -284,7 +302,7 @@ def _fmt_pct(x: float) -> str:
 def sites_table_html(views: Sequence[OptionView]) -> str:
     """Sites with beds per service before and in each option, in words and numbers."""
     first = views[0]
-    base = "Today" if first.baseline_name == "status_quo" else esc(first.baseline_name)
+    base = "Today" if first.baseline_name == "status_quo" else esc(first.baseline_title)
     head = (f"<tr><th scope='col'>Site</th><th scope='col'>Local authority</th>"
             f"<th scope='col'>{base}</th>"
             + "".join(f"<th scope='col'>{esc(v.title)}</th><th scope='col'>Change</th>"
@@ -302,15 +320,19 @@ def sites_table_html(views: Sequence[OptionView]) -> str:
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+TRAVEL_COLUMNS: tuple[str, ...] = ("Mean drive", "Within 30 min", "Longest drive")
+"""The column heads of :func:`travel_table_html` under each option."""
+
+
 def travel_table_html(views: Sequence[OptionView]) -> str:
-    """Drive times of people aged 65+ by local authority, for each option."""
+    """:data:`MEASURE_WORDS` by local authority, for each option: the report's mean, share
+    within 30 minutes and longest drive (:meth:`OptionView.lad_table`)."""
     head = ("<tr><th scope='col' rowspan='2'>Local authority</th>"
             "<th scope='col' rowspan='2' class='num'>People aged 65+</th>"
             + "".join(f"<th scope='colgroup' colspan='3'>{esc(v.title)}</th>" for v in views)
             + "</tr><tr>"
-            + "<th scope='col' class='num'>Mean drive to nearest site with beds</th>"
-              "<th scope='col' class='num'>Within 30 min</th>"
-              "<th scope='col' class='num'>Longest drive</th>" * len(views) + "</tr>")
+            + "".join(f"<th scope='col' class='num'>{c}</th>" for c in TRAVEL_COLUMNS)
+            * len(views) + "</tr>")
     tables = [v.lad_table() for v in views]
     body = []
     for r, row in enumerate(tables[0]):
@@ -318,12 +340,14 @@ def travel_table_html(views: Sequence[OptionView]) -> str:
                  f"<td class='num'>{row['people_65_plus']:,.0f}</td>")
         for t in tables:
             x = t[r]
-            cells += (f"<td class='num'>{_min(x['mean_nearest_travel_min'])}</td>"
-                      f"<td class='num'>{_fmt_pct(x['share_nearest_within_30_min'])}</td>"
-                      f"<td class='num'>{_min(x['max_nearest_travel_min'])}</td>")
+            cells += (f"<td class='num'>{_min1(x['mean_travel_min'])}</td>"
+                      f"<td class='num'>{_fmt_pct(x[WITHIN_KEY])}</td>"
+                      f"<td class='num'>{_min1(x['max_travel_min'])}</td>")
         body.append(f"<tr>{cells}</tr>")
-    return ("<table><caption>Drive time for people aged 65+ to the nearest hospital with "
-            f"inpatient beds</caption><thead>{head}</thead><tbody>{''.join(body)}</tbody></table>")
+    return (f"<table class='travel'><caption>{esc(MEASURE_WORDS)}. Mean: services weighted by "
+            "their share of bed need, as in the appraisal report; longest: the longest drive to "
+            f"a ward anyone is planned to make.</caption><thead>{head}</thead>"
+            f"<tbody>{''.join(body)}</tbody></table>")
 
 
 def zones_table_html(view: OptionView, change_min: np.ndarray | None = None) -> str:
@@ -336,9 +360,10 @@ def zones_table_html(view: OptionView, change_min: np.ndarray | None = None) -> 
         catch = z.catchment_site[i]
         cells = (f"<th scope='row'>{esc(z.zone_names[i])}</th><td>{esc(z.lad_names[i])}</td>"
                  f"<td class='num'>{z.weight[i]:,.0f}</td>"
+                 f"<td class='num'>{_min(z.travel_min[i], UNASSIGNED_WORDS)}</td>"
+                 f"<td>{esc(view.sites[catch].name) if catch >= 0 else 'none'}</td>"
                  f"<td class='num'>{_min(z.nearest_travel_min[i])}</td>"
-                 f"<td>{esc(view.sites[near].name) if near >= 0 else 'none'}</td>"
-                 f"<td>{esc(view.sites[catch].name) if catch >= 0 else 'none'}</td>")
+                 f"<td>{esc(view.sites[near].name) if near >= 0 else 'none'}</td>")
         if change_min is not None:
             d = float(change_min[i])
             cells += f"<td class='num'>{d:+.0f} min</td>" if np.isfinite(d) else "<td>-</td>"
@@ -346,8 +371,11 @@ def zones_table_html(view: OptionView, change_min: np.ndarray | None = None) -> 
     return (f"<details><summary>Drive time for each of the {len(z)} neighbourhoods (LSOAs)"
             f"</summary><table><thead><tr><th scope='col'>Neighbourhood</th>"
             f"<th scope='col'>Local authority</th><th scope='col' class='num'>People 65+</th>"
-            f"<th scope='col' class='num'>Drive to nearest site with beds</th>"
-            f"<th scope='col'>Nearest site</th><th scope='col'>Catchment (model)</th>"
+            f"<th scope='col' class='num'>Mean drive to the wards they use (as planned)</th>"
+            f"<th scope='col'>Catchment (site of most {esc(service_words(view.services[0]))} "
+            "need)</th>"
+            f"<th scope='col' class='num'>For comparison: drive to the nearest site with "
+            f"inpatient beds</th><th scope='col'>Nearest site with beds</th>"
             f"{extra_head}</tr></thead><tbody>{''.join(rows)}</tbody></table></details>")
 
 
@@ -367,6 +395,11 @@ MEASURE_LABELS: Mapping[str, str] = {
 }
 """Plain words for the scalar measures of :func:`siteopt.appraisal.measures.option_measures`; other
 scalar keys are shown with underscores as spaces."""
+
+MEASURES_NOT_SHOWN: frozenset[str] = frozenset({"status"})
+"""Scalar measures the maps leave out: the solver's status word is jargon (and a fixed option
+that fails its bed need is still "optimal" to the solver); problems are said in words instead
+(:func:`notes_html`)."""
 
 
 def _measure_value(key: str, value: Any) -> str:
@@ -394,8 +427,9 @@ def measures_table_html(views: Sequence[OptionView],
         return ""
     per = [measures.get(v.name, {}) for v in views]
     keys = [k for k in dict.fromkeys(k for m in per for k in m)
-            if any(isinstance(m.get(k), int | float | str | np.integer | np.floating)
-                   for m in per)]
+            if k not in MEASURES_NOT_SHOWN
+            and any(isinstance(m.get(k), int | float | str | np.integer | np.floating)
+                    for m in per)]
     if not keys:
         return ""
     head = ("<tr><th scope='col'>Measure</th>"
@@ -409,19 +443,31 @@ def measures_table_html(views: Sequence[OptionView],
             f"<tbody>{rows}</tbody></table>")
 
 
-def notes_html(view: OptionView) -> str:
-    notes = "".join(f"<li>{esc(n)}</li>" for n in view.notes)
-    status = f"Model status: {esc(view.status_text)}."
-    return f"<p>{status}</p>" + (f"<p>Notes:</p><ul>{notes}</ul>" if notes else "")
+def notes_html(view: OptionView, named: bool = False) -> str:
+    """What is wrong with the option (e.g. bed need not met) and how sure the search is, in
+    words; empty if there is nothing to say. No solver status words. ``named``: say which
+    option (pages with two)."""
+    out = ""
+    who = esc(view.title) if named else "This option"
+    if view.problems:
+        items = "".join(f"<li>{esc(n)}</li>" for n in view.problems)
+        out += (f"<p class=\"problems\"><strong>{who} does not meet every requirement:"
+                f"</strong></p><ul class=\"problems\">{items}</ul>")
+    if view.search_note:
+        out += f"<p>{who + ': ' if named else ''}{esc(view.search_note)}</p>"
+    return out
 
 
 def footer_html() -> str:
     return (
         "<footer><p>How to read the maps: each dot is a neighbourhood (a Lower Layer Super Output "
         "Area of about 1,500 people) at its population centre. Drive times are modelled car "
-        "journeys on the road network, from the neighbourhood to a community hospital; the "
-        "catchment is the hospital the model sends the neighbourhood's rehabilitation patients "
-        "to, which is not always the nearest when beds are full. The map works with a keyboard: "
+        "journeys on the road network, from the neighbourhood to a community hospital. The "
+        f"colours and tables show one measure: {esc(in_sentence(MEASURE_WORDS))}. "
+        f"{esc(MEASURE_HOW)} The ward a neighbourhood is planned to use is not always the "
+        "nearest when beds there are full; popups also give the drive to the nearest site "
+        "with inpatient beds, for comparison. The catchment is the hospital the plan sends most "
+        "of the neighbourhood's rehabilitation patients to. The map works with a keyboard: "
         "Tab moves to the controls and the hospital symbols (Enter opens the details), the arrow "
         "keys pan and + / - zoom when the map has focus.</p>"
         f"<p>{esc(SOURCE_LINE)}</p></footer>"

@@ -46,13 +46,17 @@ from siteopt.outputs.leaflet import (
     write_page,
 )
 from siteopt.outputs.map_data import (
+    CHANGE_BREAKS_MIN,
     CHANGE_WORDS,
+    MEASURE_WORDS,
+    SHORT_TITLE_CHARS,
     OptionView,
-    baseline_view,
     ensure_dir,
+    in_sentence,
     option_views,
     option_words,
     path_stem,
+    short_title,
 )
 from siteopt.outputs.map_parts import (
     ZONE_RADIUS_PX,
@@ -103,8 +107,9 @@ def _add_layers(m: folium.Map, prepared: Prepared, view: OptionView,
                   base_style={"color": "#000", "weight": 2.5, "dashArray": "6 4", "stroke": False,
                               "fill": True, "fillOpacity": 0.0},
                   sticky=True).add_to(m)
-    name = ("Neighbourhoods: change in drive time" if change_min is not None
-            else "Neighbourhoods: drive time to nearest site with beds")
+    name = ("Neighbourhoods: change in drive time to the wards they use (as planned)"
+            if change_min is not None
+            else "Neighbourhoods: drive time to the wards they use (as planned)")
     DataLayer(name, zone_features(view, change_min),
               base_style={"radius": ZONE_RADIUS_PX, "color": "#333", "weight": 0.8,
                           "fillOpacity": 0.9, "opacity": 1.0}).add_to(m)
@@ -113,14 +118,27 @@ def _add_layers(m: folium.Map, prepared: Prepared, view: OptionView,
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
 
 
-def _header(title: str, lead: str) -> str:
+def _header(title: str, lead: str, notes: str = "") -> str:
+    """The page's skip link, heading, lead paragraph and notes (``lead`` and ``notes`` are
+    HTML, already escaped)."""
     return (f'<a class="skip" href="#tables">Skip the map: go to the tables of hospitals and '
-            f"drive times</a><header><h1>{esc(title)}</h1><p class=\"lead\">{lead}</p></header>")
+            f"drive times</a><header><h1>{esc(title)}</h1><p class=\"lead\">{lead}</p>"
+            f"{notes}</header>")
+
+
+def _views(prepared: Prepared, solutions: Mapping[str, Solution], names: Sequence[str],
+           baseline: str, titles: Mapping[str, str] | None) -> dict[str, OptionView]:
+    """Views of ``names`` and of the baseline (evaluated if it is not among ``solutions``)."""
+    sols = dict(solutions)
+    if baseline not in sols:
+        sols[baseline] = evaluate_configuration(prepared, baseline)
+    return option_views(prepared, sols, baseline, titles, names=[*names, baseline])
 
 
 def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
                baseline: str = "status_quo",
-               measures: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
+               measures: Mapping[str, Mapping[str, Any]] | None = None,
+               titles: Mapping[str, str] | None = None) -> folium.Map:
     """The interactive map of one option.
 
     Parameters
@@ -135,6 +153,8 @@ def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
     measures : mapping, optional
         Option name -> appraisal measures (e.g. :func:`siteopt.appraisal.measures.option_measures`);
         the scalar ones are listed in a table (see :func:`measures_table_html`).
+    titles : mapping of str to str, optional
+        Option name -> title in words (see :func:`siteopt.outputs.map_data.option_views`).
 
     Returns
     -------
@@ -142,21 +162,20 @@ def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
         Its root figure is the whole page (title, map, tables, sources); save it with
         :func:`render_page` / :func:`write_page` for self-contained, stable HTML.
     """
-    view = option_views(prepared, {name: solutions[name]}
-                        | ({baseline: solutions[baseline]} if baseline in solutions else {}),
-                        baseline)[name]
+    view = _views(prepared, solutions, [name], baseline, titles)[name]
     title = f"{view.title}: community hospital inpatient beds and drive times"
     fig = _new_figure(title)
-    lead = ("Where inpatient beds would be under this option, and how long people would drive "
-            f"to the nearest hospital with beds. {_marks_text(view)}")
-    fig.add_child(PageHtml(_header(title, lead), "Header"))
-    m = _base_map(view, view.title)
+    lead = ("Where inpatient beds would be under this option, and how long people aged 65+ "
+            "would drive to the ward of each service they use as the option plans it. "
+            f"{_marks_text(view)}")
+    fig.add_child(PageHtml(_header(title, lead, notes_html(view)), "Header"))
+    m = _base_map(view, short_title(view.title, SHORT_TITLE_CHARS))
     fig.add_child(PageHtml('<div class="map-row"><div class="map-cell">', "Open"))
     fig.add_child(m)
     _add_layers(m, prepared, view)
     fig.add_child(Legend(legend_html(view), "side"))
     fig.add_child(PageHtml(
-        '<section id="tables" tabindex="-1"><h2>The map in words</h2>' + notes_html(view)
+        '<section id="tables" tabindex="-1"><h2>The map in words</h2>'
         + sites_table_html([view]) + travel_table_html([view])
         + measures_table_html([view], measures) + zones_table_html(view)
         + "</section>" + footer_html(), "Tables"))
@@ -169,32 +188,40 @@ def _marks_text(view: OptionView) -> str:
         by_kind.setdefault(s.change, []).append(s.name)
     parts = [f"{CHANGE_WORDS[k].capitalize()}: {', '.join(esc(n) for n in names)}."
              for k, names in by_kind.items() if k in ("opens", "closes", "gains", "loses")]
-    return " ".join(parts) if parts else "The same sites keep the same beds as today."
+    if parts:
+        return " ".join(parts)
+    if view.baseline_name == "status_quo":
+        return "The same sites keep the same beds as today."
+    return f"The same sites keep the same beds as {esc(in_sentence(view.baseline_title))}."
 
 
 def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
                baseline: str = "status_quo",
-               measures: Mapping[str, Mapping[str, Any]] | None = None) -> folium.Map:
-    """A map of the change in drive time of each zone, ``name`` against ``baseline``."""
-    views = option_views(prepared, solutions, baseline)
-    view = views[name]
-    base = views.get(baseline) or baseline_view(prepared, solutions, baseline)
+               measures: Mapping[str, Mapping[str, Any]] | None = None,
+               titles: Mapping[str, str] | None = None) -> folium.Map:
+    """A map of the change in each zone's drive time (:data:`MEASURE_WORDS`), ``name`` against
+    ``baseline``."""
+    views = _views(prepared, solutions, [name], baseline, titles)
+    view, base = views[name], views[baseline]
     delta = view.change_min(base)
-    title = f"{view.title}: change in drive time against {base.title.lower()}"
+    against = in_sentence(base.title)
+    title = f"{view.title}: change in drive time against {against}"
     fig = _new_figure(title)
-    longer = int(np.sum(delta >= 1.0))
-    shorter = int(np.sum(delta <= -1.0))
-    lead = (f"Orange: neighbourhoods with a longer drive to the nearest hospital with inpatient "
-            f"beds than today ({longer} of {len(delta)}); purple: shorter ({shorter}). "
+    no_change = CHANGE_BREAKS_MIN[len(CHANGE_BREAKS_MIN) // 2]
+    with np.errstate(invalid="ignore"):
+        longer = int(np.sum(delta >= no_change))
+        shorter = int(np.sum(delta <= -no_change))
+    lead = (f"{esc(MEASURE_WORDS)}, this option against {esc(against)}. Orange: neighbourhoods "
+            f"with a longer drive ({longer} of {len(delta)}); purple: shorter ({shorter}). "
             + _marks_text(view))
-    fig.add_child(PageHtml(_header(title, lead), "Header"))
-    m = _base_map(view, f"Change: {view.title}")
+    fig.add_child(PageHtml(_header(title, lead, notes_html(view)), "Header"))
+    m = _base_map(view, f"Change: {short_title(view.title, SHORT_TITLE_CHARS)}")
     fig.add_child(PageHtml('<div class="map-row"><div class="map-cell">', "Open"))
     fig.add_child(m)
     _add_layers(m, prepared, view, change_min=delta, catchments=False)
     fig.add_child(Legend(legend_html(view, change=True, catchments=False), "side"))
     fig.add_child(PageHtml(
-        '<section id="tables" tabindex="-1"><h2>The map in words</h2>' + notes_html(view)
+        '<section id="tables" tabindex="-1"><h2>The map in words</h2>'
         + sites_table_html([view]) + travel_table_html([base, view])
         + measures_table_html([base, view], measures)
         + zones_table_html(view, delta) + "</section>" + footer_html(), "Tables"))
@@ -203,21 +230,26 @@ def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
 
 def comparison_map(prepared: Prepared, solutions: Mapping[str, Solution], left: str,
                    right: str, baseline: str = "status_quo",
-                   measures: Mapping[str, Mapping[str, Any]] | None = None) -> Figure:
+                   measures: Mapping[str, Mapping[str, Any]] | None = None,
+                   titles: Mapping[str, str] | None = None) -> Figure:
     """Two options side by side on maps that pan and zoom together.
 
     Returns the page's :class:`branca.element.Figure`; its two maps are ``figure.maps``.
     """
-    views = option_views(prepared, solutions, baseline)
+    views = _views(prepared, solutions, [left, right], baseline, titles)
     lv, rv = views[left], views[right]
     title = f"{lv.title} and {rv.title} side by side"
     fig = _new_figure(title)
+    today = ("today" if baseline == "status_quo"
+             else in_sentence(views[baseline].title))
     lead = ("The two maps move together. Left: " + esc(lv.title) + ". Right: " + esc(rv.title)
-            + ". Marks on the hospitals compare each with today.")
-    fig.add_child(PageHtml(_header(title, lead), "Header"))
+            + f". Marks on the hospitals compare each with {esc(today)}. Colours: "
+            + esc(in_sentence(MEASURE_WORDS)) + ".")
+    notes = notes_html(lv, named=True) + notes_html(rv, named=True)
+    fig.add_child(PageHtml(_header(title, lead, notes), "Header"))
     maps = []
     for v in (lv, rv):
-        m = _base_map(v, v.title)
+        m = _base_map(v, short_title(v.title, SHORT_TITLE_CHARS))
         maps.append(m)
         _add_layers(m, prepared, v)
     fig.add_child(PageHtml('<div class="compare-maps"><div id="compare-left">', "Open"))
@@ -268,7 +300,8 @@ def page_name(kind: str, names: Sequence[str]) -> str:
 def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: Path,
                baseline: str = "status_quo", compare: str | None = None,
                only: Sequence[str] | None = None,
-               measures: Mapping[str, Mapping[str, Any]] | None = None) -> list[Path]:
+               measures: Mapping[str, Mapping[str, Any]] | None = None,
+               titles: Mapping[str, str] | None = None) -> list[Path]:
     """Write every interactive map of the options, and an index page ``maps.html``.
 
     Parameters
@@ -287,6 +320,10 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
     measures : mapping, optional
         Option name -> appraisal measures, listed beside the maps (see
         :func:`measures_table_html`).
+    titles : mapping of str to str, optional
+        Option name -> title in words (e.g. ``Option D: 6 sites: inpatient beds close at Rutland
+        Memorial and Feilding Palmer``) for the page titles, headings, table headers and the
+        index's links; options without one get :func:`siteopt.outputs.map_data.option_words`.
 
     Returns
     -------
@@ -305,18 +342,18 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
     links = []
     for kind, names in map_plan(shown, baseline, compare):
         fname = page_name(kind, names)
+        words = [option_words(n, titles) for n in names]
         if kind == "option":
             obj: folium.Map | Figure = option_map(prepared, solutions, names[0], baseline,
-                                                    measures)
-            label = f"{option_words(names[0])}: beds and drive times"
+                                                    measures, titles)
+            label = f"{words[0]}: beds and drive times"
         elif kind == "change":
-            obj = change_map(prepared, solutions, names[0], baseline, measures)
-            label = f"{option_words(names[0])}: change in drive time"
+            obj = change_map(prepared, solutions, names[0], baseline, measures, titles)
+            label = f"{words[0]}: change in drive time"
         else:
             obj = comparison_map(prepared, solutions, names[0], names[1], baseline,
-                                 measures)
-            label = (f"{option_words(names[0])} and "
-                     f"{option_words(names[1])} side by side")
+                                 measures, titles)
+            label = f"{words[0]} and {words[1]} side by side"
         paths.append(write_page(obj, out / fname))
         links.append((fname, label))
     index = out / "maps.html"

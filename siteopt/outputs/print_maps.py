@@ -1,8 +1,8 @@
 """Print maps (PNG at 300 dpi and PDF) of the options, drawn offline with matplotlib.
 
 The same content as the web maps of :mod:`siteopt.outputs.maps`, from the same
-:class:`~siteopt.outputs.map_data.OptionView`: neighbourhoods coloured by drive time (or by its
-change),
+:class:`~siteopt.outputs.map_data.OptionView`: neighbourhoods coloured by the appraisal's drive-time
+measure (:data:`~siteopt.outputs.map_data.MEASURE_WORDS`, or by its change),
 hospitals by service mix, size and change, catchments, local authorities; plus a title, legend,
 scale bar, north arrow, a table of beds, and the source line. Drawn in British National Grid
 metres (so the scale bar is true) with no web tiles. Legible in greyscale: the drive-time
@@ -14,8 +14,6 @@ longer, down = shorter).
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -33,24 +31,29 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrow, Patch, Rectangle
 
 from siteopt.crs import geometry_to_bng, to_bng
+from siteopt.fileio import write_bytes_atomically
 from siteopt.outputs.map_data import (
     CHANGE_BREAKS_MIN,
     CHANGE_PALETTE,
+    MEASURE_WORDS,
     TRAVEL_PALETTE,
+    UNREACHABLE_COLOUR,
+    WITHIN_KEY,
     OptionView,
     boundaries,
     catchment_divides,
     change_colour,
     change_labels,
     ensure_dir,
+    in_sentence,
     marker_radius_px,
     mix_style,
     mix_words,
     option_views,
-    option_words,
     path_stem,
     service_mix,
     service_mixes,
+    short_title,
     travel_colour,
     travel_labels,
 )
@@ -223,7 +226,7 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
     z = view.zones
     zx, zy = to_bng(z.lat, z.lon)
     if change_min is None:
-        colours = [travel_colour(float(t)) for t in z.nearest_travel_min]
+        colours = [travel_colour(float(t)) for t in z.travel_min]
         ax.scatter(zx, zy, s=12, c=colours, edgecolors="#333333", linewidths=0.3, zorder=5)
     else:
         lo, hi = CHANGE_BREAKS_MIN[len(CHANGE_BREAKS_MIN) // 2 - 1:len(CHANGE_BREAKS_MIN) // 2 + 1]
@@ -255,6 +258,7 @@ def legend_handles(view: OptionView, change: bool,
     """Legend entries: zone classes, hospital symbols, change marks, lines."""
     handles: list[Artist] = []
     names: list[str] = []
+    today = "today" if view.baseline_name == "status_quo" else in_sentence(view.baseline_title)
     if change:
         mid = len(CHANGE_PALETTE) // 2
         for k, (c, label) in enumerate(zip(CHANGE_PALETTE, change_labels(), strict=True)):
@@ -266,6 +270,9 @@ def legend_handles(view: OptionView, change: bool,
         for c, label in zip(TRAVEL_PALETTE, travel_labels(), strict=True):
             handles.append(Patch(fc=c, ec="#333333", lw=0.5))
             names.append(label)
+    if not np.all(np.isfinite(view.zones.travel_min)):
+        handles.append(Patch(fc=UNREACHABLE_COLOUR, ec="#333333", lw=0.5))
+        names.append("no ward planned")
     for mix in service_mixes(view.services):
         if any(service_mix(view.services, s) == mix and s.total_after > 0 for s in view.sites):
             shape, colour = mix_style(view.services, mix)
@@ -279,7 +286,7 @@ def legend_handles(view: OptionView, change: bool,
                 Line2D([], [], marker="$+$", linestyle="", color="black", markersize=7),
                 Line2D([], [], marker="$-$", linestyle="", color="black", markersize=7)]
     names += ["beds close here (dashed outline)", "site without inpatient beds",
-              "more beds (or new beds) than today", "fewer beds than today"]
+              f"more beds (or new beds) than {today}", f"fewer beds than {today}"]
     if catchments and not change:
         handles.append(Line2D([], [], color="black", linestyle=(0, (4, 2.5)), linewidth=1.1))
         names.append("catchment of a hospital")
@@ -295,13 +302,14 @@ def _short(text: str, n: int) -> str:
 
 def _beds_table(ax: Axes, view: OptionView) -> None:
     ax.axis("off")
-    base = "today" if view.baseline_name == "status_quo" else view.baseline_name
+    base = ("today" if view.baseline_name == "status_quo"
+            else _short(short_title(view.baseline_title), 16))
     rows = [[_short(s.name, 42), str(s.total_before), str(s.total_after), SHORT_CHANGE[s.change]]
             for s in view.sites]
     table = ax.table(cellText=rows, colLabels=["Hospital", f"Beds {base}", "Beds here",
                                                "Change"],
                      loc="upper left", cellLoc="left", colLoc="left",
-                     colWidths=[0.56, 0.13, 0.13, 0.18])
+                     colWidths=[0.53, 0.14, 0.14, 0.17])
     table.auto_set_font_size(False)
     table.set_fontsize(6)
     table.scale(1, 1.15)
@@ -312,37 +320,76 @@ def _beds_table(ax: Axes, view: OptionView) -> None:
             cell.set_facecolor("#e8e8e8")
 
 
-def _summary_text(view: OptionView) -> str:
+TITLE_CHARS = 95
+"""Characters per line of a page title (13 pt bold across an A4 landscape page)."""
+
+TEXT_CHARS = 150
+"""Characters per line of the text under the title (8 pt)."""
+
+LINE_FRAC = {13: 0.028, 8: 0.0165, 7: 0.0145}
+"""Height of one line of text of each font size (points), as a fraction of the page height."""
+
+
+def summary_text(view: OptionView) -> str:
+    """The caption's figures for the whole area: the report's mean, share within 30 minutes and
+    longest drive of :data:`MEASURE_WORDS`, at the report's precision."""
     total = view.lad_table()[-1]
-    return (f"People aged 65+: mean drive to the nearest hospital with beds "
-            f"{total['mean_nearest_travel_min']:.1f} min; "
-            f"{100 * total['share_nearest_within_30_min']:.1f}% within 30 min; "
-            f"longest {total['max_nearest_travel_min']:.0f} min.")
+    return (f"{MEASURE_WORDS}: mean {total['mean_travel_min']:.1f} min; "
+            f"{100 * total[WITHIN_KEY]:.1f}% within 30 min; "
+            f"longest {total['max_travel_min']:.1f} min.")
+
+
+def notes_lines(view: OptionView) -> list[str]:
+    """What is wrong with the option and how sure the search is, in words (none if nothing)."""
+    lines = (["This option does not meet every requirement:",
+              *(f"\N{BULLET} {p}" for p in view.problems)] if view.problems else [])
+    return lines + ([view.search_note] if view.search_note else [])
+
+
+def _text_block(fig: Figure, y: float, paragraphs: Sequence[str], size: int,
+                width: int, **kw: Any) -> float:
+    """Write ``paragraphs`` (each wrapped at ``width`` characters) from ``y`` down; the ``y``
+    below them."""
+    text = "\n".join(textwrap.fill(p, width) for p in paragraphs)
+    if not text:
+        return y
+    fig.text(0.02, y, text, fontsize=size, ha="left", va="top", **kw)
+    return y - (text.count("\n") + 1) * LINE_FRAC[size]
+
+
+def _page_head(fig: Figure, title: str, paragraphs: Sequence[str]) -> float:
+    """The page's title and the text under it; the ``y`` (page fraction) below them."""
+    text = textwrap.fill(title, TITLE_CHARS)
+    fig.suptitle(text, x=0.02, y=0.975, ha="left", va="top", fontsize=13, fontweight="bold")
+    y = 0.975 - (text.count("\n") + 1) * LINE_FRAC[13] - 0.006
+    return _text_block(fig, y, paragraphs, 8, TEXT_CHARS) - 0.012
 
 
 def option_figure(prepared: Prepared, view: OptionView,
                   change_min: np.ndarray | None = None,
                   baseline_title: str = "") -> Figure:
-    """A print page of one option (or of its change against the baseline)."""
+    """A print page of one option (or of its change against the baseline, titled
+    ``baseline_title`` or the view's baseline title)."""
     fig = Figure(figsize=PAGE_IN)
     change = change_min is not None
+    against = in_sentence(baseline_title or view.baseline_title)
     if change:
-        title = f"{view.title}: change in drive time against {baseline_title.lower()}"
-        sub = ("Each dot is a neighbourhood (LSOA): change in the drive time to the nearest "
-               "hospital with inpatient beds.\n" + _summary_text(view))
+        title = f"{view.title}: change in drive time against {against}"
+        sub = (f"Each dot is a neighbourhood (LSOA): the change in its people's mean drive to "
+               f"the ward of each service they use (as planned), against {against}.")
     else:
         title = f"{view.title}: community hospital inpatient beds and drive times"
-        sub = ("Each dot is a neighbourhood (LSOA): drive time to the nearest hospital with "
-               "inpatient beds; hospital symbol area shows its beds.\n" + _summary_text(view))
-    fig.suptitle(title, x=0.02, y=0.975, ha="left", fontsize=13, fontweight="bold")
-    fig.text(0.02, 0.94, sub, fontsize=8, ha="left", va="top")
-    ax = fig.add_axes((0.02, 0.06, 0.62, 0.86))
+        sub = ("Each dot is a neighbourhood (LSOA): its people's mean drive to the ward of each "
+               "service they use (as planned), services weighted by their share of bed need; "
+               "hospital symbol area shows its beds.")
+    top = _page_head(fig, title, [sub, summary_text(view), *notes_lines(view)])
+    ax = fig.add_axes((0.02, 0.06, 0.62, top - 0.06))
     draw_map(ax, prepared, view, change_min=change_min)
-    side = fig.add_axes((0.66, 0.36, 0.33, 0.56))
+    side = fig.add_axes((0.66, 0.36, 0.33, top - 0.36))
     side.axis("off")
     handles, names = legend_handles(view, change)
-    heading = ("Change in drive time (minutes)" if change
-               else "Drive time to nearest hospital with beds")
+    heading = (f"Change in drive time (minutes)\nagainst {textwrap.fill(short_title(against), 40)}"
+               if change else "Drive time, people aged 65+,\nto the wards they use (as planned)")
     leg = side.legend(handles, names, loc="upper left", fontsize=7, title=heading,
                       title_fontsize=8, frameon=True, edgecolor="#777777", borderpad=0.8,
                       labelspacing=0.55, alignment="left")
@@ -352,31 +399,47 @@ def option_figure(prepared: Prepared, view: OptionView,
     return fig
 
 
+def _pair_title(left: OptionView, right: OptionView) -> str:
+    title = f"{left.title} and {right.title} side by side"
+    if len(title) <= TITLE_CHARS:
+        return title
+    return f"{short_title(left.title)} and {short_title(right.title)} side by side"
+
+
 def comparison_figure(prepared: Prepared, left: OptionView, right: OptionView) -> Figure:
     """Two options side by side on one print page, with one legend and the beds of both."""
     fig = Figure(figsize=PAGE_IN)
-    fig.suptitle(f"{left.title} and {right.title} side by side", x=0.02, y=0.975, ha="left",
-                 fontsize=13, fontweight="bold")
-    fig.text(0.02, 0.94, "Each dot is a neighbourhood (LSOA): drive time to the nearest "
-             "hospital with inpatient beds; hospital symbol area shows its beds; marks compare "
-             "each hospital with today.", fontsize=8, ha="left", va="top")
+    today = "today" if left.baseline_name == "status_quo" else in_sentence(left.baseline_title)
+    top = _page_head(fig, _pair_title(left, right), [
+        "Each dot is a neighbourhood (LSOA): its people's mean drive to the ward of each "
+        "service they use (as planned), services weighted by their share of bed need; hospital "
+        f"symbol area shows its beds; marks compare each hospital with {today}."])
+    heads = []
+    for view in (left, right):
+        paragraphs = [view.title, summary_text(view), *notes_lines(view)]
+        heads.append("\n".join(textwrap.fill(p, 80) for p in paragraphs))
+    head_frac = max(h.count("\n") + 1 for h in heads) * LINE_FRAC[7] + 0.01
     for k, view in enumerate((left, right)):
-        ax = fig.add_axes((0.01 + 0.40 * k, 0.30, 0.39, 0.58))
+        ax = fig.add_axes((0.01 + 0.40 * k, 0.30, 0.39, top - head_frac - 0.30))
         draw_map(ax, prepared, view, labels=False, marker_scale=0.7)
-        ax.set_title(f"{view.title}\n" + textwrap.fill(_summary_text(view), 80), fontsize=7)
-    side = fig.add_axes((0.81, 0.30, 0.18, 0.58))
+        ax.set_title(heads[k], fontsize=7)
+    side = fig.add_axes((0.81, 0.30, 0.18, top - 0.30))
     side.axis("off")
     handles, names = legend_handles(right, change=False)
-    side.legend(handles, names, loc="upper left", fontsize=6.5, title="Legend",
+    side.legend(handles, names, loc="upper left", fontsize=6.5,
+                title="Drive time, people aged 65+,\nto the wards they use (as planned)",
                 title_fontsize=7, frameon=True, edgecolor="#777777", alignment="left")
     table_ax = fig.add_axes((0.02, 0.05, 0.78, 0.22))
     table_ax.axis("off")
     rows = [[_short(a.name, 48), str(a.total_before), str(a.total_after), SHORT_CHANGE[a.change],
              str(b.total_after), SHORT_CHANGE[b.change]]
             for a, b in zip(left.sites, right.sites, strict=True)]
-    table = table_ax.table(cellText=rows, colLabels=["Hospital", "Beds today",
-                                                     f"Beds: {left.title}", "Change",
-                                                     f"Beds: {right.title}", "Change"],
+    base = "today" if left.baseline_name == "status_quo" else short_title(left.baseline_title)
+    table = table_ax.table(cellText=rows, colLabels=["Hospital", _short(f"Beds {base}", 24),
+                                                     _short(f"Beds: {short_title(left.title)}",
+                                                            30), "Change",
+                                                     _short(f"Beds: {short_title(right.title)}",
+                                                            30), "Change"],
                            loc="upper left", cellLoc="left", colLoc="left",
                            colWidths=[0.30, 0.10, 0.17, 0.12, 0.17, 0.12])
     table.auto_set_font_size(False)
@@ -391,7 +454,8 @@ def comparison_figure(prepared: Prepared, left: OptionView, right: OptionView) -
 
 
 def save_figure(fig: Figure, path: Path) -> Path:
-    """Save a figure atomically (PNG at :data:`DPI` or PDF by the suffix), without timestamps."""
+    """Save a figure atomically (PNG at :data:`DPI` or PDF by the suffix), without timestamps,
+    with the umask's mode (:func:`siteopt.fileio.write_bytes_atomically`)."""
     path = Path(path)
     ensure_dir(path.parent)
     fmt = path.suffix.lstrip(".").lower()
@@ -400,21 +464,15 @@ def save_figure(fig: Figure, path: Path) -> Path:
                                        else {"CreationDate": None, "ModDate": None,
                                              "Producer": None, "Creator": "siteopt"})
     fig.savefig(buf, format=fmt, dpi=DPI, metadata=metadata)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buf.getvalue())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_bytes_atomically(path, buf.getvalue())  # with the umask's mode, not mkstemp's 0600
     return path
 
 
 def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: Path,
                       baseline: str = "status_quo", formats: Sequence[str] = ("png", "pdf"),
                       compare: str | None = None,
-                      only: Sequence[str] | None = None) -> list[Path]:
+                      only: Sequence[str] | None = None,
+                      titles: Mapping[str, str] | None = None) -> list[Path]:
     """Write the print maps: one per option, a change map per non-baseline option and the
     side-by-side pages of :func:`siteopt.outputs.maps.map_plan`, in each format.
 
@@ -427,8 +485,9 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
         Evaluated from ``wards.csv`` if it is not among ``solutions``.
     formats : sequence of str
         ``png`` (300 dpi) and/or ``pdf``.
-    compare, only : optional
-        As in :func:`siteopt.outputs.maps.write_maps`.
+    compare, only, titles : optional
+        As in :func:`siteopt.outputs.maps.write_maps` (``titles``: option name -> title in
+        words for the page titles and table headers).
     """
     from siteopt.outputs.maps import map_plan
 
@@ -443,7 +502,8 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
         raise ValueError(f"no solution for option(s) {unknown}; have {list(sols)}")
     if baseline not in sols:
         sols[baseline] = evaluate_configuration(prepared, baseline)
-    views = option_views(prepared, sols, baseline)
+    needed = [n for _, names in map_plan(shown, baseline, compare) for n in names]
+    views = option_views(prepared, sols, baseline, titles, names=[*needed, baseline])
     base = views[baseline]
     paths = []
     for kind, names in map_plan(shown, baseline, compare):
@@ -453,8 +513,7 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
             stem = f"map_{stems[0]}"
         elif kind == "change":
             view = views[names[0]]
-            fig = option_figure(prepared, view, view.change_min(base),
-                                baseline_title=option_words(baseline))
+            fig = option_figure(prepared, view, view.change_min(base))
             stem = f"change_{stems[0]}"
         else:
             fig = comparison_figure(prepared, views[names[0]], views[names[1]])

@@ -16,7 +16,8 @@ from siteopt.errors import DataError
 from siteopt.paths import DEFAULT_GEODATA_DIR
 
 DERIVED = ["sites.csv", "ward_spaces.csv", "wards.csv", "capital_schemes.csv", "zones.csv",
-           "bed_day_rates.csv", "boundaries_lad.geojson", "boundaries_msoa.geojson"]
+           "bed_day_rates.csv", "boundaries_lad.geojson", "boundaries_msoa.geojson",
+           "boundaries_lsoa.geojson", "zone_equality.csv", "stp_capital_programme.csv"]
 
 
 def rows(path: Path) -> list[dict[str, str]]:
@@ -76,15 +77,22 @@ def test_80_plus_estimate_follows_the_msoa_share(raw_dir: Path) -> None:
         m = msoa[z["msoa11_name"]]
         share = float(m["80+"]) / (float(m["65-79"]) + float(m["80+"]))
         assert abs(int(z["pop_80_plus"]) - int(z["pop_65_plus"]) * share) <= 0.5 + 1e-9
-        assert float(z["imd_score"]) == pytest.approx(float(m["IMD2019Score"]), abs=1e-4)
 
 
-def test_imd_quintiles_split_the_population_into_fifths() -> None:
+def test_imd_is_the_national_iod2025_score_and_quintile(raw_dir: Path) -> None:
+    # The quintile is national (1 = most deprived fifth of England's 33,755 LSOAs), so LLR's
+    # people are not split into fifths: Leicester's inner city is in the first, the county's
+    # villages mostly in the fourth and fifth.
+    iod = {r["lsoa21_code"]: r for r in rows(raw_dir / "llr" / "LLR_iod2025_lsoa21.csv")}
     zones = rows(DEFAULT_GEODATA_DIR / "zones.csv")
-    total = sum(int(z["pop_total"]) for z in zones)
-    for q in range(1, 6):
-        share = sum(int(z["pop_total"]) for z in zones if z["imd_quintile"] == str(q)) / total
-        assert 0.17 < share < 0.23
+    for z in zones:
+        decile = int(float(iod[z["zone_id"]]["IMD_decile"]))
+        assert int(z["imd_quintile"]) == (decile + 1) // 2
+        assert float(z["imd_score"]) == pytest.approx(float(iod[z["zone_id"]]["IMD_score"]),
+                                                      abs=1e-9)
+    p65 = {q: sum(int(z["pop_65_plus"]) for z in zones if z["imd_quintile"] == str(q))
+           for q in range(1, 6)}
+    assert p65 == {1: 21_738, 2: 25_007, 3: 37_199, 4: 66_115, 5: 51_902}
     mean_score = {q: sum(float(z["imd_score"]) for z in zones if z["imd_quintile"] == str(q))
                   / sum(1 for z in zones if z["imd_quintile"] == str(q)) for q in range(1, 6)}
     assert [mean_score[q] for q in range(1, 6)] == sorted(mean_score.values(), reverse=True)
@@ -120,6 +128,11 @@ def test_boundaries_are_wgs84_with_names() -> None:
         "North West Leicestershire", "Oadby and Wigston", "Rutland"]
     msoa = json.loads((DEFAULT_GEODATA_DIR / "boundaries_msoa.geojson").read_text())
     assert len(msoa["features"]) == 125
+    lsoa = json.loads((DEFAULT_GEODATA_DIR / "boundaries_lsoa.geojson").read_text())
+    zone_ids = [z["zone_id"] for z in rows(DEFAULT_GEODATA_DIR / "zones.csv")]
+    assert [f["properties"]["lsoa_code"] for f in lsoa["features"]] == zone_ids
+    assert lsoa["features"][0]["properties"] == {"lsoa_code": "E01013600",
+                                                 "lsoa_name": "Leicester 003A"}
 
 
 def test_build_is_reproducible_and_matches_the_committed_files(raw_dir: Path,

@@ -64,6 +64,20 @@ def edit_row(name: str, key: str, column: str, value: str) -> Callable[[Path], N
 
 FIRST_ZONE = "E01013600"
 
+
+def delete_row(name: str, key: str) -> Callable[[Path], None]:
+    """A fault: remove the row whose first field is ``key``."""
+
+    def apply(folder: Path) -> None:
+        path = folder / name
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if not line.startswith(key + ",")]
+        assert len(kept) == len(lines) - 1, f"no row {key} in {name}"
+        path.write_text("".join(kept), encoding="utf-8")
+
+    return apply
+
+
 # (id, fault, expected message fragment: a regular expression matched against the error lines)
 def bad_road_parameter(folder: Path) -> None:
     """A fault: a copied road folder whose parameters.csv has detour_factor = -1."""
@@ -165,6 +179,35 @@ CORPUS: list[tuple[str, Callable[[Path], object], str]] = [
                                       "loughborough_1,stroke,24,"),
      r"^wards\.csv, row 4, field 'service': ward space 'loughborough_1' cannot host stroke "
      r"\(its services: rehab\)"),
+    ("equality-share-above-one", edit_row("zone_equality.csv", FIRST_ZONE, "share_disabled",
+                                          "1.2"),
+     r"^zone_equality\.csv, row 2, field 'share_disabled': 1\.2 is above the maximum 1 "),
+    ("equality-ethnic-sum", edit_row("zone_equality.csv", FIRST_ZONE, "share_ethnic_white",
+                                     "0.9"),
+     r"^zone_equality\.csv, row 2, field 'share_ethnic_\*': the ethnic shares sum to 1\.259816, "
+     r"not 1"),
+    ("equality-quintile-not-decile", edit_row("zone_equality.csv", FIRST_ZONE,
+                                              "iod25_imd_decile", "5"),
+     r"^zone_equality\.csv, row 2, field 'iod25_imd_quintile': quintile 1 does not match "
+     r"decile 5 \(the quintile is ceil\(decile / 2\) = 3\)"),
+    ("equality-rank-out-of-range", edit_row("zone_equality.csv", FIRST_ZONE, "iod25_imd_rank",
+                                            "40000"),
+     r"^zone_equality\.csv, row 2, field 'iod25_imd_rank': 40000 is above the maximum 33755"),
+    ("equality-missing-zone", delete_row("zone_equality.csv", FIRST_ZONE),
+     r"^zone_equality\.csv, field 'zone_id': no row for 1 zone\(s\) of zones\.csv \(first "
+     r"E01013600\); add one row per zone"),
+    ("equality-unknown-zone", edit_row("zone_equality.csv", FIRST_ZONE, "zone_id", "E01999999"),
+     r"^zone_equality\.csv, row 2, field 'zone_id': zone 'E01999999' is not in zones\.csv; "
+     r"remove the row"),
+    ("equality-rural-contradicts-class", edit_row("zone_equality.csv", FIRST_ZONE, "rural",
+                                                  "true"),
+     r"^zone_equality\.csv, row 2, field 'rural': rural is true but the class is 'Urban city "
+     r"and town'"),
+    ("zones-local-quintile", edit_row("zones.csv", FIRST_ZONE, "imd_quintile", "3"),
+     r"^zones\.csv, row 2, field 'imd_quintile': imd_quintile 3 differs from the national "
+     r"IoD2025 quintile 1 in zone_equality\.csv; use the national quintile"),
+    ("lsoa-boundary-no-name", edit("boundaries_lsoa.geojson", '"lsoa_name":', '"name":'),
+     r"^boundaries_lsoa\.geojson, field 'lsoa_name': feature 1 has no 'lsoa_name' property"),
 ]
 
 
@@ -217,3 +260,27 @@ def test_cli_missing_geodata_folder(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "geodata folder not found" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_a_region_without_the_equality_file_is_valid_and_validate_says_so(
+        geodata_copy: Path) -> None:
+    (geodata_copy / "zone_equality.csv").unlink()
+    data = load_geodata(geodata_copy)
+    assert data.zone_equality is None
+    result = CliRunner().invoke(cli, ["validate", "--geodata", str(geodata_copy)])
+    assert result.exit_code == 0, result.output
+    notes = [line for line in result.stdout.splitlines() if "zone_equality.csv" in line]
+    assert notes == ["not checked: zone_equality.csv: absent, so the equality and health "
+                     "inequalities figures are skipped; `siteopt geodata build` derives it for "
+                     "LLR (see geodata/README.md for the format)"]
+
+
+def test_the_equality_file_is_loaded_in_zone_order(geodata_copy: Path) -> None:
+    path = geodata_copy / "zone_equality.csv"
+    header, *body = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    path.write_text(header + "".join(reversed(body)), encoding="utf-8")
+    data = load_geodata(geodata_copy)
+    assert data.zone_equality is not None
+    assert list(data.zone_equality["zone_id"]) == list(data.zones["zone_id"])
+    assert data.zone_equality["rural"].dtype == object  # true/false read as booleans
+    assert set(data.zone_equality["rural"]) == {True, False}

@@ -11,9 +11,12 @@ A geodata folder (the embedded LLR default is ``geodata/`` in the repository) ho
                              receipts when a site's inpatient wards close
 ``zones.csv``                demand zones (LSOAs) with population by age band, 80+, IMD
 ``bed_day_rates.csv``        bed-days per person per year by service and age band (calibrated)
+``zone_equality.csv``        optional: deprivation (IoD2025), protected characteristics, car
+                             availability, health and rurality of each zone, for the equality
+                             impact assessment (without it, equality figures are skipped)
 ``assumptions.toml``         every other parameter, each with its source
 ``boundaries_*.geojson``     local authority and MSOA boundaries for maps (the LAD union is the
-                             region's extent)
+                             region's extent); optionally the LSOA (zone) boundaries
 ``roads/``                   optional: the road graph ``llr_roads.npz`` with ``parameters.csv``
                              and ``urban_areas.csv`` (read by every run); the build inputs
                              (:data:`UNCHECKED_FILES`) are checked by ``siteopt geodata roads``
@@ -94,6 +97,9 @@ class GeoData:
     zones: pd.DataFrame
     bed_day_rates: pd.DataFrame
     assumptions: Assumptions
+    zone_equality: pd.DataFrame | None = None
+    """``zone_equality.csv`` (columns of :data:`~siteopt.data.validate.ZONE_EQUALITY`), rows in
+    zones.csv order; None when the region has no such file (equality figures are skipped)."""
 
     @property
     def configurations(self) -> list[str]:
@@ -101,7 +107,8 @@ class GeoData:
         return list(dict.fromkeys(self.wards["configuration"]))
 
     def boundary_path(self, kind: str) -> Path:
-        """Path of ``boundaries_<kind>.geojson`` (``kind`` is 'lad' or 'msoa')."""
+        """Path of ``boundaries_<kind>.geojson`` (``kind`` is 'lad', 'msoa' or the optional
+        'lsoa')."""
         return self.directory / f"boundaries_{kind}.geojson"
 
     @property
@@ -203,6 +210,14 @@ def load_geodata(directory: Path) -> GeoData:
         boundaries[filename], found = region.read_boundaries(directory / filename, code_prop,
                                                              name_prop)
         problems += found
+    for filename, (code_prop, name_prop) in v.OPTIONAL_BOUNDARY_FILES.items():
+        if (directory / filename).exists():
+            problems += region.read_boundaries(directory / filename, code_prop, name_prop)[1]
+    for schema in v.OPTIONAL_TABLES:
+        if (directory / schema.filename).exists():
+            table, found = v.read_table(directory / schema.filename, schema)
+            tables[schema.filename] = table
+            problems += found
 
     sites = tables[v.SITES.filename]
     spaces = tables[v.WARD_SPACES.filename]
@@ -224,6 +239,9 @@ def load_geodata(directory: Path) -> GeoData:
     if zones is not None:
         problems += v.check_coordinates(zones, v.ZONES.filename)
         problems += v.check_zone_population(zones)
+    equality = tables.get(v.ZONE_EQUALITY.filename)
+    if equality is not None:
+        problems += v.check_zone_equality(equality, zones)
     if schemes is not None and spaces is not None:
         problems += v.check_schemes(schemes, spaces)
     assumptions_ok = assumptions is not None and not any(
@@ -248,7 +266,10 @@ def load_geodata(directory: Path) -> GeoData:
     assert sites is not None and spaces is not None and wards is not None
     assert schemes is not None and zones is not None and rates is not None
     assert assumptions is not None
-    return GeoData(directory, sites, spaces, wards, schemes, zones, rates, assumptions)
+    if equality is not None:  # in zones.csv order (the check above proved a row per zone)
+        equality = equality.set_index("zone_id", drop=False).loc[zones["zone_id"]].reset_index(
+            drop=True)
+    return GeoData(directory, sites, spaces, wards, schemes, zones, rates, assumptions, equality)
 
 
 def load_inputs(geodata_dir: Path, *, travel_csv: Path | None = None) -> Inputs:
@@ -296,10 +317,17 @@ UNCHECKED_FILES: tuple[tuple[str, str], ...] = (
     ("curated/*.csv", "read only by `siteopt geodata build`, which checks them first"),
 )
 """Files a geodata folder may hold that ``siteopt validate`` does not check, and why."""
+ABSENT_OPTIONAL_FILES: tuple[tuple[str, str], ...] = (
+    ("zone_equality.csv", "absent, so the equality and health inequalities figures are "
+                          "skipped; `siteopt geodata build` derives it for LLR (see "
+                          "geodata/README.md for the format)"),
+)
+"""Optional files whose absence ``siteopt validate`` mentions, and what is skipped then."""
 
 
 def unchecked_files(directory: Path) -> list[tuple[str, str]]:
-    """The entries of :data:`UNCHECKED_FILES` present in a geodata folder: (files, why).
+    """The entries of :data:`UNCHECKED_FILES` present in a geodata folder, and of
+    :data:`ABSENT_OPTIONAL_FILES` absent from it: (files, why).
 
     ``siteopt validate`` prints one line for each, so a user knows what "geodata OK" covers.
     """
@@ -308,6 +336,9 @@ def unchecked_files(directory: Path) -> list[tuple[str, str]]:
         patterns = [n.strip() for n in names.split(",")]
         if any(any(Path(directory).glob(pattern)) for pattern in patterns):
             out.append((names, why))
+    for name, why in ABSENT_OPTIONAL_FILES:
+        if not (Path(directory) / name).exists():
+            out.append((name, why))
     return out
 
 

@@ -165,15 +165,73 @@ BED_DAY_RATES = TableSchema("bed_day_rates.csv", (
     Column("source", required=False),
 ), unique_together=(("service", "age_band"),))
 
+def _share(name: str, what: str) -> Column:
+    return Column(name, "float", min_value=0, max_value=1,
+                  hint=f"the fraction of {what}, 0 to 1, e.g. 0.125")
+
+
+IMD_RANKS = 33755
+"""LSOAs (2021) in England, ranked by the English Indices of Deprivation 2025 (1 = most
+deprived)."""
+ETHNIC_GROUPS: dict[str, str] = {
+    "asian": "Asian, Asian British or Asian Welsh",
+    "black": "Black, Black British, Black Welsh, Caribbean or African",
+    "mixed": "Mixed or Multiple ethnic groups",
+    "white": "White",
+    "other": "Other ethnic group",
+}
+"""The five high-level ethnic groups of Census 2021 TS021: id -> the census's label."""
+ETHNIC_SHARE_COLUMNS = tuple(f"share_ethnic_{g}" for g in ETHNIC_GROUPS)
+ETHNIC_SUM_TOLERANCE = 1e-3
+"""How far the five ethnic shares of a zone may sum from 1 (they are rounded to 6 decimals)."""
+
+ZONE_EQUALITY = TableSchema("zone_equality.csv", (
+    Column("zone_id", unique=True, is_id=True, hint="a zone_id of zones.csv"),
+    Column("ward_name", hint="the electoral ward the zone is in"),
+    Column("neighbourhood_name", hint="a neighbourhood name people recognise, e.g. the House of "
+                                      "Commons Library MSOA name"),
+    Column("iod25_imd_score", "float", min_value=0, max_value=100,
+           hint="IoD2025 IMD score, higher = more deprived"),
+    Column("iod25_imd_rank", "int", min_value=1, max_value=IMD_RANKS,
+           hint=f"national rank, 1 = most deprived of {IMD_RANKS:,}"),
+    Column("iod25_imd_decile", "int", min_value=1, max_value=10,
+           hint="national decile, 1 = most deprived tenth"),
+    Column("iod25_imd_quintile", "int", min_value=1, max_value=5,
+           hint="national quintile, 1 = most deprived fifth = ceil(decile / 2)"),
+    Column("iod25_geographical_barriers_score", "float",
+           hint="IoD2025 geographical barriers sub-domain score, higher = more barriers"),
+    Column("iod25_connectivity_score", "float", min_value=0, max_value=100,
+           hint="DfT Transport Connectivity Metric, 0-100, higher = better connected"),
+    _share("share_disabled", "residents disabled under the Equality Act"),
+    *(_share(c, f"residents of the {g} ethnic group")
+      for c, g in zip(ETHNIC_SHARE_COLUMNS, ETHNIC_GROUPS, strict=True)),
+    _share("share_households_no_car", "households with no car or van"),
+    Column("no_car_is_msoa_estimate", "bool",
+           hint="true when the car share is the zone's MSOA's (an estimate)"),
+    _share("share_bad_health", "residents in bad or very bad health"),
+    _share("share_one_person_households", "households of one person"),
+    Column("ruc2011_class", hint="the ONS Rural-Urban Classification 2011 class, e.g. 'Urban "
+                                 "city and town'"),
+    Column("rural", "bool", hint="true for a rural class (one that starts with 'Rural')"),
+))
+"""The optional companion of zones.csv: deprivation, protected characteristics, car
+availability, health and rurality of each zone, for the equality impact assessment."""
+
 TABLES: tuple[TableSchema, ...] = (
     SITES, WARD_SPACES, WARDS, CAPITAL_SCHEMES, ZONES, BED_DAY_RATES,
 )
+OPTIONAL_TABLES: tuple[TableSchema, ...] = (ZONE_EQUALITY,)
+"""Tables a region may leave out; the figures that need them are then skipped."""
 
 BOUNDARY_FILES: dict[str, tuple[str, str]] = {
     "boundaries_lad.geojson": ("lad_code", "lad_name"),
     "boundaries_msoa.geojson": ("msoa_code", "msoa_name"),
 }
 """Boundary files and the two properties every feature must carry (code, name)."""
+OPTIONAL_BOUNDARY_FILES: dict[str, tuple[str, str]] = {
+    "boundaries_lsoa.geojson": ("lsoa_code", "lsoa_name"),
+}
+"""Boundary files a region may leave out (checked like the others when present)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -390,6 +448,63 @@ def check_zone_population(zones: pd.DataFrame) -> list[Problem]:
             problems.append(Problem(name, f"pop_65_79 + pop_80_plus = {p6579 + p80} but "
                                           f"pop_65_plus is {p65}; make them agree", row,
                                     "pop_65_plus"))
+    return problems
+
+
+def check_zone_equality(equality: pd.DataFrame, zones: pd.DataFrame | None) -> list[Problem]:
+    """The equality companion covers every zone once and agrees with itself and zones.csv.
+
+    Every zone_id of zones.csv has a row (and no other zone does); the national quintile is
+    ``ceil(decile / 2)``; the five ethnic shares sum to 1 (within
+    :data:`ETHNIC_SUM_TOLERANCE`); ``rural`` says whether the class starts with "Rural"; and
+    zones.csv's ``imd_quintile`` is this file's national quintile.
+    """
+    problems: list[Problem] = []
+    name = ZONE_EQUALITY.filename
+    for i, rec in equality.iterrows():
+        row = int(str(i)) + 2
+        decile, quintile = rec["iod25_imd_decile"], rec["iod25_imd_quintile"]
+        if decile is not None and quintile is not None and quintile != math.ceil(decile / 2):
+            problems.append(Problem(name, f"quintile {quintile} does not match decile {decile} "
+                                          f"(the quintile is ceil(decile / 2) = "
+                                          f"{math.ceil(decile / 2)})", row,
+                                    "iod25_imd_quintile"))
+        shares = [rec[c] for c in ETHNIC_SHARE_COLUMNS]
+        if all(x is not None for x in shares) and abs(sum(shares) - 1) > ETHNIC_SUM_TOLERANCE:
+            problems.append(Problem(name, f"the ethnic shares sum to {sum(shares):.6f}, not 1; "
+                                          "they are fractions of the zone's residents",
+                                    row, "share_ethnic_*"))
+        cls, rural = rec["ruc2011_class"], rec["rural"]
+        if cls is not None and rural is not None and rural != str(cls).lower().startswith(
+                "rural"):
+            problems.append(Problem(name, f"rural is {str(rural).lower()} but the class is "
+                                          f"'{cls}'; rural is true exactly for the 'Rural ...' "
+                                          "classes", row, "rural"))
+    if zones is None:
+        return problems
+    zone_ids = [z for z in zones["zone_id"] if z is not None]
+    have = set(equality["zone_id"].dropna())
+    missing = [z for z in zone_ids if z not in have]
+    if missing:
+        problems.append(Problem(name, f"no row for {len(missing)} zone(s) of zones.csv (first "
+                                      f"{missing[0]}); add one row per zone (`siteopt geodata "
+                                      "build` derives them)", field="zone_id"))
+    known = set(zone_ids)
+    for i, z in zip(equality.index, equality["zone_id"], strict=True):
+        if z is not None and z not in known:
+            problems.append(Problem(name, f"zone '{z}' is not in zones.csv; remove the row",
+                                    int(i) + 2, "zone_id"))
+    national = dict(zip(equality["zone_id"], equality["iod25_imd_quintile"], strict=True))
+    differ = [(int(i) + 2, q, national[z])
+              for i, z, q in zip(zones.index, zones["zone_id"], zones["imd_quintile"], strict=True)
+              if q is not None and national.get(z) is not None and q != national[z]]
+    if differ:
+        row, q, q_national = differ[0]
+        others = f" (and {len(differ) - 1} more rows)" if len(differ) > 1 else ""
+        problems.append(Problem(ZONES.filename, f"imd_quintile {q} differs from the national "
+                                                f"IoD2025 quintile {q_national} in {name}"
+                                                f"{others}; use the national quintile", row,
+                                "imd_quintile"))
     return problems
 
 
@@ -624,6 +739,9 @@ FIXED_KEYS: dict[str, Spec] = {
     "appraisal.weight_seed": Spec("int", 0, 2**31 - 1),
     "base_case.objective": Spec("str"),
     "base_case.max_mean_travel_min": Spec("float", 1, 600),
+    "equality.disproportion_ratio": Spec("float", 1, 100),
+    "equality.min_population_change_min": Spec("float", 0, 60),
+    "equality.most_affected_neighbourhoods": Spec("int", 1, 1000),
 }
 GROWTH_METHODS = ("lpt_two_year", "stp_five_year", "none")
 CAPACITY_MODELS = ("occupancy", "erlang")

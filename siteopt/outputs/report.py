@@ -13,6 +13,12 @@ Files under the run folder (every one written atomically, after everything is co
 ``zone_change.csv``         each zone's 65+ mean drive per option and its change from today
 ``enumeration.csv``         every configuration that meets the scenario's limits (if enumerated)
 ``why.csv``                 what keeping each site's beds would cost and change
+``equality.csv``            per option and group (IMD quintile, urban/rural, ethnic group,
+                            disabled, no car, bad health, 65+, 80+): 65+ mean drive before and
+                            after, change, shares within 30/45 min, people with rises over
+                            10/20 min, the disproportion ratio and flag
+``most_affected.csv``       the neighbourhoods whose drive rises most, with their deprivation,
+                            car and connectivity figures
 ``appraisal.json``          everything above, for machines
 ``report.html``             the consultation report: plain-English summary, options table and
                             charts (PNG embedded, no external resources)
@@ -32,10 +38,12 @@ import numpy as np
 
 from siteopt.appraisal.appraise import Appraisal
 from siteopt.appraisal.benefits import CRITERIA
+from siteopt.appraisal.equality import section_statements
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import statements_as_dicts, summary_statements
 from siteopt.fileio import csv_cell, spreadsheet_safe, write_atomically, write_bytes_atomically
+from siteopt.outputs.equality_report import EQUALITY_SHEET, equality_rows, neighbourhood_rows
 from siteopt.outputs.report_html import charts, max_refusal, option_label, report_html, role
 from siteopt.runs.pipeline import manifest
 from siteopt.runs.scenario import scenario_label
@@ -296,6 +304,7 @@ def appraisal_document(a: Appraisal) -> dict[str, Any]:
         "runner_up": a.decision.get("runner_up"),
         "decision": a.decision,
         "summary": statements_as_dicts(summary_statements(a)),
+        "equality_statements": statements_as_dicts(section_statements(a)),
         "pareto_frontier": a.frontier,
         "frontier_check": a.frontier_check,
         "enumeration": None if e is None else {
@@ -329,10 +338,16 @@ def render(a: Appraisal, map_files: Sequence[str] = ()) -> dict[str, str | bytes
     }
     if a.enumeration is not None:
         tables["enumeration.csv"] = enumeration_rows(a)
+    equality = equality_rows(a)
+    if equality:
+        tables["equality.csv"] = equality
+        tables["most_affected.csv"] = neighbourhood_rows(a)
     files: dict[str, str | bytes] = {name: to_csv(rows) for name, rows in tables.items()}
     sheets = {"Options": tables["appraisal.csv"], "Access by group": tables["access_by_group.csv"],
               "Sites": tables["sites.csv"], "Why": tables["why.csv"],
               "Enumeration": tables.get("enumeration.csv", []),
+              EQUALITY_SHEET: tables.get("equality.csv", []),
+              "Most affected": tables.get("most_affected.csv", []),
               "Assumptions": assumption_rows(a)}
     files["appraisal.xlsx"] = to_xlsx(sheets)
     files["appraisal.json"] = json.dumps(appraisal_document(a), sort_keys=True, indent=1) + "\n"

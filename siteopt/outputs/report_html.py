@@ -32,6 +32,7 @@ from siteopt.appraisal.naming import ROLE_LABELS, short_site_name
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import summary_statements
+from siteopt.outputs.equality_report import equality_section_html
 from siteopt.runs.scenario import scenario_label
 from siteopt.solver_core import GBP_PER_M
 
@@ -680,6 +681,7 @@ def report_html(a: Appraisal, images: Mapping[str, str], files: Sequence[str],
     parts += economics_section(a)
     parts += why_section(a)
     parts += groups_section(a)
+    parts += equality_section_html(a)
     captions = {"pareto": "Cost against access: every configuration within the limits (grey), "
                           "the Pareto frontier (blue) and the short-listed options.",
                 "beds": "Beds per site in the short-listed options.",

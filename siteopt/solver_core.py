@@ -4,10 +4,20 @@ HiGHS model status, the k-nearest mask and the pounds-per-million unit.
 The ward model (:mod:`siteopt.wards.model`, :mod:`siteopt.wards.solve`, PuLP with HiGHS or CBC)
 and the national throughput model (:mod:`siteopt.national.model`,
 :mod:`siteopt.national.solve`, highspy directly) import these from here, so neither imports the
-other. This module imports no solver: a HiGHS model status is read by its enum member's name.
+other. This module imports no solver: a HiGHS model status is read by its enum member's name,
+and HiGHS's banner is silenced through a constructor the caller passes
+(:func:`quiet_highs_banner`).
 """
 
 from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -105,6 +115,82 @@ def highs_status_word(model_status: object, has_solution: bool) -> str:
     if name in HIGHS_INFEASIBLE_NAMES:
         return STATUS_INFEASIBLE
     return STATUS_FEASIBLE if has_solution else STATUS_NO_SOLUTION
+
+
+HIGHS_BANNER_STARTS = ("Running HiGHS ", "Includes third-party software components")
+"""How the lines of HiGHS's copyright banner begin (HiGHS 1.16: "Running HiGHS 1.16.0 (git
+hash: ...): Copyright (c) 2026 under MIT licence terms" and "Includes third-party software
+components, see THIRD_PARTY_NOTICES.md for full details")."""
+
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def quiet_highs_banner(make_highs: Callable[[], object]) -> None:
+    """Stop HiGHS's copyright banner at its source, for the rest of this process.
+
+    HiGHS writes its banner to the process's standard output (file descriptor 1, from C++) the
+    first time a ``Highs`` object in the process is given a callback, which highspy's
+    ``Highs()`` constructor does before any option (``output_flag``, ``log_to_console``) can be
+    set; it then remembers, process-wide, that the banner was written and never writes it again.
+    This function makes that first construction, once per process, with file descriptor 1
+    pointed at a temporary file: the banner goes nowhere, and every later ``Highs()`` (PuLP
+    makes one per solve) prints none. Nothing else is hidden: any captured line that is not a
+    banner line (:data:`HIGHS_BANNER_STARTS`) is copied to stderr, and an exception from
+    ``make_highs`` propagates. Solver logs asked for with ``msg``/``output_flag`` still print.
+
+    Call it just before constructing HiGHS (cheap after the first call). Each process calls it
+    for itself: a spawned worker starts with HiGHS not yet constructed.
+
+    Parameters
+    ----------
+    make_highs : callable
+        Constructs a HiGHS object, e.g. ``highspy.Highs`` (passed in so that this module
+        imports no solver).
+    """
+    global _banner_done
+    if _banner_done:
+        return
+    with _banner_lock:
+        if _banner_done:
+            return
+        captured = _run_with_stdout_captured(make_highs)
+        _banner_done = True
+    other = [line for line in captured.splitlines()
+             if line.strip() and not line.startswith(HIGHS_BANNER_STARTS)]
+    if other:
+        sys.stderr.write("\n".join(other) + "\n")
+        sys.stderr.flush()
+
+
+def _flush_c_stdio() -> None:
+    """Flush C's stdio buffers (HiGHS may print with printf), where libc can be loaded."""
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+def _run_with_stdout_captured(func: Callable[[], object]) -> str:
+    """Call ``func`` with file descriptor 1 pointed at a temporary file; what it wrote there.
+
+    Without a real file descriptor 1 (some embedding hosts), ``func`` runs as it is.
+    """
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:
+        func()
+        return ""
+    with tempfile.TemporaryFile() as tmp:
+        try:
+            _flush_c_stdio()
+            os.dup2(tmp.fileno(), 1)
+            func()
+        finally:
+            _flush_c_stdio()
+            os.dup2(saved, 1)
+            os.close(saved)
+        tmp.seek(0)
+        return tmp.read().decode("utf-8", errors="replace")
 
 
 def nearest_mask(allowed: BoolArray, travel_min: FloatArray, k: int | None) -> BoolArray:

@@ -192,3 +192,14 @@ def test_stp_2016_is_evaluated_with_its_shortfall_against_todays_need() -> None:
     assert "sites with beds: 8 today -> 6" in out
     assert "capital: capex £22.30m, disposals £18.76m, net £3.54m" in out
     assert "bed need not met: rehab has 150.0 usable beds for a need of 165.1 (15.1 short)" in out
+
+
+def test_no_solver_banner_in_any_output() -> None:
+    """HiGHS's copyright banner ("Running HiGHS 1.x ... Copyright", "Includes third-party
+    software components") is printed neither on stdout nor on stderr (``siteopt appraise``:
+    tests/test_progress.py)."""
+    banner = re.compile(r"Running HiGHS|Copyright \(c\)|THIRD_PARTY_NOTICES")
+    out = subprocess.run([sys.executable, "-m", "siteopt", "solve"], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.startswith("siteopt: optimal"), out.stdout
+    assert not banner.search(out.stdout) and not banner.search(out.stderr), out.stderr

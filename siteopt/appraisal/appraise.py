@@ -32,9 +32,10 @@ Hurdles (short-listing), each with the reason an option fails
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,6 +59,7 @@ from siteopt.appraisal.settings import AppraisalSettings
 from siteopt.appraisal.shortlist import DO_MINIMUM, decide, do_minimum_choice, hurdles
 from siteopt.appraisal.why import keep_site_effects
 from siteopt.errors import DataError, Problem
+from siteopt.progress import ProgressCallback, counted, report
 from siteopt.runs.pipeline import Prepared, evaluate_configuration
 from siteopt.wards.instance import FloatArray, Instance, ModelSettings
 from siteopt.wards.results import (
@@ -108,6 +110,7 @@ def appraise(
     *,
     enumerate_configurations: bool = True,
     frontier_method: str = "auto",
+    progress: ProgressCallback | None = None,
 ) -> Appraisal:
     """Build the long list, measure every option, apply hurdles, discount and explain.
 
@@ -125,51 +128,42 @@ def appraise(
         enumeration as the exact oracle (``auto``: the enumeration when there is one, as it
         takes milliseconds per point where the MILP takes seconds; the MILP walk is checked
         against it in the tests).
+    progress : ProgressCallback, optional
+        Hears each stage, and the count of the counted ones
+        (:data:`siteopt.progress.ProgressCallback`).
     """
     timings: dict[str, float] = {}
     notes: list[str] = []
-    clock = time.perf_counter()
-    entries = named_options(prepared, user_options)
-    timings["named_s"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    best = optimise(prepared.instance, prepared.scenario.model, prepared.scenario.solver)
-    entries += optimal_and_next_best(prepared, best, settings)
-    timings["optimal_and_next_best_s"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    enum = enumerate_if_small(prepared, settings, enumerate_configurations, notes)
-    timings["enumeration_s"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    frontier_sols, check = frontier_options(prepared, settings, enum, best, frontier_method)
-    if check.get("checked") and not check.get("matches"):
-        notes.append(f"Pareto frontier check failed: {check['detail']}")
-    for i, sol in enumerate(frontier_sols, start=1):
-        entries.append((f"pareto_{i}", f"Pareto point {i}", sol))
-    if enum is not None:
-        for i, sol in enumerate(hurdle_frontier(prepared, settings, enum), start=1):
-            entries.append((f"pareto_resilient_{i}",
-                            f"Pareto point {i} of the options that pass the resilience and "
-                            "staffing hurdles", sol))
-    timings["pareto_s"] = time.perf_counter() - clock
-
+    with stage(timings, "named_s", progress, "named options"):
+        entries = named_options(prepared, user_options)
+    with stage(timings, "optimal_and_next_best_s", progress,
+               f"the optimum and the {settings.next_best} next best distinct options"):
+        best = optimise(prepared.instance, prepared.scenario.model, prepared.scenario.solver)
+        entries += optimal_and_next_best(prepared, best, settings)
+    with stage(timings, "enumeration_s", progress, None):
+        enum = enumerate_if_small(prepared, settings, enumerate_configurations, notes, progress)
+    with stage(timings, "pareto_s", progress, None):
+        frontier_sols, check = frontier_options(prepared, settings, enum, best, frontier_method,
+                                                progress)
+        if check.get("checked") and not check.get("matches"):
+            notes.append(f"Pareto frontier check failed: {check['detail']}")
+        for i, sol in enumerate(frontier_sols, start=1):
+            entries.append((f"pareto_{i}", f"Pareto point {i}", sol))
+        if enum is not None:
+            for i, sol in enumerate(hurdle_frontier(prepared, settings, enum, progress), start=1):
+                entries.append((f"pareto_resilient_{i}",
+                                f"Pareto point {i} of the options that pass the resilience and "
+                                "staffing hurdles", sol))
     merged, alias = merge_duplicates(entries)
-
-    clock = time.perf_counter()
-    final, sq, zone_travel = measure_options(prepared, settings, merged, alias)
-    timings["measures_s"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    preferred, decision = decide(prepared, settings, final, alias, notes)
-    decision["capital_reconciliation"] = reconcile(prepared)
-    decision["schemes"] = {name: option_schemes(prepared, next(
-        r.choice for r in final if r.name == name)) for name in decision["main_table"]}
-    timings["decision_s"] = time.perf_counter() - clock
-
-    clock = time.perf_counter()
-    why = explain_lost_beds(prepared, settings, final, preferred, sq)
-    timings["why_s"] = time.perf_counter() - clock
+    with stage(timings, "measures_s", progress, None):
+        final, sq, zone_travel = measure_options(prepared, settings, merged, alias, progress)
+    with stage(timings, "decision_s", progress, "the short list and the preferred option"):
+        preferred, decision = decide(prepared, settings, final, alias, notes)
+        decision["capital_reconciliation"] = reconcile(prepared)
+        decision["schemes"] = {name: option_schemes(prepared, next(
+            r.choice for r in final if r.name == name)) for name in decision["main_table"]}
+    with stage(timings, "why_s", progress, "why each site loses beds"):
+        why = explain_lost_beds(prepared, settings, final, preferred, sq)
 
     frontier_names = [alias[f"pareto_{i}"] for i in range(1, len(frontier_sols) + 1)]
     for r in final:
@@ -182,6 +176,18 @@ def appraise(
 # ---------------------------------------------------------------------------------------------
 # Stages of the appraisal
 # ---------------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def stage(timings: dict[str, float], key: str, progress: ProgressCallback | None,
+          text: str | None) -> Iterator[None]:
+    """Time the block into ``timings[key]`` (seconds), announcing ``text`` to ``progress`` first
+    (None: the block reports its own stages)."""
+    if text is not None:
+        report(progress, text)
+    clock = time.perf_counter()
+    yield
+    timings[key] = time.perf_counter() - clock
+
+
 def named_options(prepared: Prepared, user_options: Mapping[str, Mapping[str, str]] | None
                   ) -> list[Entry]:
     """Evaluate every configuration of ``wards.csv`` and of the user's options file.
@@ -231,7 +237,8 @@ def optimal_and_next_best(prepared: Prepared, best: Solution, settings: Appraisa
 
 
 def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: bool,
-                       notes: list[str]) -> Enumerated | None:
+                       notes: list[str], progress: ProgressCallback | None = None
+                       ) -> Enumerated | None:
     """Every configuration within the limits if ``wanted`` and the space is small enough.
 
     Parameters
@@ -251,6 +258,7 @@ def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: 
     """
     n_conf = configuration_count(prepared.instance)
     if wanted and n_conf <= settings.enumerate_max_configurations:
+        report(progress, f"enumerating {n_conf:,} configurations")
         return enumerate_space(prepared.instance, prepared.scenario.model)
     notes.append(f"{n_conf:,} configurations: not enumerated (limit "
                  f"{settings.enumerate_max_configurations:,})")
@@ -258,7 +266,8 @@ def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: 
 
 
 def frontier_options(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated | None,
-                     best: Solution, method: str) -> tuple[list[Solution], dict[str, Any]]:
+                     best: Solution, method: str, progress: ProgressCallback | None = None
+                     ) -> tuple[list[Solution], dict[str, Any]]:
     """The Pareto frontier's points and the check of the frontier against the other method.
 
     Parameters
@@ -288,12 +297,13 @@ def frontier_options(prepared: Prepared, settings: AppraisalSettings, enum: Enum
     check: dict[str, Any] = {"checked": False, "method": method}
     if method == "milp" or (method == "auto" and enum is None):
         check["method"] = "milp"
+        report(progress, "Pareto frontier (MILP epsilon-constraint walk)")
         return milp_frontier(prepared, settings, enum, check), check
     if enum is None:
         raise DataError([Problem("appraisal", "the enumeration frontier needs the "
                                  "configuration space enumerated", field="frontier")])
     check["method"] = "enumeration"
-    return enumeration_frontier(prepared, settings, enum, best, check), check
+    return enumeration_frontier(prepared, settings, enum, best, check, progress), check
 
 
 def milp_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated | None,
@@ -314,7 +324,8 @@ def milp_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumera
 
 
 def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated,
-                         best: Solution, check: dict[str, Any]) -> list[Solution]:
+                         best: Solution, check: dict[str, Any],
+                         progress: ProgressCallback | None = None) -> list[Solution]:
     """The frontier read off the enumeration, both ends cross-checked with the MILP.
 
     The least mean drive end is compared with the MILP's access optimum (``best`` when the
@@ -323,8 +334,9 @@ def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: 
     """
     inst_eval = prepared.evaluation_instance
     idx = pareto_from_enumeration(enum, settings.pareto_cost_step_gbp_per_year)
-    frontier_sols = [evaluate_choice(prepared, f"pareto_{i}", enum.choices[j])
-                     for i, j in enumerate(idx, start=1)]
+    frontier_sols = [evaluate_choice(prepared, f"pareto_{i}", enum.choices[j]) for i, j in
+                     enumerate(counted(progress, "Pareto frontier", list(idx)), start=1)]
+    report(progress, "checking the frontier's ends with the MILP")
     # cross-check both ends with the MILP: least mean drive and least cost
     exact = dataclasses.replace(prepared.scenario.solver, gap_rel=1e-9)
     cheapest = optimise(prepared.instance,
@@ -346,8 +358,8 @@ def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: 
     return frontier_sols
 
 
-def hurdle_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated
-                    ) -> list[Solution]:
+def hurdle_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated,
+                    progress: ProgressCallback | None = None) -> list[Solution]:
     """The Pareto frontier of the enumerated configurations that pass the hurdles a
     configuration decides by itself: no isolated ward below ``isolated_ward_min_beds``, and
     registered nurses within the staffing hurdle.
@@ -379,8 +391,9 @@ def hurdle_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enume
         net_capital_gbp=enum.net_capital_gbp[idx], capex_gbp=enum.capex_gbp[idx],
         beds={v: b[idx] for v, b in enum.beds.items()}, sites_with_beds=enum.sites_with_beds[idx])
     points = pareto_from_enumeration(sub, settings.pareto_cost_step_gbp_per_year)
-    return [evaluate_choice(prepared, f"pareto_resilient_{i}", sub.choices[j])
-            for i, j in enumerate(points, start=1)]
+    return [evaluate_choice(prepared, f"pareto_resilient_{i}", sub.choices[j]) for i, j in
+            enumerate(counted(progress, "Pareto frontier of the options that pass the "
+                                        "resilience and staffing hurdles", list(points)), start=1)]
 
 
 def merge_duplicates(entries: list[Entry]
@@ -410,7 +423,7 @@ def merge_duplicates(entries: list[Entry]
 
 def measure_options(prepared: Prepared, settings: AppraisalSettings,
                     merged: Mapping[ChoiceKey, tuple[str, list[str], Solution]],
-                    alias: Mapping[str, str]
+                    alias: Mapping[str, str], progress: ProgressCallback | None = None
                     ) -> tuple[list[OptionResult], OptionResult, dict[str, FloatArray]]:
     """Measure every option, give it its economic case and hurdles against the status quo.
 
@@ -425,7 +438,7 @@ def measure_options(prepared: Prepared, settings: AppraisalSettings,
     """
     inst_eval = prepared.evaluation_instance
     results: list[OptionResult] = []
-    for name, sources, sol in merged.values():
+    for name, sources, sol in counted(progress, "measuring the options", list(merged.values())):
         results.append(OptionResult(name, tuple(sources), dict(sol.choice), sol,
                                     option_measures(prepared, sol, settings)))
     sq = next(r for r in results if r.name == "status_quo" or alias.get("status_quo") == r.name)

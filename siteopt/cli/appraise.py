@@ -16,8 +16,10 @@ import click
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import cache_option, geodata_option, scenario_options
 from siteopt.cli.output import run_folder, scenario_inputs
+from siteopt.cli.progress import StageProgress, accepts_progress, quiet_option
 from siteopt.errors import DataError, Problem
 from siteopt.outdir import RUN_MANIFEST
+from siteopt.progress import ProgressCallback, counted, report
 
 APPRAISAL_SECTIONS = ("green_book.", "appraisal.")
 
@@ -53,29 +55,38 @@ def split_overrides(overrides: Sequence[str]) -> tuple[list[str], dict[str, Any]
 def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
              measures: Mapping[str, Mapping[str, Any]] | None = None,
              static_names: Sequence[str] | None = None,
-             titles: Mapping[str, str] | None = None) -> tuple[list[str], list[str]]:
+             titles: Mapping[str, str] | None = None,
+             progress: ProgressCallback | None = None) -> tuple[list[str], list[str]]:
     """Draw the maps if the maps modules are installed; (files, notes).
 
     The interactive maps (:mod:`siteopt.outputs.maps`) get every option in ``solutions`` with its
     appraisal ``measures``; the print maps (:mod:`siteopt.outputs.print_maps`, PNG and PDF, the slow
-    part) only ``static_names``.
+    part) only ``static_names``. Each of the two is a stage of ``progress``, which is passed on
+    to a map writer that takes a ``progress`` argument.
     """
     files: list[str] = []
     notes: list[str] = []
     static = {n: s for n, s in solutions.items()
               if static_names is None or n in static_names}
     named = {"titles": titles} if titles else {}
-    for module, func, sols, extra in (
+    for module, func, sols, extra, stage in (
             ("siteopt.outputs.maps", "write_maps", solutions,
-             {**({"measures": measures} if measures else {}), **named}),
-            ("siteopt.outputs.print_maps", "write_static_maps", static, named)):
+             {**({"measures": measures} if measures else {}), **named},
+             f"web maps of {len(solutions)} options"),
+            ("siteopt.outputs.print_maps", "write_static_maps", static, named,
+             f"print maps (PNG, PDF) of {len(static)} options")):
         try:
             mod = __import__(module, fromlist=[func])
         except ImportError:
             notes.append(f"maps skipped: {module} is not available in this installation")
             continue
+        writer = getattr(mod, func)
+        report(progress, stage)
+        kwargs: dict[str, Any] = dict(extra)
+        if progress is not None and accepts_progress(writer):
+            kwargs["progress"] = progress
         try:
-            paths = getattr(mod, func)(prepared, sols, out_dir, baseline="status_quo", **extra)
+            paths = writer(prepared, sols, out_dir, baseline="status_quo", **kwargs)
         except OSError:  # a full disk or a read-only folder stops the run, it is not a map bug
             raise
         except Exception as err:  # the maps are another module's; report, do not hide
@@ -104,17 +115,18 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
               help="How the epsilon-constraint method finds each Pareto point: the MILP, or the "
                    "enumeration as exact oracle (auto: enumeration when the space is small).")
 @click.option("--no-maps", is_flag=True, help="Do not draw maps.")
+@quiet_option
 def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
              travel_csv: Path | None, out_dir: Path | None, options_csv: Path | None,
              next_best: int | None, frontier_method: str, no_maps: bool,
-             cache_dir: Path | None) -> None:
+             cache_dir: Path | None, quiet: bool) -> None:
     """Appraise the options end to end: validate, travel times, options, appraisal, report.
 
     Builds the long list (status quo, STP proposal, your options, the optimum, the next best
     distinct options, every Pareto-efficient point, and every feasible configuration when the
     space is small), applies the hurdles, measures each option, discounts it the Green Book
     way and explains each site that loses beds. Writes appraisal.csv/.xlsx/.json and
-    report.html under --out.
+    report.html under --out. Shows each stage on stderr (on a terminal, unless --quiet).
 
     \b
     Examples:
@@ -137,9 +149,11 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         appraisal_overrides["appraisal.next_best_options"] = next_best
     inputs = {**scenario_inputs(geodata_dir, scenario_path, travel_csv), "--options": options_csv}
     with contextlib.ExitStack() as stack:
+        progress = stack.enter_context(StageProgress("appraise", quiet=quiet))
         # the output folder is checked and locked before any work (the default folder is
         # named after the scenario, so that one once the scenario is read)
         run = stack.enter_context(run_folder(out_dir, inputs)) if out_dir is not None else None
+        progress("preparing the inputs (validation, drive times, ward options)")
         with solver_chatter_to_stderr():
             prepared = prepare(geodata_dir, scenario_path, scenario_overrides,
                                travel_csv=travel_csv, cache_dir=cache_dir)
@@ -151,7 +165,14 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         settings = AppraisalSettings.from_assumptions(prepared.data.assumptions.values,
                                                       appraisal_overrides)
         user = read_user_options(options_csv, prepared) if options_csv is not None else None
-        result = run_appraisal(prepared, settings, user, frontier_method=frontier_method)
+        # appraise() reports its own stages once it takes a progress callback
+        staged: dict[str, Any] = {}
+        if accepts_progress(run_appraisal):
+            staged["progress"] = progress
+        else:
+            progress("appraisal (long list, Pareto frontier, measures, economic case)")
+        result = run_appraisal(prepared, settings, user, frontier_method=frontier_method,
+                               **staged)
         map_files: list[str] = []
         if not no_maps:
             # maps for the named options, the preferred and the optimum (not the whole long
@@ -164,13 +185,14 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
             titles = {o.name: option_label(result, o) for o in result.options
                       if o.name in names}
             map_files, map_notes = run_maps(prepared, sols, run.staging, measures, static,
-                                            titles)
+                                            titles, progress)
             result.notes.extend(map_notes)
             for n in map_notes:
                 click.echo(f"note: {n}", err=True)
+        progress("the report and tables")
         files = render(result, map_files)
-        for name, content in files.items():
-            run.write(name, content)
+        for name in counted(progress, "writing files", list(files)):
+            run.write(name, files[name])
         run.commit()
     pref = result.option(result.preferred)
     npv = float(pref.economics["npv_vs_status_quo_gbp"])

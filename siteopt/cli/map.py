@@ -14,6 +14,10 @@ from siteopt.errors import DataError, Problem
 from siteopt.runs.pipeline import Prepared, evaluate_configuration, optimise_scenario, prepare
 from siteopt.wards.results import Solution
 
+DEFAULT_MAPS_DIR = Path("outputs") / "maps"
+"""Where ``siteopt map`` writes by default: under the current folder's ``outputs/``, beside the
+other commands' outputs (and git-ignored in a checkout)."""
+
 OPTIMAL = "optimal"
 """The option name that means "optimise the scenario" rather than a configuration of wards.csv."""
 
@@ -42,7 +46,8 @@ def solve_named(prepared: Prepared, name: str) -> Solution:
 @click.option("--format", "fmt", type=click.Choice(["html", "png", "pdf"]), default="html",
               show_default=True, help="Interactive web page, or print map (PNG 300 dpi / PDF).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("maps"), show_default=True, help="Folder to write the maps to.")
+              default=DEFAULT_MAPS_DIR, show_default=True,
+              help="Folder to write the maps to (under outputs/, which git ignores).")
 def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
                 travel_csv: Path | None, option: str, compare: str | None, baseline: str,
                 fmt: str, out_dir: Path, cache_dir: Path | None) -> None:
@@ -58,7 +63,7 @@ def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequen
     Examples:
       siteopt map --option stp_2016
       siteopt map --option optimal --compare stp_2016
-      siteopt map --option stp_2016 --format pdf --out maps/print
+      siteopt map --option stp_2016 --format pdf --out outputs/maps/print
     """
     from siteopt.outputs.maps import write_maps
     from siteopt.outputs.print_maps import write_static_maps

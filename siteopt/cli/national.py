@@ -10,6 +10,7 @@ import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.output import run_folder
+from siteopt.cli.progress import StageProgress, quiet_option
 from siteopt.errors import DataError, Problem
 from siteopt.national.region import read_spec
 from siteopt.national.run import (
@@ -74,6 +75,7 @@ from siteopt.paths import NATIONAL_SPEC, default_national_spec
               help="Dask scheduler for --by-region (e.g. tcp://host:8786).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
+@quiet_option
 def national(spec_path: Path | None, region_name: str | None, zone_prefixes: Sequence[str],
              site_groups: Sequence[str], objective: str | None, minutes_per_site: float | None,
              min_per_site: float | None, max_per_site: float | None, min_sites: int | None,
@@ -81,13 +83,14 @@ def national(spec_path: Path | None, region_name: str | None, zone_prefixes: Seq
              within_travel_min: float | None, min_share_within: float | None,
              force_open: Sequence[str], force_closed: Sequence[str], k_nearest: int | None,
              time_limit_s: float, gap_rel: float, out_dir: Path | None, by_region: bool,
-             workers: int, scheduler: str | None, fmt: str) -> None:
+             workers: int, scheduler: str | None, fmt: str, quiet: bool) -> None:
     """Which units keep an inpatient service, each within a throughput range, nationally.
 
     Reads an external travel matrix with demand and site tables (no road graph), optimises
     with HiGHS (sparse assignment with column generation, so the gap is proven against the
     full problem), and compares with keeping every current unit and with greedy drop. Writes
-    summary.json, comparison.csv, sites.csv and zones.csv.
+    summary.json, comparison.csv, sites.csv and zones.csv. Shows each stage on stderr (on a
+    terminal, unless --quiet).
 
     \b
     Examples:
@@ -117,14 +120,17 @@ def national(spec_path: Path | None, region_name: str | None, zone_prefixes: Seq
               "the spec's zones table": spec.zones_path,
               "the spec's sites table": spec.sites_path}
     # the output folder is checked and locked before the (large) tables are read
-    with run_folder(target, inputs) as out:
+    with StageProgress("national", quiet=quiet) as progress, \
+            run_folder(target, inputs) as out:
+        progress("reading the travel matrix, zones and sites")
         region = region_of(spec, region_name, zone_prefixes, site_groups)
         load_s = time.perf_counter() - t0
         settings = settings_from_spec(spec, overrides)
         options = ThroughputOptions(time_limit_s=time_limit_s, gap_rel=gap_rel)
         with solver_chatter_to_stderr():
             result = run(region, settings, options, load_s, by_region=by_region,
-                         workers=workers, scheduler=scheduler)
+                         workers=workers, scheduler=scheduler, progress=progress)
+        progress("writing summary.json, comparison.csv, sites.csv and zones.csv")
         files = output_files(result)  # computed before anything is written
         written = write_outputs(out.staging, result)
         out.commit()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
 from siteopt.cli.options import cache_option, geodata_option
 from siteopt.cli.output import run_folder
+from siteopt.cli.progress import QUIET_HELP, StageProgress
 from siteopt.runs.pipeline import versions
 from siteopt.runs.sweep import load_spec, run_sweep, spec_as_dict, write_outputs
 from siteopt.runs.whatif import compare_lines, outcome_dict, run_whatif
@@ -64,7 +64,7 @@ def whatif(geodata_dir: Path, scenarios: Sequence[Path], travel_csv: Path | None
 @click.option("--travel", "travel_csv", type=click.Path(dir_okay=False, exists=True,
                                                         path_type=Path), default=None,
               help="Precomputed drive times (CSV: zone_id, site_id, travel_min).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--quiet", is_flag=True, help=QUIET_HELP)
 @click.option("--restart", is_flag=True,
               help="Discard the finished runs of --out (e.g. after changing an input) instead "
                    "of resuming from them.")
@@ -76,7 +76,8 @@ def sweep(geodata_dir: Path, spec_path: Path, out_dir: Path | None, workers: int
     Writes runs.csv and runs.parquet (one row per run), summary.json (stability of each site,
     regret of each named option and candidate, the min-max-regret option), tornado.png and a
     manifest. Failed runs are listed with their parameters. Rerunning with the same --out
-    resumes: finished runs are not redone.
+    resumes: finished runs are not redone. Shows each stage, and a bar while the runs solve
+    and are scored, on stderr (on a terminal, unless --quiet).
 
     \b
     Example:
@@ -85,26 +86,22 @@ def sweep(geodata_dir: Path, spec_path: Path, out_dir: Path | None, workers: int
     """
     spec = load_spec(spec_path)
     out = out_dir or Path("outputs") / f"sweep-{spec_path.stem}"
-    n_total = spec.runs if spec.method == "lhs" else 0
     inputs = {"the sweep spec": spec_path, "its base scenario": spec.base,
               "--geodata": geodata_dir, "--travel": travel_csv}
     # checked and locked before any work; the journal of finished runs stays in the folder
     # itself (so an interrupted sweep resumes) while the summaries are written as one unit
-    with run_folder(out, inputs, state_files=SWEEP_STATE_FILES) as run:
-        with click.progressbar(length=max(n_total, 1), label="runs", file=None,
-                               hidden=quiet) as bar:
-            def tick(record: dict[str, Any]) -> None:
-                if record.get("phase") == "solve":
-                    bar.update(1)
-
-            with solver_chatter_to_stderr():
-                result = run_sweep(spec, geodata_dir, out, workers=workers,
-                                   scheduler=scheduler, travel_csv=travel_csv, on_result=tick,
-                                   cache_dir=cache_dir, restart=restart)
+    with StageProgress("sweep", quiet=quiet) as progress, \
+            run_folder(out, inputs, state_files=SWEEP_STATE_FILES) as run:
+        with solver_chatter_to_stderr():
+            result = run_sweep(spec, geodata_dir, out, workers=workers, scheduler=scheduler,
+                               travel_csv=travel_csv, cache_dir=cache_dir, restart=restart,
+                               progress=progress)
+        progress("writing runs.csv, runs.parquet and summary.json")
         paths = write_outputs(result, run.staging)
         if result.tornado:
             from siteopt.outputs.charts import tornado_chart
 
+            progress("drawing the tornado chart")
             paths.append(tornado_chart(result.tornado, run.staging / "tornado.png",
                                        result.objective_mode))
         manifest = {"spec": spec_as_dict(spec), "versions": versions(),

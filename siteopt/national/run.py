@@ -37,6 +37,7 @@ from siteopt.national.solve import (
 )
 from siteopt.parallel import run_all
 from siteopt.paths import NATIONAL_SPEC, REPO_DIR
+from siteopt.progress import ProgressCallback, report
 from siteopt.solver_core import STATUS_HEURISTIC
 
 DEFAULT_SPEC = REPO_DIR / NATIONAL_SPEC
@@ -143,23 +144,28 @@ class NationalRun:
 
 def run(region: Region, settings: ThroughputSettings,
         options: ThroughputOptions, load_s: float = 0.0, *, by_region: bool = False,
-        workers: int = 1, scheduler: str | None = None) -> NationalRun:
+        workers: int = 1, scheduler: str | None = None,
+        progress: ProgressCallback | None = None) -> NationalRun:
     """Optimise, then run the comparators, on ``region``.
 
     With ``by_region``, the decomposition by site group (:func:`solve_by_group`) runs first,
     in parallel (``workers`` processes or a Dask ``scheduler``); it is reported as a comparator
-    ("regions separately") and its open sites start the national MILP.
+    ("regions separately") and its open sites start the national MILP. ``progress``
+    (:data:`siteopt.progress.ProgressCallback`) hears each stage, and each region planned alone.
     """
     current = current_sites(region)
     parts: tuple[ThroughputSolution, ...] = ()
     warm = None
     if by_region:
         decomposed = solve_by_group(region, settings, options, workers=workers,
-                                    scheduler=scheduler)
+                                    scheduler=scheduler, progress=progress)
         parts = (decomposed,)
         warm = decomposed.open_sites
+    report(progress, f"optimising {region.n_zones:,} zones x {region.n_sites} sites (column "
+                     f"generation, then the MILP; budget {options.time_limit_s:g} s)")
     best = optimise(region.travel_min, region.demand, region.site_ids, region.zone_ids,
                     settings, options, warm_open=warm)
+    report(progress, "comparators: keep every current unit, greedy drop")
     others = heuristic_solutions(region.travel_min, region.demand, region.site_ids, settings,
                                  current, options)
     return NationalRun(region=region, settings=settings, options=options,
@@ -207,14 +213,15 @@ def group_partition(region: Region) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 
 def solve_by_group(region: Region, settings: ThroughputSettings, options: ThroughputOptions, *,
-                   workers: int = 1, scheduler: str | None = None) -> ThroughputSolution:
+                   workers: int = 1, scheduler: str | None = None,
+                   progress: ProgressCallback | None = None) -> ThroughputSolution:
     """Decomposition by region: each site group (e.g. Strategic Clinical Network) planned alone.
 
     Zones go to the group of their nearest site; each group's sub-problem (its zones, its
     sites, the same per-site limits) is solved independently, in parallel. The union is a
     feasible national solution (every zone served, every open site within its limits) that
     ignores cross-border flows; its value against the national optimum is the price of planning
-    region by region.
+    region by region. ``progress`` counts the regions as they finish.
 
     Raises
     ------
@@ -244,7 +251,15 @@ def solve_by_group(region: Region, settings: ThroughputSettings, options: Throug
                            demand=region.demand[zi], site_ids=ids,
                            zone_ids=tuple(region.zone_ids[i] for i in zi), settings=sub,
                            options=options))
-    results = run_all(_solve_part, parts, workers=workers, scheduler=scheduler)
+    stage = f"planning each of {len(parts)} regions alone"
+    report(progress, stage, 0, len(parts))
+    finished: list[str] = []
+
+    def tick(result: dict[str, Any]) -> None:
+        finished.append(str(result["group"]))
+        report(progress, stage, len(finished), len(parts))
+
+    results = run_all(_solve_part, parts, workers=workers, scheduler=scheduler, on_result=tick)
     errors = [f"region {r['group']}: {r['error']}" for r in results if "error" in r]
     if errors:
         raise InfeasibleError("; ".join(sorted(errors)))

@@ -53,6 +53,7 @@ from siteopt.solver_core import (
     STATUS_HEURISTIC,
     highs_status_name,
     nearest_mask,
+    quiet_highs_banner,
     status_from_gap,
     status_text,
 )
@@ -151,6 +152,7 @@ class ThroughputSolution:
 
 # -- running HiGHS -----------------------------------------------------------------------------
 def _highs(options: ThroughputOptions, time_limit_s: float | None = None) -> highspy.Highs:
+    quiet_highs_banner(highspy.Highs)
     h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", bool(options.msg))
     if options.threads is not None:

@@ -61,6 +61,7 @@ import pandas as pd
 from siteopt.data.load import Inputs, load_inputs
 from siteopt.errors import DataError, Problem, SiteoptError
 from siteopt.parallel import run_all
+from siteopt.progress import ProgressCallback, report
 from siteopt.runs.pipeline import (
     Prepared,
     evaluate_configuration,
@@ -428,14 +429,17 @@ class SweepResult:
 def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int = 1,
               scheduler: str | None = None, travel_csv: Path | None = None,
               on_result: Progress | None = None, cache_dir: Path | None = None,
-              restart: bool = False) -> SweepResult:
+              restart: bool = False, progress: ProgressCallback | None = None) -> SweepResult:
     """Run a sweep in two phases: solve every run, then score the candidates in every run.
 
     Finished runs are appended to ``out_dir/runs.jsonl``; a rerun on the same inputs skips
     them (resume). The inputs are validated here first (:func:`siteopt.data.load.load_inputs`,
     so a bad geodata folder or travel matrix stops the sweep with one error), then loaded once
     per worker. ``cache_dir`` is where road-graph matrices are cached (default
-    :func:`siteopt.travel.matrix.default_cache_dir`).
+    :func:`siteopt.travel.matrix.default_cache_dir`). ``on_result`` is called with each run's
+    record as it finishes; ``progress`` (:data:`siteopt.progress.ProgressCallback`) hears the
+    stages: checking the inputs, solving the runs (counted), scoring the candidates (counted),
+    summarising.
 
     Raises
     ------
@@ -444,6 +448,7 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
         changed, :func:`siteopt.runs.resume.open_journal`) and ``restart`` is False. Nothing
         is written then.
     """
+    report(progress, "checking the inputs")
     data = load_inputs(geodata_dir, travel_csv=travel_csv).data
     base = load_scenario(spec.base, (), data.assumptions)
     for name in spec.named_options:
@@ -466,7 +471,8 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
               "inputs_sha256": fingerprint(record)}
     tasks = [RunTask(run_id=i, overrides=tuple(overrides_for(v, base.values)), params=v,
                      **common) for i, v in enumerate(values)]  # type: ignore[arg-type]
-    phase1 = _resume_or_run(tasks, journal, "solve", workers, scheduler, on_result)
+    phase1 = _resume_or_run(tasks, journal, "solve", workers, scheduler, on_result,
+                            progress=progress)
     resumed = phase1[1]
     runs = phase1[0]
     # Phase 2: the most frequent optimal configurations become candidates, scored everywhere.
@@ -481,11 +487,13 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
                               inputs_sha256=t.inputs_sha256)
                       for t in tasks]
         scored, more = _resume_or_run(cand_tasks, journal, "score", workers, scheduler,
-                                      on_result, score_only=True)
+                                      on_result, score_only=True, progress=progress,
+                                      what=f"scoring {len(candidates)} candidates in")
         resumed += more
         by_id = {int(r["run_id"]): r for r in scored}
         for r in runs:
             r["scores"] = {**r.get("scores", {}), **by_id[int(r["run_id"])].get("scores", {})}
+    report(progress, "summarising (stability, regret, tornado)")
     result = summarise(spec, runs, candidates, resumed)
     result.objective_mode = base.model.objective
     return result
@@ -493,7 +501,8 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
 
 def _resume_or_run(tasks: Sequence[RunTask], journal: Path, phase: str, workers: int,
                    scheduler: str | None, on_result: Progress | None,
-                   score_only: bool = False) -> tuple[list[dict[str, Any]], int]:
+                   score_only: bool = False, progress: ProgressCallback | None = None,
+                   what: str = "solving") -> tuple[list[dict[str, Any]], int]:
     finished: dict[int, dict[str, Any]] = {}
     if journal.is_file():
         for line in journal.read_text(encoding="utf-8").splitlines():
@@ -505,6 +514,10 @@ def _resume_or_run(tasks: Sequence[RunTask], journal: Path, phase: str, workers:
                 finished[int(rec["run_id"])] = rec
     todo = [t for t in tasks if finished.get(t.run_id, {}).get("key") != t.key]
     resumed = len(tasks) - len(todo)
+    stage = f"{what} {len(todo)} runs" + (f" ({resumed} resumed from an earlier run)"
+                                          if resumed else "")
+    finished_now = [0]
+    report(progress, stage, 0, len(todo))
 
     def record(rec: dict[str, Any]) -> None:
         rec["phase"] = phase
@@ -512,6 +525,8 @@ def _resume_or_run(tasks: Sequence[RunTask], journal: Path, phase: str, workers:
             fh.write(json.dumps(rec, sort_keys=True, default=_json_default) + "\n")
         if on_result is not None:
             on_result(rec)
+        finished_now[0] = min(finished_now[0] + 1, len(todo))
+        report(progress, stage, finished_now[0], len(todo))
 
     fresh = execute(todo, runner=run_scores if score_only else run_one, workers=workers,
                     scheduler=scheduler, on_result=record)

@@ -365,14 +365,15 @@ def distinct_groups(prepared: Prepared, options: Sequence[OptionResult]
 
 def main_table(final: Sequence[OptionResult], eligible: Sequence[str],
                benchmarks: Sequence[str], optimal: str) -> list[str]:
-    """The options of the report's main table, in order: the benchmarks, the named options,
-    then the eligible options by value for money and the optimum, at most
-    :data:`MAIN_TABLE_MAX_OPTIONS` (the benchmarks, named options, preferred and runner-up
-    are always in)."""
-    named = [r.name for r in final if any(s.startswith("named") for s in r.sources)]
+    """The options of the report's main table, in order: the benchmarks, the options named in
+    wards.csv, then the user's options, the eligible options by value for money and the optimum,
+    at most :data:`MAIN_TABLE_MAX_OPTIONS` (the benchmarks, wards.csv's options, the preferred
+    and the runner-up are always in)."""
+    named = [r.name for r in final if "named (wards.csv)" in r.sources]
+    users = [r.name for r in final if "named (options file)" in r.sources]
     must = list(dict.fromkeys([*benchmarks, *named, *eligible[:2]]))
-    extra = [n for n in [*eligible[2:], optimal] if n not in must]
+    extra = [n for n in [*users, *eligible[2:], optimal] if n not in must]
     room = max(0, MAIN_TABLE_MAX_OPTIONS - len(must))
     keep = set(must) | set(extra[:room])
-    order = list(dict.fromkeys([*benchmarks, *named, *eligible, optimal]))
+    order = list(dict.fromkeys([*benchmarks, *named, *users, *eligible, optimal]))
     return [n for n in order if n in keep]

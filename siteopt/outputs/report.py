@@ -20,6 +20,8 @@ Files under the run folder (every one written atomically, after everything is co
 ``most_affected.csv``       the neighbourhoods whose drive rises most, with their deprivation,
                             car and connectivity figures
 ``appraisal.json``          everything above, for machines
+``explorer.html``           the offline option explorer: pick each site's option, see its
+                            figures and hurdles (from the enumeration; no server)
 ``report.html``             the consultation report: plain-English summary, options table and
                             charts (PNG embedded, no external resources)
 ==========================  ==================================================================
@@ -44,6 +46,7 @@ from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import statements_as_dicts, summary_statements
 from siteopt.fileio import csv_cell, spreadsheet_safe, write_atomically, write_bytes_atomically
 from siteopt.outputs.equality_report import EQUALITY_SHEET, equality_rows, neighbourhood_rows
+from siteopt.outputs.explorer import explorer_html
 from siteopt.outputs.report_html import charts, max_refusal, option_label, report_html, role
 from siteopt.runs.pipeline import manifest
 from siteopt.runs.scenario import scenario_label
@@ -351,6 +354,7 @@ def render(a: Appraisal, map_files: Sequence[str] = ()) -> dict[str, str | bytes
               "Assumptions": assumption_rows(a)}
     files["appraisal.xlsx"] = to_xlsx(sheets)
     files["appraisal.json"] = json.dumps(appraisal_document(a), sort_keys=True, indent=1) + "\n"
+    files["explorer.html"] = explorer_html(a)
     names = [*files, "report.html"]
     files["report.html"] = report_html(a, charts(a), names, map_files)
     return files

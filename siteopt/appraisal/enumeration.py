@@ -3,22 +3,31 @@ space is small enough to list.
 
 The scenario's configuration-level limits are applied as vectorised sums over the grid of
 configurations (:func:`meets_limits`), and each survivor's least-travel assignment is an LP per
-service (:func:`least_travel`, cached by the per-site beds of that service). The efficient set
-of the result (:meth:`Enumerated.efficient`) checks the Pareto frontier.
+service (:func:`least_travel`, cached by the per-site beds of that service). Under an equity
+limit (the groups' mean drives, row (16) of :mod:`siteopt.wards.model`) a configuration whose
+least-travel assignments break it is solved again with every service and the equity rows in one
+LP (:func:`siteopt.wards.enumerate.least_travel_under_equity`), exactly the MILP with the
+configuration fixed. The efficient set of the result (:meth:`Enumerated.efficient`) checks the
+Pareto frontier.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from siteopt.appraisal.settings import T_TOL_MIN
-from siteopt.wards.enumerate import assignment_lp
+from siteopt.wards.enumerate import (
+    AssignmentLP,
+    assignment_lp_detail,
+    least_travel_under_equity,
+    meets_equity_bound,
+)
 from siteopt.wards.instance import FloatArray, Instance, ModelSettings
 
 
@@ -39,6 +48,10 @@ class Enumerated:
     beds: dict[str, npt.NDArray[np.int64]]
     sites_with_beds: npt.NDArray[np.int64]
     seconds: float
+    group_mean_travel_min: dict[str, FloatArray] = field(default_factory=dict)
+    """Group id (and ``"all"``) -> each configuration's mean drive for the group's people,
+    under the assignment found (the least-travel one, or under an equity limit the least-travel
+    one that meets it); empty if the instance has no group weights."""
 
     def efficient(self) -> npt.NDArray[np.int64]:
         """Positions of the efficient (non-dominated) configurations, by mean drive."""
@@ -65,9 +78,10 @@ def enumerate_space(instance: Instance, settings: ModelSettings) -> Enumerated:
     """Evaluate every configuration of ``instance`` that meets the scenario's limits.
 
     Configuration-level limits (locks, capital, staff, isolated wards, site counts, cost bound,
-    bed need) are vectorised; the assignment of each survivor is
-    :func:`siteopt.wards.enumerate.assignment_lp` per service, cached by that service's per-site
-    beds, so configurations sharing the beds of a service share its LP.
+    bed need, and a group's least possible rise under the equity limit) are vectorised; the
+    assignment of each survivor is :func:`siteopt.wards.enumerate.assignment_lp_detail` per
+    service, cached by that service's per-site beds, so configurations sharing the beds of a
+    service share its LP (under an equity limit, see :func:`least_travel_by_group`).
     """
     start = time.perf_counter()
     sizes = [len(site.options) for site in instance.sites]
@@ -75,10 +89,13 @@ def enumerate_space(instance: Instance, settings: ModelSettings) -> Enumerated:
     sums = configuration_sums(instance, grid)
     keep = meets_limits(instance, settings, grid, sums)
     idx = np.flatnonzero(keep)
-    travel, ok = least_travel(instance, settings, idx, sums.usable)
+    if settings.max_group_mean_travel_increase_min is not None:
+        idx = idx[meets_equity_bound(instance, settings, [u[idx] > 0 for u in sums.usable])]
+    travel, ok, groups = least_travel_by_group(instance, settings, idx, sums.usable)
     if settings.max_mean_travel_min is not None:
         ok &= travel <= settings.max_mean_travel_min + 1e-7
     idx, travel = idx[ok], travel[ok]
+    groups = {g: t[ok] for g, t in groups.items()}
     choices = [{site.site_id: site.options[grid[c, j]].option_id
                 for j, site in enumerate(instance.sites)} for c in idx]
     beds = {v: np.stack([np.array([o.beds.get(v, 0) for o in site.options])[grid[idx, j]]
@@ -95,6 +112,7 @@ def enumerate_space(instance: Instance, settings: ModelSettings) -> Enumerated:
         beds={v: np.asarray(b, dtype=np.int64) for v, b in beds.items()},
         sites_with_beds=np.asarray(sums.inpatient_sites[idx], dtype=np.int64),
         seconds=time.perf_counter() - start,
+        group_mean_travel_min=groups,
     )
 
 
@@ -203,23 +221,52 @@ def meets_limits(instance: Instance, settings: ModelSettings, grid: npt.NDArray[
 def least_travel(instance: Instance, settings: ModelSettings, idx: npt.NDArray[np.intp],
                  usable: list[FloatArray]) -> tuple[FloatArray, npt.NDArray[np.bool_]]:
     """The least-travel assignment's mean drive of each configuration ``idx``, and whether one
-    exists.
+    exists (under the equity limits, if the scenario sets them).
 
-    One :func:`siteopt.wards.enumerate.assignment_lp` per service, cached by that service's
-    per-site usable beds; a configuration's LPs stop at its first infeasible service.
+    One :func:`siteopt.wards.enumerate.assignment_lp_detail` per service, cached by that
+    service's per-site usable beds; a configuration's LPs stop at its first infeasible service.
     """
-    cache: dict[tuple[int, tuple[float, ...]], tuple[float, bool]] = {}
+    travel, ok, _groups = least_travel_by_group(instance, settings, idx, usable)
+    return travel, ok
+
+
+def least_travel_by_group(
+    instance: Instance, settings: ModelSettings, idx: npt.NDArray[np.intp],
+    usable: list[FloatArray],
+) -> tuple[FloatArray, npt.NDArray[np.bool_], dict[str, FloatArray]]:
+    """:func:`least_travel` and each group's mean drive per configuration (NaN where there is
+    no assignment).
+
+    Per service, the least-travel LP is cached by the service's per-site beds; under an equity
+    limit a configuration whose least-travel assignments break it gets one LP of all services
+    with the equity rows (:func:`siteopt.wards.enumerate.least_travel_under_equity`), cached by
+    every service's beds.
+    """
+    cache: dict[tuple[int, tuple[float, ...]], AssignmentLP] = {}
+    joint: dict[tuple[tuple[float, ...], ...], tuple[float, bool, dict[str, float]]] = {}
     travel = np.zeros(len(idx))
     ok = np.ones(len(idx), dtype=bool)
+    groups: dict[str, FloatArray] = {}
     for n, c in enumerate(idx):
-        for k in range(len(instance.services)):
-            key = (k, tuple(usable[k][c].tolist()))
-            if key not in cache:
-                cache[key] = assignment_lp(instance, settings, usable[k][c].astype(np.float64),
-                                           k)
-            val, feasible = cache[key]
-            if not feasible:
-                ok[n] = False
+        lps: list[AssignmentLP] = []
+        keys = tuple(tuple(usable[k][c].tolist()) for k in range(len(instance.services)))
+        for k, key in enumerate(keys):
+            if (k, key) not in cache:
+                cache[(k, key)] = assignment_lp_detail(
+                    instance, settings, usable[k][c].astype(np.float64), k)
+            lps.append(cache[(k, key)])
+            if not lps[-1].feasible:
                 break
-            travel[n] += val
-    return travel, ok
+        if not lps[-1].feasible:
+            ok[n] = False
+            continue
+        means = {g: float(sum(lp.group_parts[g] for lp in lps)) for g in lps[0].group_parts}
+        travel[n] = float(sum(lp.value for lp in lps))
+        if settings.equity_limited:
+            if keys not in joint:
+                joint[keys] = least_travel_under_equity(
+                    instance, settings, [u[c].astype(np.float64) for u in usable], lps)
+            travel[n], ok[n], means = joint[keys]
+        for g, t in means.items():
+            groups.setdefault(g, np.full(len(idx), np.nan))[n] = t
+    return travel, ok, groups

@@ -26,13 +26,14 @@ import numpy.typing as npt
 from siteopt import __version__
 from siteopt.catalogue.demand import Demand, bed_need
 from siteopt.catalogue.options import Catalogue, build_catalogue
+from siteopt.data.equality import GROUP_LABELS, group_weights
 from siteopt.data.load import GeoData, Inputs, load_inputs
 from siteopt.errors import DataError, Problem
 from siteopt.fileio import csv_text, write_atomically
 from siteopt.paths import geodata_label
 from siteopt.runs.scenario import Scenario, load_scenario
 from siteopt.travel.matrix import TravelMatrix, zone_site_travel
-from siteopt.wards.instance import Instance
+from siteopt.wards.instance import ALL_PEOPLE, Instance, group_mean_travel
 from siteopt.wards.results import Solution, solution_to_dict
 from siteopt.wards.solve import evaluate, optimise
 
@@ -100,7 +101,63 @@ def prepare(
     demand = bed_need(data, scenario.demand)
     catalogue = build_catalogue(data, demand, travel_min, scenario.catalogue)
     digest = inputs_hash(data.directory, scenario, travel_min)
-    return Prepared(data, scenario, demand, travel, catalogue, digest)
+    return with_equity_limits(Prepared(data, scenario, demand, travel, catalogue, digest))
+
+
+EQUITY_BASELINE = "status_quo"
+"""The configuration of wards.csv whose groups' mean drives are business as usual for the
+equity limit ``model.max_group_mean_travel_increase_min``."""
+
+
+def with_equity_limits(prepared: Prepared) -> Prepared:
+    """The model's numbers for the scenario's equity limits (``[model]``
+    ``max_group_mean_travel_increase_min``, ``max_deprived_gap_min``); ``prepared`` itself if
+    it sets neither.
+
+    Both instances get the group weights of :func:`siteopt.data.equality.group_weights` (people
+    aged 65+ of each group per zone) and their plain labels; under the rise limit, every group's
+    business-as-usual mean drive the scenario does not give in
+    ``group_baseline_mean_travel_min`` is that of :data:`EQUITY_BASELINE`, evaluated as
+    :func:`evaluate_configuration` does (least travel within its beds).
+
+    Raises
+    ------
+    DataError
+        If the geodata has no ``zone_equality.csv`` or wards.csv no ``status_quo``.
+    """
+    settings = prepared.scenario.model
+    if not settings.equity_limited:
+        return prepared
+    weights = group_weights(prepared.data)
+
+    def grouped(instance: Instance) -> Instance:
+        zones = dataclasses.replace(instance.zones, group_weight=weights,
+                                    group_label=dict(GROUP_LABELS))
+        return dataclasses.replace(instance, zones=zones)
+
+    catalogue = dataclasses.replace(
+        prepared.catalogue, instance=grouped(prepared.catalogue.instance),
+        evaluation_instance=grouped(prepared.catalogue.evaluation_instance))
+    out = dataclasses.replace(prepared, catalogue=catalogue)
+    if settings.max_group_mean_travel_increase_min is None:
+        return out
+    if EQUITY_BASELINE not in catalogue.configurations:
+        raise DataError([Problem("wards.csv", f"has no configuration '{EQUITY_BASELINE}', the "
+                                              "business as usual of the limit on any group's "
+                                              "rise in mean drive; add it or drop the limit",
+                                 field="configuration")])
+    plain = dataclasses.replace(settings, max_group_mean_travel_increase_min=None,
+                                max_deprived_gap_min=None)
+    bau = evaluate_configuration(
+        dataclasses.replace(out, scenario=dataclasses.replace(out.scenario, model=plain)),
+        EQUITY_BASELINE)
+    a = bau.assignment
+    means = group_mean_travel(out.evaluation_instance, a.zone_idx, a.site_idx, a.service_idx,
+                              a.share)
+    baseline = {g: t for g, t in means.items() if g != ALL_PEOPLE}
+    baseline.update(settings.group_baseline_mean_travel_min)
+    model = dataclasses.replace(settings, group_baseline_mean_travel_min=baseline)
+    return dataclasses.replace(out, scenario=dataclasses.replace(out.scenario, model=model))
 
 
 def travel_times(inputs: Inputs, *, cache_dir: Path | None = None) -> TravelMatrix:

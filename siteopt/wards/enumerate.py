@@ -14,15 +14,25 @@ For LLR-sized instances (~9 sites x a few options) this is seconds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
 from siteopt.solver_core import GBP_PER_M
-from siteopt.wards.instance import FloatArray, Instance, ModelSettings
+from siteopt.wards.instance import (
+    ALL_PEOPLE,
+    DEPRIVED_GROUP,
+    FloatArray,
+    Instance,
+    ModelSettings,
+    equity_groups,
+    group_zone_shares,
+    service_shares,
+)
 
 BOUND_TOL = 1e-7
 _CHUNK = 4096
@@ -70,16 +80,38 @@ def _attr(instance: Instance, lists: Sequence[Sequence[int]], fn: object) -> lis
     ]
 
 
-def assignment_lp(
-    instance: Instance,
-    settings: ModelSettings,
-    usable: FloatArray,
-    v: int,
-) -> tuple[float, bool]:
-    """Least weighted travel of service ``v`` given per-site usable beds; (value, feasible).
+@dataclass(frozen=True)
+class AssignmentLP:
+    """The least-travel assignment LP of one service (:func:`assignment_lp_detail`).
 
-    The value is ``beta_v / W * sum w_z t_zs x_zs`` (this service's part of the mean).
+    ``value`` is this service's part of the mean drive :math:`T` (inf if infeasible);
+    ``group_parts`` its part of each group's mean drive :math:`T_g` (and of
+    :data:`~siteopt.wards.instance.ALL_PEOPLE`, :math:`T`) under the assignment found.
     """
+
+    value: float
+    feasible: bool
+    group_parts: dict[str, float]
+
+
+@dataclass(frozen=True)
+class _LPRows:
+    """One service's assignment LP: variables are the allowed (zone, site) pairs."""
+
+    zi: npt.NDArray[np.intp]
+    si: npt.NDArray[np.intp]
+    cost: FloatArray
+    a_eq: sp.csr_matrix
+    b_eq: FloatArray
+    a_ub: sp.csr_matrix
+    b_ub: FloatArray
+
+
+def _lp_rows(
+    instance: Instance, settings: ModelSettings, usable: FloatArray, v: int
+) -> _LPRows | None:
+    """Rows (3), (4) and (12) of service ``v`` given per-site usable beds; None if a zone that
+    needs the service has no allowed site."""
     z = instance.zones
     t = instance.travel_min
     demand = z.demand_beds[:, v]
@@ -88,12 +120,11 @@ def assignment_lp(
     if settings.max_travel_min is not None:
         ok &= t <= settings.max_travel_min
     if (active & ~ok.any(axis=1)).any():
-        return np.inf, False
+        return None
     zi, si = np.nonzero(ok)
     n = len(zi)
     w_total = float(z.weight.sum())
-    tot = instance.total_demand_beds
-    beta = tot[v] / tot.sum() if tot.sum() > 0 else 1.0 / len(instance.services)
+    beta = service_shares(instance)[v]
     cost = beta * z.weight[zi] * t[zi, si] / w_total
     act_idx = np.flatnonzero(active)
     row_of = np.full(instance.n_zones, -1)
@@ -107,10 +138,127 @@ def assignment_lp(
         row = sp.csr_matrix(-(z.weight[zi] * near)[None, :])
         a_ub = sp.vstack([a_ub, row]).tocsr()
         b_ub = np.append(b_ub, -settings.min_share_within * w_total)
-    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, 1), method="highs")
+    return _LPRows(zi, si, cost, a_eq, b_eq, a_ub, b_ub)
+
+
+def assignment_lp(
+    instance: Instance,
+    settings: ModelSettings,
+    usable: FloatArray,
+    v: int,
+) -> tuple[float, bool]:
+    """Least weighted travel of service ``v`` given per-site usable beds; (value, feasible).
+
+    The value is ``beta_v / W * sum w_z t_zs x_zs`` (this service's part of the mean).
+    """
+    res = assignment_lp_detail(instance, settings, usable, v)
+    return res.value, res.feasible
+
+
+def group_coefficients(instance: Instance, v: int, zi: npt.NDArray[np.intp],
+                       si: npt.NDArray[np.intp]) -> dict[str, FloatArray]:
+    """Per group (and :data:`~siteopt.wards.instance.ALL_PEOPLE`): the coefficient
+    :math:`\\beta_v (w_{gz} / W_g) t_{zs}` of each pair (``zi``, ``si``) of service ``v`` in
+    the group's mean drive :math:`T_g`."""
+    beta = service_shares(instance)[v]
+    t = instance.travel_min[zi, si]
+    out = {}
+    for group in (None, *equity_groups(instance)):
+        shares = group_zone_shares(instance, group)[zi]
+        out[ALL_PEOPLE if group is None else group] = np.where(shares > 0, beta * shares * t, 0.0)
+    return out
+
+
+def assignment_lp_detail(
+    instance: Instance, settings: ModelSettings, usable: FloatArray, v: int
+) -> AssignmentLP:
+    """:func:`assignment_lp` with this service's part of every group's mean drive."""
+    rows = _lp_rows(instance, settings, usable, v)
+    if rows is None:
+        return AssignmentLP(np.inf, False, {})
+    res = linprog(rows.cost, A_ub=rows.a_ub, b_ub=rows.b_ub, A_eq=rows.a_eq, b_eq=rows.b_eq,
+                  bounds=(0, 1), method="highs")
     if res.status != 0:
-        return np.inf, False
-    return float(res.fun), True
+        return AssignmentLP(np.inf, False, {})
+    parts = {g: float(c @ res.x) for g, c in group_coefficients(instance, v, rows.zi,
+                                                                 rows.si).items()}
+    return AssignmentLP(float(res.fun), True, parts)
+
+
+EQUITY_TOL_MIN = 1e-7
+"""Minutes of slack allowed on an equity row when a least-travel assignment is checked against
+it (the LP solvers' feasibility tolerance)."""
+
+
+def meets_equity(settings: ModelSettings, group_means: Mapping[str, float]) -> bool:
+    """Whether groups' mean drives (:func:`~siteopt.wards.instance.group_mean_travel`'s keys)
+    meet the equity limits (16) of ``settings`` (True if it sets none)."""
+    rise = settings.max_group_mean_travel_increase_min
+    if rise is not None:
+        base = settings.group_baseline_mean_travel_min
+        if any(t > base[g] + rise + EQUITY_TOL_MIN
+               for g, t in group_means.items() if g != ALL_PEOPLE):
+            return False
+    gap = settings.max_deprived_gap_min
+    return gap is None or (group_means[DEPRIVED_GROUP] - group_means[ALL_PEOPLE]
+                           <= gap + EQUITY_TOL_MIN)
+
+
+def equity_assignment_lp(
+    instance: Instance, settings: ModelSettings, usable_by_service: Sequence[FloatArray]
+) -> tuple[float, bool, dict[str, float]]:
+    """Least mean drive of a configuration under the equity limits (16), all services at once.
+
+    The services' assignment LPs (rows (3), (4), (12)) side by side, plus one row per equity
+    row of the model: exactly the MILP with the configuration fixed. Returns (mean drive
+    :math:`T`, feasible, every group's mean drive :math:`T_g` and ``ALL_PEOPLE``'s).
+    """
+    blocks = [_lp_rows(instance, settings, np.asarray(u, dtype=np.float64), v)
+              for v, u in enumerate(usable_by_service)]
+    if any(b is None for b in blocks):
+        return np.inf, False, {}
+    rows = [b for b in blocks if b is not None]
+    coefs = [group_coefficients(instance, v, b.zi, b.si) for v, b in enumerate(rows)]
+    names = list(coefs[0])
+    coef = {g: np.concatenate([c[g] for c in coefs]) for g in names}
+    extra, rhs = [], []
+    if settings.max_group_mean_travel_increase_min is not None:
+        for g in (g for g in names if g != ALL_PEOPLE):
+            extra.append(coef[g])
+            rhs.append(settings.group_baseline_mean_travel_min[g]
+                       + settings.max_group_mean_travel_increase_min)
+    if settings.max_deprived_gap_min is not None:
+        extra.append(coef[DEPRIVED_GROUP] - coef[ALL_PEOPLE])
+        rhs.append(settings.max_deprived_gap_min)
+    a_ub = sp.vstack([sp.block_diag([b.a_ub for b in rows]),
+                      *([sp.csr_matrix(np.vstack(extra))] if extra else [])]).tocsr()
+    res = linprog(np.concatenate([b.cost for b in rows]), A_ub=a_ub,
+                  b_ub=np.concatenate([*(b.b_ub for b in rows), np.asarray(rhs)]),
+                  A_eq=sp.block_diag([b.a_eq for b in rows]).tocsr(),
+                  b_eq=np.concatenate([b.b_eq for b in rows]), bounds=(0, 1), method="highs")
+    if res.status != 0:
+        return np.inf, False, {}
+    return float(res.fun), True, {g: float(c @ res.x) for g, c in coef.items()}
+
+
+def least_travel_under_equity(
+    instance: Instance,
+    settings: ModelSettings,
+    usable_by_service: Sequence[FloatArray],
+    lps: Sequence[AssignmentLP],
+) -> tuple[float, bool, dict[str, float]]:
+    """A configuration's least mean drive under the equity limits, from its per-service
+    least-travel LPs ``lps`` (all feasible).
+
+    If their assignments together meet the equity limits, they are optimal under them too (the
+    limits only remove assignments) and their sum is the answer; otherwise
+    :func:`equity_assignment_lp` solves the services together with the equity rows. Returns
+    (mean drive, feasible, groups' mean drives).
+    """
+    means = {g: float(sum(lp.group_parts[g] for lp in lps)) for g in lps[0].group_parts}
+    if meets_equity(settings, means):
+        return float(sum(lp.value for lp in lps)), True, means
+    return equity_assignment_lp(instance, settings, usable_by_service)
 
 
 def _uncapacitated_bound(
@@ -136,6 +284,42 @@ def _uncapacitated_bound(
                 np.isinf(tm).any(axis=1), np.inf, (tm * w[None, :]).sum(axis=1)
             )
     return np.asarray(beta * vals[inv.ravel()] / float(z.weight.sum()), dtype=np.float64)
+
+
+def meets_equity_bound(
+    instance: Instance, settings: ModelSettings, open_by_service: Sequence[np.ndarray]
+) -> npt.NDArray[np.bool_]:
+    """Per configuration: False where the rise limit of (16) cannot be met whatever the
+    assignment, because some group's mean drive with every zone at its nearest open site (a
+    lower bound, capacity aside) already rises by more than the limit.
+
+    Parameters
+    ----------
+    open_by_service : sequence of ndarray of bool, shape (configurations, sites)
+        Per service: whether each site offers it in each configuration.
+    """
+    n = len(open_by_service[0])
+    rise = settings.max_group_mean_travel_increase_min
+    ok = np.ones(n, dtype=bool)
+    if rise is None:
+        return ok
+    t = np.where(np.isfinite(instance.travel_min), instance.travel_min, np.inf)
+    if settings.max_travel_min is not None:
+        t[t > settings.max_travel_min] = np.inf
+    beta = service_shares(instance)
+    groups = equity_groups(instance)
+    shares = np.stack([group_zone_shares(instance, g) for g in groups], axis=1)  # (Z, G)
+    limit = np.array([settings.group_baseline_mean_travel_min[g] + rise for g in groups])
+    for start in range(0, n, _CHUNK):
+        lb = np.zeros((min(n, start + _CHUNK) - start, len(groups)))
+        for v, open_mask in enumerate(open_by_service):
+            block = open_mask[start : start + _CHUNK]
+            tm = np.where(block[:, None, :], t[None, :, :], np.inf).min(axis=2)  # (b, Z)
+            with np.errstate(invalid="ignore"):
+                lb += beta[v] * np.where(shares[None, :, :] > 0, tm[:, :, None] * shares, 0.0
+                                         ).sum(axis=1)
+        ok[start : start + len(lb)] = np.all(lb <= limit[None, :] + EQUITY_TOL_MIN, axis=1)
+    return ok
 
 
 def _weight_within(
@@ -310,6 +494,9 @@ def _lower_bound(
         bound = s.travel_weight * lb_travel + s.cost_weight_per_gbp_m * cost_k / GBP_PER_M
     if s.max_mean_travel_min is not None:
         bound = np.where(lb_travel <= s.max_mean_travel_min + 1e-9, bound, np.inf)
+    if s.max_group_mean_travel_increase_min is not None:
+        masks = [_open_mask(usable_by_v, v, grid, idx) for v in range(len(instance.services))]
+        bound = np.where(meets_equity_bound(instance, s, masks), bound, np.inf)
     if s.within_travel_min is not None and s.min_share_within is not None:
         # Necessary: enough weight has an open site within the time at all (capacity aside).
         w_total = float(instance.zones.weight.sum())
@@ -346,20 +533,21 @@ def _search(
         if not np.isfinite(bound[pos]) or bound[pos] >= best - BOUND_TOL * max(1.0, abs(best)):
             break
         c = idx[pos]
-        travel = 0.0
-        feasible = True
-        for v in range(len(instance.services)):
-            usable = np.array(
-                [usable_by_v[v][j][grid[c, j]] for j in range(grid.shape[1])], dtype=np.float64
-            )
+        usable = [np.array([usable_by_v[v][j][grid[c, j]] for j in range(grid.shape[1])],
+                           dtype=np.float64) for v in range(len(instance.services))]
+        lps: list[AssignmentLP] = []
+        for v, beds in enumerate(usable):
             n_lps += 1
-            val, ok = assignment_lp(instance, s, usable, v)
-            if not ok:
-                feasible = False
+            lps.append(assignment_lp_detail(instance, s, beds, v))
+            if not lps[-1].feasible:
                 break
-            travel += val
-        if not feasible:
+        if not lps[-1].feasible:
             continue
+        travel = float(sum(lp.value for lp in lps))
+        if s.equity_limited:
+            travel, feasible, _means = least_travel_under_equity(instance, s, usable, lps)
+            if not feasible:
+                continue
         if s.max_mean_travel_min is not None and travel > s.max_mean_travel_min + 1e-7:
             continue
         if s.objective == "access":

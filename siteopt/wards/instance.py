@@ -11,9 +11,14 @@ An :class:`Instance` is everything the site model needs and nothing more:
   only then); an option's own ``disposal_gbp`` leaves such receipts out;
 * zones (:class:`Zones`): bed demand per service, a weight for the access measures (by default the
   65+ population), the local authority and the IMD quintile;
-* ``travel_min[zone, site]``: drive time in minutes, ``np.inf`` where a site cannot be reached.
+* ``travel_min[zone, site]``: drive time in minutes, ``np.inf`` where a site cannot be reached;
+* optionally, per zone, the people of population **groups** (``Zones.group_weight``: deprivation
+  quintile, rurality, ethnic group, disabled people, households without a car, ...) for the
+  equity limits, with :func:`group_mean_travel` the groups' mean drives under an assignment and
+  :func:`equity_limit_notes` the equity limits that bind.
 
 :class:`ModelSettings` holds the scenario's limits, locks and objective; every limit is optional.
+:func:`presolve_problems` finds what makes a scenario infeasible before any solve.
 
 The instance is built from the geodata by :func:`siteopt.catalogue.options.build_catalogue`
 (with the demand of :mod:`siteopt.catalogue.demand`), or by hand in tests and benchmarks with the
@@ -206,6 +211,12 @@ class Zones:
     lad_name : tuple of str
     imd_quintile : ndarray of int, shape (n_zones,)
         1 (most deprived) to 5; 0 if unknown.
+    group_weight : Mapping[str, ndarray], optional
+        Group id (e.g. ``"imd_q1"``, ``"no_car"``) -> people of the group in each zone, shape
+        (n_zones,), for the equity limits (:class:`ModelSettings`); a zone of zero ``weight``
+        must have zero group weight (its drive is not measured). Default: no groups.
+    group_label : Mapping[str, str], optional
+        Group id -> the group in plain words, for the explanations (default: the id).
     """
 
     zone_ids: tuple[str, ...]
@@ -213,6 +224,8 @@ class Zones:
     weight: FloatArray
     lad_name: tuple[str, ...]
     imd_quintile: IntArray
+    group_weight: Mapping[str, FloatArray] = field(default_factory=dict)
+    group_label: Mapping[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.zone_ids)
@@ -350,6 +363,7 @@ class Instance:
             problems.append(
                 Problem(_SRC, "imd_quintile must be 1..5 (0 = unknown)", field="imd_quintile")
             )
+        problems.extend(_check_groups(z))
         if self.travel_min.shape != (n_z, len(ids)):
             problems.append(
                 Problem(
@@ -369,6 +383,24 @@ class Instance:
             )
         if problems:
             raise DataError(problems)
+
+
+def _check_groups(zones: Zones) -> list[Problem]:
+    problems: list[Problem] = []
+    n_z = len(zones.zone_ids)
+    for gid, w in zones.group_weight.items():
+        where = f"group {gid!r}"
+        if np.shape(w) != (n_z,):
+            problems.append(Problem(_SRC, f"{where}: group_weight has shape {np.shape(w)}, "
+                                          f"expected ({n_z},)", field="group_weight"))
+        elif not np.all(np.isfinite(w)) or np.any(np.asarray(w) < 0):
+            problems.append(Problem(_SRC, f"{where}: group_weight must be finite and >= 0",
+                                    field="group_weight"))
+        elif np.shape(zones.weight) == (n_z,) and np.any((np.asarray(w) > 0)
+                                                         & (zones.weight <= 0)):
+            problems.append(Problem(_SRC, f"{where}: group_weight > 0 in a zone of zero weight "
+                                          "(its drive is not measured)", field="group_weight"))
+    return problems
 
 
 def _check_links(links: Sequence[LinkedReceipt], sites: Sequence[Site]) -> list[Problem]:
@@ -501,6 +533,17 @@ class ModelSettings:
         With ``tight_linking``, add those rows only for each zone's ``link_k_nearest`` nearest
         allowed sites (``None``: all). The rows are valid for any subset; on very large
         instances fewer rows keep the LP solvable while keeping most of the strength.
+    max_group_mean_travel_increase_min : float or None
+        Equity limit: no group's mean drive (each group of ``Zones.group_weight`` with people,
+        :func:`equity_groups`) may rise by more than this many minutes above its business-as-usual
+        mean in ``group_baseline_mean_travel_min``.
+    max_deprived_gap_min : float or None
+        Equity limit: the mean drive of :data:`DEPRIVED_GROUP` (the most deprived national IMD
+        quintile) at most this many minutes above the whole population's mean drive.
+    group_baseline_mean_travel_min : Mapping[str, float]
+        Group id -> its business-as-usual mean drive in minutes, the baseline of
+        ``max_group_mean_travel_increase_min``. :func:`siteopt.runs.pipeline.prepare` fills in
+        the groups a scenario does not give from the ``status_quo`` configuration.
     """
 
     objective: Objective = "access"
@@ -525,6 +568,15 @@ class ModelSettings:
     k_nearest: int | None = None
     tight_linking: bool = True
     link_k_nearest: int | None = None
+    max_group_mean_travel_increase_min: float | None = None
+    max_deprived_gap_min: float | None = None
+    group_baseline_mean_travel_min: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def equity_limited(self) -> bool:
+        """The scenario sets an equity limit (on groups' mean drives)."""
+        return (self.max_group_mean_travel_increase_min is not None
+                or self.max_deprived_gap_min is not None)
 
     def check(self, instance: Instance) -> None:
         """Check the settings against ``instance``; raise one :class:`DataError` if wrong."""
@@ -553,6 +605,7 @@ class ModelSettings:
             "max_isolated_wards",
             "min_inpatient_sites",
             "max_inpatient_sites",
+            "max_group_mean_travel_increase_min",
         ):
             val = getattr(self, name)
             if val is not None and not (np.isfinite(val) and val >= 0):
@@ -563,6 +616,7 @@ class ModelSettings:
             problems.append(Problem(src, "k_nearest must be >= 1", field="k_nearest"))
         if self.link_k_nearest is not None and self.link_k_nearest < 1:
             problems.append(Problem(src, "link_k_nearest must be >= 1", field="link_k_nearest"))
+        problems.extend(_check_equity(self, instance))
         known = set(instance.site_ids)
         for name in ("isolated_allowed_sites", "force_open", "force_closed"):
             unknown = sorted(set(getattr(self, name)) - known)
@@ -608,3 +662,225 @@ def allowed_pairs(
     if settings.max_travel_min is not None:
         ok &= t <= settings.max_travel_min
     return nearest_mask(ok, t, settings.k_nearest)
+
+
+DEPRIVED_GROUP = "imd_q1"
+"""The group of ``max_deprived_gap_min``: the most deprived national quintile (IoD2025)."""
+ALL_PEOPLE = "all"
+"""The key of the whole population's mean drive in :func:`group_mean_travel`."""
+
+
+def _check_equity(s: ModelSettings, instance: Instance) -> list[Problem]:
+    """Problems of the equity limits: groups to limit, their baselines, the deprived group."""
+    src = "settings"
+    problems: list[Problem] = []
+    groups = equity_groups(instance)
+    fix = "build the geodata with zone_equality.csv (siteopt geodata build)"
+    gap = s.max_deprived_gap_min
+    if gap is not None and not np.isfinite(gap):
+        problems.append(Problem(src, f"max_deprived_gap_min must be a number, got {gap}",
+                                field="max_deprived_gap_min"))
+    elif gap is not None and DEPRIVED_GROUP not in groups:
+        problems.append(Problem(src, f"max_deprived_gap_min needs the group {DEPRIVED_GROUP!r} "
+                                     f"with people in the zones' group weights; {fix}",
+                                field="max_deprived_gap_min"))
+    if s.max_group_mean_travel_increase_min is None:
+        return problems
+    if not groups:
+        problems.append(Problem(src, "max_group_mean_travel_increase_min needs group weights "
+                                     f"for the zones; {fix}",
+                                field="max_group_mean_travel_increase_min"))
+    missing = [g for g in groups if g not in s.group_baseline_mean_travel_min]
+    if missing:
+        problems.append(Problem(src, "max_group_mean_travel_increase_min needs the "
+                                     f"business-as-usual mean drive of groups {missing}; give "
+                                     "them in group_baseline_mean_travel_min",
+                                field="group_baseline_mean_travel_min"))
+    unknown = sorted(set(s.group_baseline_mean_travel_min) - set(groups))
+    if unknown:
+        problems.append(Problem(src, f"group_baseline_mean_travel_min: unknown groups {unknown}; "
+                                     f"known: {', '.join(groups)}",
+                                field="group_baseline_mean_travel_min"))
+    bad = sorted(g for g, t in s.group_baseline_mean_travel_min.items()
+                 if not (np.isfinite(t) and t >= 0))
+    if bad:
+        problems.append(Problem(src, f"group_baseline_mean_travel_min must be >= 0 for {bad}",
+                                field="group_baseline_mean_travel_min"))
+    return problems
+
+
+def equity_groups(instance: Instance) -> tuple[str, ...]:
+    """The groups an equity limit covers: those of ``Zones.group_weight`` with people (a
+    positive total weight), in the mapping's order."""
+    return tuple(g for g, w in instance.zones.group_weight.items() if float(np.sum(w)) > 0)
+
+
+def service_shares(instance: Instance) -> FloatArray:
+    """:math:`\\beta_v`: each service's share of total bed need (equal shares if none)."""
+    total = instance.total_demand_beds
+    if total.sum() <= 0:
+        return np.full(len(instance.services), 1.0 / len(instance.services))
+    return np.asarray(total / total.sum(), dtype=np.float64)
+
+
+def active_zones(instance: Instance) -> npt.NDArray[np.bool_]:
+    """Boolean (n_zones, n_services): zone needs an assignment for the service."""
+    z = instance.zones
+    return np.asarray((z.demand_beds > 0) | (z.weight[:, None] > 0))
+
+
+def group_zone_shares(instance: Instance, group: str | None) -> FloatArray:
+    """:math:`w_{gz} / W_g` per zone: the zone's share of group ``group``'s people (``None``:
+    of the zones' ``weight``, the whole population of the model's mean drive)."""
+    w = instance.zones.weight if group is None else instance.zones.group_weight[group]
+    w = np.asarray(w, dtype=np.float64)
+    total = float(w.sum())
+    return np.asarray(w / total if total > 0 else np.zeros_like(w), dtype=np.float64)
+
+
+def group_mean_travel(
+    instance: Instance,
+    zone_idx: IntArray,
+    site_idx: IntArray,
+    service_idx: IntArray,
+    share: FloatArray,
+) -> dict[str, float]:
+    """Each equity group's mean drive under a sparse assignment, in minutes.
+
+    :math:`T_g = \\sum_{zsv} \\beta_v (w_{gz} / W_g) t_{zs} x_{zsv}`, the model's mean drive
+    :math:`T` with the group's people as the weights, for every group of
+    :func:`equity_groups`, and :data:`ALL_PEOPLE` for :math:`T` itself.
+
+    Parameters
+    ----------
+    instance : Instance
+    zone_idx, site_idx, service_idx, share : ndarray
+        The assignment (as :class:`siteopt.wards.results.Assignment` holds it).
+    """
+    beta = service_shares(instance)
+    zi, si, vi = (np.asarray(a, dtype=np.int64) for a in (zone_idx, site_idx, service_idx))
+    base = beta[vi] * instance.travel_min[zi, si] * np.asarray(share, dtype=np.float64)
+    out: dict[str, float] = {}
+    for group in (None, *equity_groups(instance)):
+        shares = group_zone_shares(instance, group)[zi]
+        out[ALL_PEOPLE if group is None else group] = float(np.sum(base[shares > 0]
+                                                              * shares[shares > 0]))
+    return out
+
+
+BINDING_TOL_MIN = 1e-4
+"""An equity row within this many minutes of its bound binds (:func:`equity_limit_notes`)."""
+
+
+def equity_limit_notes(
+    instance: Instance,
+    settings: ModelSettings,
+    zone_idx: IntArray,
+    site_idx: IntArray,
+    service_idx: IntArray,
+    share: FloatArray,
+) -> list[str]:
+    """The equity limits that an assignment meets exactly (the row of (16) binds) or breaks, in
+    words with the figures, e.g. "the 1.5-minute limit on any group's rise in mean drive binds
+    for Rural areas: their mean drive rises 1.5 minutes, from 19.2 to 20.7" or "... is broken
+    for Rural areas: their mean drive rises 2.5 minutes, from 19.2 to 21.6, 1.0 over"; empty if
+    every equity row has room. On the optimum without the limit, it says why the limit changes
+    the answer."""
+    means = group_mean_travel(instance, zone_idx, site_idx, service_idx, share)
+
+    def state(excess: float) -> str:
+        return "binds" if excess <= BINDING_TOL_MIN else "is broken"
+
+    def over(excess: float) -> str:
+        return "" if excess <= BINDING_TOL_MIN else f", {excess:.1f} over"
+
+    out: list[str] = []
+    rise = settings.max_group_mean_travel_increase_min
+    if rise is not None:
+        for group in equity_groups(instance):
+            before = float(settings.group_baseline_mean_travel_min[group])
+            excess = means[group] - before - rise
+            if excess >= -BINDING_TOL_MIN:
+                label = instance.zones.group_label.get(group, group)
+                out.append(f"the {rise:g}-minute limit on any group's rise in mean drive "
+                           f"{state(excess)} for {label}: their mean drive rises "
+                           f"{means[group] - before:.1f} minutes, from {before:.1f} to "
+                           f"{means[group]:.1f}{over(excess)}")
+    gap = settings.max_deprived_gap_min
+    excess = means.get(DEPRIVED_GROUP, np.nan) - means[ALL_PEOPLE] - (gap or 0.0)
+    if gap is not None and excess >= -BINDING_TOL_MIN:
+        out.append(f"the {gap:g}-minute limit on the most deprived fifth's mean drive above "
+                   f"everyone's {state(excess)}: {means[DEPRIVED_GROUP]:.1f} minutes against "
+                   f"everyone's {means[ALL_PEOPLE]:.1f}{over(excess)}")
+    return out
+
+
+def presolve_problems(instance: Instance, settings: ModelSettings) -> list[Problem]:
+    """Problems that make the model infeasible before any solve, in plain words with numbers."""
+    problems: list[Problem] = []
+    act = active_zones(instance)
+    limit = (
+        f"within {settings.max_travel_min:g} minutes"
+        if settings.max_travel_min is not None
+        else "reachable by road"
+    )
+    for v_idx, v in enumerate(instance.services):
+        ok = allowed_pairs(instance, settings, v)
+        no_site = act[:, v_idx] & ~ok.any(axis=1)
+        if no_site.any():
+            ids = [instance.zones.zone_ids[i] for i in np.flatnonzero(no_site)]
+            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+            short, need = _travel_shortfall(instance, settings, v, no_site)
+            raise_to = "" if need is None else f" to at least {need:.1f} minutes"
+            problems.append(
+                Problem(
+                    "scenario",
+                    short + f"{len(ids)} zone(s) have no site that can offer {v} {limit}: "
+                    f"{shown}; raise the maximum drive time{raise_to} or add a site",
+                    field="max_travel_min",
+                )
+            )
+    for v_idx, v in enumerate(instance.services):
+        best = sum(max(o.usable_beds.get(v, 0.0) for o in s.options) for s in instance.sites)
+        need = float(instance.total_demand_beds[v_idx])
+        if best + 1e-9 < need:
+            problems.append(
+                Problem(
+                    "scenario",
+                    f"{v}: the bed need of {need:.1f} beds exceeds the {best:.1f} usable beds of "
+                    "every site at its largest option",
+                )
+            )
+    return problems
+
+
+def _travel_shortfall(
+    instance: Instance, settings: ModelSettings, service: str, no_site: npt.NDArray[np.bool_]
+) -> tuple[str, float | None]:
+    """How far the maximum drive time falls short for the zones ``no_site`` of ``service``.
+
+    Returns
+    -------
+    tuple
+        ``("the 0-minute limit on any zone's drive is 8.4 minutes short for rehab (zone X needs
+        8.4 minutes to its nearest site that can offer rehab); ", 8.4)``: the least maximum
+        drive time that gives every such zone a site (necessary, not always sufficient: capacity
+        may need more); ``("", None)`` without a maximum drive time or if a zone cannot reach
+        any such site at all.
+    """
+    limit = settings.max_travel_min
+    if limit is None:
+        return "", None
+    reach = np.where(offers_service(instance, service)[None, :], instance.travel_min, np.inf)
+    nearest = reach[no_site].min(axis=1)
+    if not np.all(np.isfinite(nearest)):
+        return "", None
+    worst = int(np.argmax(nearest))
+    zid = instance.zones.zone_ids[int(np.flatnonzero(no_site)[worst])]
+    need = float(nearest[worst])
+    return (
+        f"the {limit:g}-minute limit on any zone's drive is {need - limit:.1f} minutes short "
+        f"for {service} (zone {zid} needs {need:.1f} minutes to its nearest site that can offer "
+        f"{service}); ",
+        need,
+    )

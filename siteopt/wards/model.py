@@ -58,11 +58,18 @@ Constraints (names in the PuLP problem start with the number)
         each :math:`j \in C_l` (only with a net capital limit and linked receipts). As
         :math:`\rho_l` appears only in (7), with a minus sign, the model books the receipt
         exactly when it helps and it is realised.
+    (16) ``c16_group_rise_{i}`` (equity): :math:`T_g - T^0_g \le X` for the :math:`i`-th
+        group :math:`g` with people (:func:`~siteopt.wards.instance.equity_groups`), where
+        :math:`T_g = \sum_v \beta_v \sum_{(z,s) \in A} (w_{gz} / W_g) t_{zs} x_{zsv}` is the
+        group's mean drive (:math:`w_{gz}` its people in zone :math:`z`, :math:`W_g =
+        \sum_z w_{gz}`) and :math:`T^0_g` its business-as-usual mean; ``c16_deprived_gap``:
+        :math:`T_{q1} - T \le Y` for the most deprived national quintile's group ``imd_q1``.
 
     Rows are added in this order: (5) and (3) by service then zone, (1), (2), (4) by site, (6),
-    (15) by linked receipt, the limits (7)-(10), the locks (11), the limits (12), (13), then (14).
+    (15) by linked receipt, the limits (7)-(10), the locks (11), the limits (12), (13), (16),
+    then (14).
 
-The limits (7)-(10), (12), (13) are the table :data:`LIMITS`, each switched on by a
+The limits (7)-(10), (12), (13), (16) are the table :data:`LIMITS`, each switched on by a
 :class:`ModelSettings` field. The maximum drive time needs no constraint: pairs beyond it are
 not in :math:`A`.
 
@@ -73,9 +80,13 @@ Elastic model (``build_model(..., elastic=True)``, to explain infeasibility)
     (14) ``c14_over_travel`` (if there are such pairs):
     :math:`\sum_{(z,s) \notin A} w'_z x_{zsv} - \sigma = 0`
     (:math:`w'_z = w_z`, or 1 for a zone of zero weight; :math:`\sigma` is ``slack_travel``).
-    The locks (11) stay hard. Objective: min :math:`(|S|+1) \sum \text{unmet} + \sum_\ell
-    \text{slack}_\ell / \max(b_\ell, 1) + \sum_{(z,s) \notin A} w'_z x_{zsv} / \max(W, 1)`
-    with :math:`b_\ell` the limit's bound (:math:`W` for (12)).
+    The locks (11) stay hard. Objective: min :math:`\sum_{zv} (|S|+1+\gamma_{zv})
+    \text{unmet}_{zv} + \sum_\ell \text{slack}_\ell / \max(b_\ell, 1) + \sum_{(z,s) \notin A}
+    w'_z x_{zsv} / \max(W, 1)` with :math:`b_\ell` the limit's bound (:math:`W` for (12);
+    :math:`X`, :math:`|Y|` for (16)) and :math:`\gamma_{zv} = \beta_v \max_s t_{zs} (\sum_g
+    w_{gz}/W_g / \max(X, 1) + (w_{q1,z}/W_{q1} + w_z/W) / \max(|Y|, 1))` (the terms of the
+    equity limits set), the most an unmet share can lower the slacks of (16): leaving need
+    unmet never pays for a group's mean drive.
 
 Rows added by ``extra_constraints``
     ``nogood_{i}`` (:func:`siteopt.appraisal.longlist.no_good_cuts`): the no-good cut
@@ -108,12 +119,16 @@ import pulp
 from siteopt.errors import DataError, Problem
 from siteopt.solver_core import GBP_PER_M, nearest_mask
 from siteopt.wards.instance import (
+    DEPRIVED_GROUP,
     FloatArray,
     Instance,
     ModelSettings,
     SiteOption,
+    active_zones,
     allowed_pairs,
-    offers_service,
+    equity_groups,
+    group_zone_shares,
+    service_shares,
 )
 
 ZoneSiteService = tuple[str, str, str]
@@ -165,91 +180,6 @@ class SiteModel:
 ExtraConstraints = Callable[[SiteModel], None]
 
 
-def service_shares(instance: Instance) -> FloatArray:
-    """:math:`\\beta_v`: each service's share of total bed need (equal shares if none)."""
-    total = instance.total_demand_beds
-    if total.sum() <= 0:
-        return np.full(len(instance.services), 1.0 / len(instance.services))
-    return np.asarray(total / total.sum(), dtype=np.float64)
-
-
-def active_zones(instance: Instance) -> np.ndarray:
-    """Boolean (n_zones, n_services): zone needs an assignment for the service."""
-    z = instance.zones
-    return np.asarray((z.demand_beds > 0) | (z.weight[:, None] > 0))
-
-
-def presolve_problems(instance: Instance, settings: ModelSettings) -> list[Problem]:
-    """Problems that make the model infeasible before any solve, in plain words with numbers."""
-    problems: list[Problem] = []
-    act = active_zones(instance)
-    limit = (
-        f"within {settings.max_travel_min:g} minutes"
-        if settings.max_travel_min is not None
-        else "reachable by road"
-    )
-    for v_idx, v in enumerate(instance.services):
-        ok = allowed_pairs(instance, settings, v)
-        no_site = act[:, v_idx] & ~ok.any(axis=1)
-        if no_site.any():
-            ids = [instance.zones.zone_ids[i] for i in np.flatnonzero(no_site)]
-            shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-            short, need = _travel_shortfall(instance, settings, v, no_site)
-            raise_to = "" if need is None else f" to at least {need:.1f} minutes"
-            problems.append(
-                Problem(
-                    "scenario",
-                    short + f"{len(ids)} zone(s) have no site that can offer {v} {limit}: "
-                    f"{shown}; raise the maximum drive time{raise_to} or add a site",
-                    field="max_travel_min",
-                )
-            )
-    for v_idx, v in enumerate(instance.services):
-        best = sum(max(o.usable_beds.get(v, 0.0) for o in s.options) for s in instance.sites)
-        need = float(instance.total_demand_beds[v_idx])
-        if best + 1e-9 < need:
-            problems.append(
-                Problem(
-                    "scenario",
-                    f"{v}: the bed need of {need:.1f} beds exceeds the {best:.1f} usable beds of "
-                    "every site at its largest option",
-                )
-            )
-    return problems
-
-
-def _travel_shortfall(
-    instance: Instance, settings: ModelSettings, service: str, no_site: npt.NDArray[np.bool_]
-) -> tuple[str, float | None]:
-    """How far the maximum drive time falls short for the zones ``no_site`` of ``service``.
-
-    Returns
-    -------
-    tuple
-        ``("the 0-minute limit on any zone's drive is 8.4 minutes short for rehab (zone X needs
-        8.4 minutes to its nearest site that can offer rehab); ", 8.4)``: the least maximum
-        drive time that gives every such zone a site (necessary, not always sufficient: capacity
-        may need more); ``("", None)`` without a maximum drive time or if a zone cannot reach
-        any such site at all.
-    """
-    limit = settings.max_travel_min
-    if limit is None:
-        return "", None
-    reach = np.where(offers_service(instance, service)[None, :], instance.travel_min, np.inf)
-    nearest = reach[no_site].min(axis=1)
-    if not np.all(np.isfinite(nearest)):
-        return "", None
-    worst = int(np.argmax(nearest))
-    zid = instance.zones.zone_ids[int(np.flatnonzero(no_site)[worst])]
-    need = float(nearest[worst])
-    return (
-        f"the {limit:g}-minute limit on any zone's drive is {need - limit:.1f} minutes short "
-        f"for {service} (zone {zid} needs {need:.1f} minutes to its nearest site that can offer "
-        f"{service}); ",
-        need,
-    )
-
-
 @dataclass
 class ModelBuild:
     """The model while it is built: the PuLP problem, its variables and the terms the stages
@@ -290,6 +220,8 @@ class ModelBuild:
     """Per (site, service) index: (assignment variable, bed need) for the capacity row."""
     travel_terms: list[tuple[pulp.LpVariable, float]] = field(default_factory=list)
     """Terms of :math:`T`."""
+    travel_pairs: list[tuple[int, int, int]] = field(default_factory=list)
+    """(zone, site, service) index of each term of :math:`T`, for the groups' means (16)."""
     within_terms: dict[int, list[tuple[pulp.LpVariable, float]]] = field(default_factory=dict)
     """Per service index: (assignment variable, weight) of pairs within :math:`\\tau`."""
     over_terms: list[tuple[pulp.LpVariable, float]] = field(default_factory=list)
@@ -369,6 +301,9 @@ class Limit:
         plain English with numbers.
     per_service : bool
         One row per service (else one row, ``service index`` 0 and ``service`` "").
+    per_group : bool
+        One row per equity group (:func:`~siteopt.wards.instance.equity_groups`): the index is
+        the group's position there and the words get its plain label.
     """
 
     key: str
@@ -381,16 +316,23 @@ class Limit:
     scale: Callable[[ModelSettings, float], float]
     words: LimitWords
     per_service: bool = False
+    per_group: bool = False
 
     def is_on(self, settings: ModelSettings) -> bool:
         """The scenario sets this limit."""
         return getattr(settings, self.setting) is not None
 
-    def rows(self, services: tuple[str, ...]) -> list[tuple[int, str, str, str]]:
-        """(service index, service, row name, slack key) of each of its rows."""
+    def rows(self, instance: Instance) -> list[tuple[int, str, str, str]]:
+        """(service or group index, service or group label, row name, slack key) of each of
+        its rows."""
+        if self.per_group:
+            labels = instance.zones.group_label
+            return [(i, labels.get(g, g), f"{self.row}_{i}", f"{self.key}|{g}")
+                    for i, g in enumerate(equity_groups(instance))]
         if not self.per_service:
             return [(0, "", self.row, self.key)]
-        return [(i, v, f"{self.row}_{i}", f"{self.key}|{v}") for i, v in enumerate(services)]
+        return [(i, v, f"{self.row}_{i}", f"{self.key}|{v}")
+                for i, v in enumerate(instance.services)]
 
 
 def format_gbp(x: float) -> str:
@@ -437,6 +379,27 @@ def _mean_travel_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpressi
 def _cost_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
     assert b.cost_expr is not None
     return b.cost_expr
+
+
+def group_mean_expression(b: ModelBuild, group: str | None) -> pulp.LpAffineExpression:
+    """:math:`T_g`, the mean drive of ``group``'s people (``None``: :math:`T`, by the same
+    coefficients) over the terms of :math:`T`."""
+    shares = group_zone_shares(b.instance, group)
+    travel = b.instance.travel_min
+    return pulp.LpAffineExpression([
+        (var, float(b.beta[v] * shares[z] * travel[z, s]))
+        for (var, _), (z, s, v) in zip(b.travel_terms, b.travel_pairs, strict=True)
+        if shares[z] > 0])
+
+
+def _group_rise_expression(b: ModelBuild, g_idx: int) -> pulp.LpAffineExpression:
+    group = equity_groups(b.instance)[g_idx]
+    baseline = float(b.settings.group_baseline_mean_travel_min[group])
+    return group_mean_expression(b, group) - baseline
+
+
+def _deprived_gap_expression(b: ModelBuild, _v_idx: int) -> pulp.LpAffineExpression:
+    return group_mean_expression(b, DEPRIVED_GROUP) - group_mean_expression(b, None)
 
 
 def _bound_of(name: str) -> Callable[[ModelSettings, float], float]:
@@ -509,6 +472,16 @@ def _cost_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
     )
 
 
+def _group_rise_words(s: ModelSettings, slack: float, _w: float, group: str) -> str:
+    return (f"the {_setting(s, 'max_group_mean_travel_increase_min'):g}-minute limit on any "
+            f"group's rise in mean drive is {slack:.1f} minutes short for {group}")
+
+
+def _deprived_gap_words(s: ModelSettings, slack: float, _w: float, _v: str) -> str:
+    return (f"the {_setting(s, 'max_deprived_gap_min'):g}-minute limit on the most deprived "
+            f"fifth's mean drive above everyone's is {slack:.1f} minutes short")
+
+
 _LE, _GE = pulp.LpConstraintLE, pulp.LpConstraintGE
 LIMITS: tuple[Limit, ...] = (
     Limit("capital", "c07_capital", 7, "capital_limit_gbp", _LE, _capital_expression,
@@ -533,6 +506,12 @@ LIMITS: tuple[Limit, ...] = (
           _bound_of("max_mean_travel_min"), _mean_travel_words),
     Limit("cost", "c13_max_cost", 13, "max_cost_gbp_per_year", _LE, _cost_expression,
           _bound_of("max_cost_gbp_per_year"), _bound_of("max_cost_gbp_per_year"), _cost_words),
+    Limit("group_rise", "c16_group_rise", 16, "max_group_mean_travel_increase_min", _LE,
+          _group_rise_expression, _bound_of("max_group_mean_travel_increase_min"),
+          _bound_of("max_group_mean_travel_increase_min"), _group_rise_words, per_group=True),
+    Limit("deprived_gap", "c16_deprived_gap", 16, "max_deprived_gap_min", _LE,
+          _deprived_gap_expression, _bound_of("max_deprived_gap_min"),
+          lambda s, _w: abs(_setting(s, "max_deprived_gap_min")), _deprived_gap_words),
 )
 """Every limit of the model, in the order of their rows (and of the explanation's reasons)."""
 LOCKS_NUMBER = 11
@@ -615,6 +594,7 @@ def _add_assignment(b: ModelBuild) -> None:
                 t = float(travel[z_idx, s_i])
                 if w > 0:
                     b.travel_terms.append((var, coef_travel * w * t))
+                    b.travel_pairs.append((z_idx, s_i, v_idx))
                     if tau is not None and t <= tau:
                         b.within_terms[v_idx].append((var, w))
                 if d > 0:
@@ -717,7 +697,7 @@ def _add_limits(b: ModelBuild, limits: tuple[Limit, ...]) -> None:
         if not lim.is_on(b.settings):
             continue
         rhs = lim.bound(b.settings, b.total_weight)
-        for v_idx, _v, row, key in lim.rows(b.instance.services):
+        for v_idx, _v, row, key in lim.rows(b.instance):
             b.add_limit(lim.expression(b, v_idx), lim.sense, rhs, row, key)
 
 
@@ -839,13 +819,36 @@ def _elastic_objective(b: ModelBuild) -> pulp.LpAffineExpression:
     by_key = {lim.key: lim for lim in LIMITS}
     total_weight = b.total_weight
     terms: list[tuple[pulp.LpVariable, float]] = []
+    gain = _equity_unmet_gain(b)
+    zone_pos = {zid: i for i, zid in enumerate(b.instance.zones.zone_ids)}
+    service_pos = {v: i for i, v in enumerate(b.instance.services)}
     for key, var in b.slacks.items():
         if key.startswith("unmet|"):
             # unmet demand is the worst outcome: one zone's whole need counts as 1
-            terms.append((var, float(len(b.instance.sites) + 1)))
+            _, zid, v = key.split("|")
+            extra = float(gain[zone_pos[zid], service_pos[v]])
+            terms.append((var, float(len(b.instance.sites) + 1) + extra))
         else:
             lim = by_key[key.split("|", 1)[0]]
             terms.append((var, 1.0 / max(lim.scale(b.settings, total_weight), 1.0)))
     if b.over_terms:
         terms.extend((var, w / max(total_weight, 1.0)) for var, w in b.over_terms)
     return pulp.LpAffineExpression(terms)
+
+
+def _equity_unmet_gain(b: ModelBuild) -> FloatArray:
+    """:math:`\\gamma_{zv}` of the elastic objective, shape (n_zones, n_services): the most a
+    unit of zone z's service v left unmet can lower the weighted slacks of the equity rows
+    (16); zeros without an equity limit."""
+    inst, s = b.instance, b.settings
+    per_zone = np.zeros(inst.n_zones)
+    rise = s.max_group_mean_travel_increase_min
+    if rise is not None:
+        for group in equity_groups(inst):
+            per_zone += group_zone_shares(inst, group) / max(rise, 1.0)
+    if s.max_deprived_gap_min is not None:
+        both = group_zone_shares(inst, DEPRIVED_GROUP) + group_zone_shares(inst, None)
+        per_zone += both / max(abs(s.max_deprived_gap_min), 1.0)
+    t_max = np.stack([np.where(b.pairs[v], inst.travel_min, 0.0).max(axis=1, initial=0.0)
+                      for v in range(len(inst.services))], axis=1)
+    return np.asarray(per_zone[:, None] * b.beta[None, :] * t_max, dtype=np.float64)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+import highspy
 import numpy as np
 import pulp
 
@@ -42,15 +43,15 @@ from siteopt.solver_core import (
     STATUS_OPTIMAL,
     TIE_GAP_REL,
     highs_status_word,
+    quiet_highs_banner,
     status_from_gap,
 )
-from siteopt.wards.instance import Instance, ModelSettings
+from siteopt.wards.instance import Instance, ModelSettings, presolve_problems
 from siteopt.wards.model import (
     LIMITS,
     ExtraConstraints,
     SiteModel,
     build_model,
-    presolve_problems,
 )
 from siteopt.wards.results import Assignment, Solution
 from siteopt.wards.verify import check_solution
@@ -131,6 +132,7 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
 
 def _solver(options: SolverOptions, start: Mapping[Any, float] | None, log: Path | None) -> Any:
     if options.solver == "highs":
+        quiet_highs_banner(highspy.Highs)  # pulp.HiGHS makes a highspy.Highs per solve
         return _HiGHSWarm(
             start=start,
             msg=options.msg,
@@ -429,7 +431,7 @@ def _limit_reasons(
     total_w = float(instance.zones.weight.sum())
     reasons: list[str] = []
     for lim in LIMITS:
-        for _v_idx, v, _row, key in lim.rows(instance.services):
+        for _v_idx, v, _row, key in lim.rows(instance):
             val = slack.get(key, 0.0)
             if val > SLACK_TOL and lim.is_on(settings):
                 reasons.append(lim.words(settings, val, total_w, v))

@@ -64,6 +64,41 @@ def check_solution(
     if check_limits:
         out.extend(check_mean_travel(instance, settings, rows, tol=tol))
         out.extend(check_limits_only(instance, settings, choice, tol=tol))
+        out.extend(check_equity_limits(instance, settings, rows, tol=tol))
+    return out
+
+
+def check_equity_limits(instance: Instance, settings: ModelSettings, rows: Rows, *,
+                        tol: float = DEFAULT_TOL) -> list[str]:
+    """The equity limits, recomputed from the assignment with plain sums (no model code):
+    each group's 65+ mean drive (``Zones.group_weight`` as the weights, services by their share
+    of bed need) against its business-as-usual mean plus the allowed rise, and the most
+    deprived quintile's mean against everyone's plus the allowed gap."""
+    zone_idx, site_idx, service_idx, share = rows
+    rise, gap = settings.max_group_mean_travel_increase_min, settings.max_deprived_gap_min
+    if rise is None and gap is None:
+        return []
+    need = instance.zones.demand_beds.sum(axis=0)
+    beta = need / need.sum() if need.sum() > 0 else np.full(len(need), 1.0 / len(need))
+    drive = beta[service_idx] * instance.travel_min[zone_idx, site_idx] * share
+
+    def mean(weights: FloatArray) -> float:
+        w = np.asarray(weights, dtype=np.float64)
+        return float(np.sum(w[zone_idx] * drive) / np.sum(w))
+
+    groups = {g: w for g, w in instance.zones.group_weight.items() if float(np.sum(w)) > 0}
+    out = []
+    if rise is not None:
+        for g, w in groups.items():
+            t, t0 = mean(w), float(settings.group_baseline_mean_travel_min[g])
+            if t > t0 + rise + tol:
+                out.append(f"group {g}: mean drive rises {t - t0:.4f} min, over the limit of "
+                           f"{rise:g}")
+    if gap is not None and "imd_q1" in groups:
+        over = mean(groups["imd_q1"]) - mean(instance.zones.weight)
+        if over > gap + tol:
+            out.append(f"imd_q1: mean drive {over:.4f} min above everyone's, over the limit of "
+                       f"{gap:g}")
     return out
 
 

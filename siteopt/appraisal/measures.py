@@ -20,7 +20,7 @@ import numpy.typing as npt
 from siteopt.appraisal.settings import WITHIN_MIN, AppraisalSettings
 from siteopt.catalogue.capacity import erlang_b
 from siteopt.runs.pipeline import Prepared, bed_shortfall, evaluate_configuration
-from siteopt.wards.instance import FloatArray, Instance
+from siteopt.wards.instance import FloatArray, Instance, equity_limit_notes
 from siteopt.wards.results import (
     SHARE_EPS,
     Solution,
@@ -233,7 +233,21 @@ def option_measures(prepared: Prepared, solution: Solution, settings: AppraisalS
         "erlang_refusal": site_refusal(inst, solution, prepared.demand.target_occupancy),
         "status": solution.status_text,
         "violations": list(solution.violations),
+        "equity_limit_breaches": equity_limit_breaches(prepared, solution),
     }
+
+
+def equity_limit_breaches(prepared: Prepared, solution: Solution) -> list[str]:
+    """The scenario's equity limits (group rise against business as usual, deprived gap) that
+    an option breaks, in words; empty when the scenario sets none or the option meets them.
+    Named options are evaluated as given, so they can break a limit the optimiser keeps."""
+    s = prepared.scenario.model
+    if s.max_group_mean_travel_increase_min is None and s.max_deprived_gap_min is None:
+        return []
+    a = solution.assignment
+    notes = equity_limit_notes(prepared.evaluation_instance, s, a.zone_idx, a.site_idx,
+                               a.service_idx, a.share)
+    return [n for n in notes if "is broken" in n]
 
 
 def evaluate_choice(prepared: Prepared, name: str, choice: Mapping[str, str]) -> Solution:

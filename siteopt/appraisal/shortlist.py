@@ -8,7 +8,10 @@ capital        capital within the scenario's limit (net or gross)
 staffing       registered nurses within the scenario's limit or, if none is set, within
                ``rn_wte_headroom_vs_status_quo`` times today's; total staff within its limit
 equity         every local authority and deprivation quintile has at least
-               ``equity_min_share_within_45_min`` of its 65+ population within 45 minutes
+               ``equity_min_share_within_45_min`` of its 65+ population within 45 minutes;
+               and, when the scenario sets an equity limit, no group's 65+ mean drive rises
+               more than it allows against business as usual (or the most deprived quintile's
+               stays within the allowed gap above everyone's)
 access         no zone's drive to its ward over the scenario's ``max_travel_min``; the 65+
                mean drive within ``max_mean_travel_min`` (when the scenario sets them)
 resilience     no isolated ward (the only ward on its site) below ``isolated_ward_min_beds``;
@@ -105,9 +108,11 @@ def hurdles(prepared: Prepared, m: Mapping[str, Any], status_quo: Mapping[str, A
         for name, acc in m[group].items():
             if acc["people_65_plus"] > 0 and acc[key] < settings.equity_min_share_within_45_min:
                 low.append(f"{label}{name} {acc[key]:.0%}")
-    out["equity"] = (None if not low else
-                     f"fewer than {settings.equity_min_share_within_45_min:.0%} of people aged "
-                     f"65+ within {EQUITY_WITHIN_MIN:g} minutes in " + ", ".join(low))
+    equity = [] if not low else [
+        f"fewer than {settings.equity_min_share_within_45_min:.0%} of people aged 65+ within "
+        f"{EQUITY_WITHIN_MIN:g} minutes in " + ", ".join(low)]
+    equity += m.get("equity_limit_breaches", [])
+    out["equity"] = "; ".join(equity) or None
     out["access"] = access_hurdle(prepared, m)
     out["resilience"] = resilience_hurdle(prepared, m, settings)
     return out

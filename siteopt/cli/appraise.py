@@ -201,6 +201,9 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
     passing = sum(o.shortlisted for o in result.options)
     click.echo(f"siteopt appraise, scenario {scenario_label(prepared.scenario)}: "
                f"{len(result.options)} options, {passing} pass every hurdle; {seconds:.1f} s")
+    if not d["eligible_in_order"]:
+        click.echo("no short-listed option passes every hurdle: the optimum for the scenario is "
+                   "shown as the preferred option, and it fails a hurdle (see the report)")
     click.echo(f"preferred: Option {d['letters'].get(result.preferred, '?')}: "
                f"{d['titles'][result.preferred]} (mean drive "
                f"{pref.measures['access']['mean_travel_min']:.1f} min, NPV vs business as usual "

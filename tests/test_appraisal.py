@@ -389,7 +389,8 @@ def test_cli_appraise_writes_everything_and_bad_input_keeps_it(tmp_path: Path) -
         args += ["--set", o]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    assert res.output.startswith("siteopt appraise: ")
+    assert res.output.startswith("siteopt appraise, scenario base (")
+    assert "\npreferred: Option " in res.output and "\nrule: " in res.output
     for name in ("report.html", "appraisal.csv", "appraisal.xlsx", "appraisal.json",
                  "enumeration.csv", "why.csv"):
         assert (out / name).stat().st_size > 0

@@ -433,6 +433,9 @@ def test_broken_boundary_file(region: Path, fault: Fault, expected: str) -> None
 # --------------------------------------------------------------------------- options files
 HEADER = "option,site_id,service,wards,beds\n"
 GOOD = "mine,coalville,rehab,1,24\n"
+GOOD_BOTH = GOOD + "mine,coalville,stroke,1,24\n"
+"""An option offering every service somewhere (an option with none of a service is refused:
+nobody's drive to it could be measured)."""
 
 OPTIONS: list[tuple[str, bytes, str]] = [
     ("unknown-site", (HEADER + "mine,nowhere,rehab,1,24\n").encode(),
@@ -489,7 +492,7 @@ def test_a_well_formed_option_is_read(region: Path, tmp_path: Path) -> None:
     from siteopt.runs.pipeline import prepare
 
     options = tmp_path / "mine.csv"
-    options.write_bytes(bom(crlf((HEADER + GOOD).encode())))
+    options.write_bytes(bom(crlf((HEADER + GOOD_BOTH).encode())))
     choice = read_user_options(options, prepare(region))["mine"]
     assert choice["oakham"] == "closed" and choice["coalville"] != "closed"
 

@@ -190,7 +190,7 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
             for n in map_notes:
                 click.echo(f"note: {n}", err=True)
         progress("the report and tables")
-        files = render(result, map_files)
+        files = render(result, map_files, run.staging)
         for name in counted(progress, "writing files", list(files)):
             run.write(name, files[name])
         run.commit()

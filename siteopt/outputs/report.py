@@ -5,8 +5,11 @@ Files under the run folder (every one written atomically, after everything is co
 ==========================  ==================================================================
 ``appraisal.csv``           one row per option: beds, sites, access, capital, revenue, staff,
                             Erlang refusal, Green Book NPC/NPV, hurdles
-``appraisal.xlsx``          the same and the detail tables, one sheet each, plus every
-                            assumption with its source
+``appraisal.xlsx``          the same and the detail tables, one formatted sheet each (headers in
+                            words with units, number formats, filters), an About sheet with the
+                            sources, licences and a data dictionary, and every assumption
+``report.docx``             the report for consultation documents (Word styles, tables, maps)
+``datapackage.json``        a Frictionless data package describing every CSV's columns
 ``access_by_group.csv``     65+ drive time per option and local authority / IMD quintile, and
                             the change from the status quo
 ``sites.csv``               wards, beds and Erlang refusal per option and site
@@ -44,10 +47,15 @@ from siteopt.appraisal.equality import section_statements
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import statements_as_dicts, summary_statements
-from siteopt.fileio import csv_cell, spreadsheet_safe, write_atomically, write_bytes_atomically
-from siteopt.outputs.equality_report import EQUALITY_SHEET, equality_rows, neighbourhood_rows
+from siteopt.fileio import csv_cell, write_atomically, write_bytes_atomically
+from siteopt.outputs.columns import vocabulary
+from siteopt.outputs.datapackage import datapackage, datapackage_json
+from siteopt.outputs.docx_report import equality_input, report_docx
+from siteopt.outputs.equality_report import equality_rows, neighbourhood_rows
 from siteopt.outputs.explorer import explorer_html
 from siteopt.outputs.report_html import charts, max_refusal, option_label, report_html, role
+from siteopt.outputs.workbook import about_from_appraisal, to_workbook, why_rows
+from siteopt.outputs.workbook import assumption_rows as flat_assumption_rows
 from siteopt.runs.pipeline import manifest
 from siteopt.runs.scenario import scenario_label
 
@@ -210,13 +218,6 @@ def enumeration_rows(a: Appraisal) -> list[dict[str, Any]]:
     return rows
 
 
-def assumption_rows(a: Appraisal) -> list[dict[str, Any]]:
-    """Every assumption with its value and source."""
-    asm = a.prepared.data.assumptions
-    return [{"key": k, "value": json.dumps(v, default=str) if not isinstance(v, str) else v,
-             "source": asm.sources.get(k, "")} for k, v in asm.values.items()]
-
-
 def to_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     """CSV text with the union of the rows' keys as the header (first-seen order)."""
     header: dict[str, None] = {}
@@ -236,40 +237,6 @@ def _cell(v: Any) -> Any:
     if isinstance(v, float):
         return round(v, 6)
     return csv_cell(v)
-
-
-def to_xlsx(sheets: Mapping[str, Sequence[Mapping[str, Any]]]) -> bytes:
-    """An XLSX workbook with one sheet per table (header row frozen and bold)."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook()
-    first = True
-    for name, rows in sheets.items():
-        ws = wb.active if first else wb.create_sheet()
-        first = False
-        ws.title = name[:31]
-        header: dict[str, None] = {}
-        for r in rows:
-            header.update(dict.fromkeys(r))
-        cols = list(header)
-        ws.append(cols)
-        for c in ws[1]:
-            c.font = Font(bold=True)
-        for r in rows:
-            ws.append([_xl(r.get(c, "")) for c in cols])
-        ws.freeze_panes = "B2"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
-def _xl(v: Any) -> Any:
-    if isinstance(v, bool | int | float) or v is None:
-        return v
-    if isinstance(v, str):
-        return spreadsheet_safe(v)
-    return spreadsheet_safe(json.dumps(v, default=str))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,14 +297,18 @@ def appraisal_document(a: Appraisal) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
-def render(a: Appraisal, map_files: Sequence[str] = ()) -> dict[str, str | bytes]:
-    """Every output file's name and content, computed before anything is written."""
+def render(a: Appraisal, map_files: Sequence[str] = (), map_dir: Path | None = None
+           ) -> dict[str, str | bytes]:
+    """Every output file's name and content, computed before anything is written.
+
+    ``map_dir`` is where the maps were drawn (their PNGs are embedded in the Word report).
+    """
     tables = {
         "appraisal.csv": option_rows(a),
         "access_by_group.csv": group_rows(a),
         "sites.csv": site_rows(a),
         "zone_change.csv": zone_rows(a),
-        "why.csv": a.why,
+        "why.csv": why_rows(a.why),
     }
     if a.enumeration is not None:
         tables["enumeration.csv"] = enumeration_rows(a)
@@ -346,17 +317,22 @@ def render(a: Appraisal, map_files: Sequence[str] = ()) -> dict[str, str | bytes
         tables["equality.csv"] = equality
         tables["most_affected.csv"] = neighbourhood_rows(a)
     files: dict[str, str | bytes] = {name: to_csv(rows) for name, rows in tables.items()}
-    sheets = {"Options": tables["appraisal.csv"], "Access by group": tables["access_by_group.csv"],
-              "Sites": tables["sites.csv"], "Why": tables["why.csv"],
-              "Enumeration": tables.get("enumeration.csv", []),
-              EQUALITY_SHEET: tables.get("equality.csv", []),
-              "Most affected": tables.get("most_affected.csv", []),
-              "Assumptions": assumption_rows(a)}
-    files["appraisal.xlsx"] = to_xlsx(sheets)
+    vocab = vocabulary(a)
+    about = about_from_appraisal(a)
+    files["appraisal.xlsx"] = to_workbook(
+        {**tables, "assumptions": flat_assumption_rows(a.prepared.data.assumptions)}, about,
+        vocab)
     files["appraisal.json"] = json.dumps(appraisal_document(a), sort_keys=True, indent=1) + "\n"
     files["explorer.html"] = explorer_html(a)
-    names = [*files, "report.html"]
-    files["report.html"] = report_html(a, charts(a), names, map_files)
+    images = charts(a)
+    pngs = [Path(map_dir) / f for f in map_files if f.endswith(".png")] if map_dir else []
+    files["report.docx"] = report_docx(a, images, pngs, equality_input(a), date=about.date)
+    names = [*files, "report.html", "datapackage.json"]
+    files["report.html"] = report_html(a, images, names, map_files)
+    files["datapackage.json"] = datapackage_json(datapackage(
+        tables, f"{about.region}: community hospital inpatient beds, options appraisal, "
+        f"scenario {about.scenario}", vocab, name=f"siteopt-appraisal-{a.prepared.scenario.name}",
+        other_files=["appraisal.json", "report.html", "report.docx", "explorer.html"]))
     return files
 
 

@@ -125,6 +125,14 @@ def max_refusal(o: OptionResult) -> float:
 # ---------------------------------------------------------------------------------------------
 # Charts
 # ---------------------------------------------------------------------------------------------
+GREYS = ("#000000", "#555555", "#8c8c8c", "#b5b5b5", "#2b2b2b", "#6e6e6e", "#a0a0a0", "#d0d0d0")
+"""Chart colours that stay distinct in greyscale print (lightness steps); line styles,
+markers and hatching carry the difference too, and every option is labelled directly."""
+LINE_STYLES = (("-", 2.6), ("--", 2.0), (":", 2.4), ("-.", 1.8), ((0, (5, 1)), 1.6),
+               ((0, (1, 1)), 2.2), ((0, (3, 1, 1, 1)), 1.6), ("-", 1.0))
+HATCHES = ("", "//", "..", "xx", "\\\\", "--", "++", "oo")
+
+
 def png(fig: Any) -> str:
     """A matplotlib figure as base64 PNG (the figure is closed)."""
     import matplotlib.pyplot as plt
@@ -149,17 +157,20 @@ def charts(a: Appraisal) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(8, 5))
     e = a.enumeration
     if e is not None:
-        ax.scatter(e.cost_gbp_per_year / GBP_PER_M, e.mean_travel_min, s=8, color="#bbbbbb",
+        ax.scatter(e.cost_gbp_per_year / GBP_PER_M, e.mean_travel_min, s=8, color="#d9d9d9",
                    label=f"every configuration within the limits ({e.n_meeting_limits:,})")
     front = [a.option(n) for n in dict.fromkeys(a.frontier)]
     ax.plot([o.measures["cost_gbp_per_year"] / GBP_PER_M for o in front],
-            [o.measures["access"]["mean_travel_min"] for o in front], "-o", color="#005eb8",
+            [o.measures["access"]["mean_travel_min"] for o in front], "-o", color="#444444",
             ms=4, label=f"Pareto frontier ({len(front)} points)")
     markers = ["s", "D", "^", "v", "P", "X", "*", "h"]
     for i, o in enumerate(opts):
-        ax.scatter([o.measures["cost_gbp_per_year"] / GBP_PER_M],
-                   [o.measures["access"]["mean_travel_min"]], s=70, marker=markers[i % 8],
-                   zorder=5, label=f"Option {d['letters'][o.name]} ({role(a, o.name)})")
+        x, y = o.measures["cost_gbp_per_year"] / GBP_PER_M, o.measures["access"]["mean_travel_min"]
+        ax.scatter([x], [y], s=70, marker=markers[i % 8], color=GREYS[i % len(GREYS)],
+                   edgecolor="#000000", zorder=5,
+                   label=f"Option {d['letters'][o.name]} ({role(a, o.name)})")
+        ax.annotate(d["letters"][o.name], (x, y), textcoords="offset points", xytext=(6, 4),
+                    fontsize=9, fontweight="bold")
     ax.set_xlabel("annual cost: revenue + annualised capital (£m a year)")
     ax.set_ylabel("mean drive time, people aged 65+ (minutes)")
     ax.set_title("Cost against access")
@@ -171,7 +182,8 @@ def charts(a: Appraisal) -> dict[str, str]:
     xs = np.arange(inst.n_sites)
     for i, o in enumerate(opts):
         beds = [sum(o.measures["sites"][s.site_id]["beds"].values()) for s in inst.sites]
-        ax.bar(xs + i * width - 0.4 + width / 2, beds, width,
+        ax.bar(xs + i * width - 0.4 + width / 2, beds, width, color=GREYS[i % len(GREYS)],
+               hatch=HATCHES[i % len(HATCHES)], edgecolor="#222222", linewidth=0.5,
                label=f"Option {d['letters'][o.name]}")
     ax.set_xticks(xs)
     ax.set_xticklabels([short_site_name(s.name) for s in inst.sites], rotation=35, ha="right",
@@ -182,11 +194,14 @@ def charts(a: Appraisal) -> dict[str, str]:
     ax.legend(fontsize=8)
     out["beds"] = png(fig)
     fig, ax = plt.subplots(figsize=(8, 5))
-    for o in opts:
+    for i, o in enumerate(opts):
         _z, t, w = weighted_assignment_rows(inst, o.solution)
         order = np.argsort(t)
         cum = np.cumsum(w[order]) / float(inst.zones.weight.sum())
-        ax.step(t[order], 100 * cum, where="post", label=f"Option {d['letters'][o.name]}")
+        style = LINE_STYLES[i % len(LINE_STYLES)]
+        ax.step(t[order], 100 * cum, where="post", label=f"Option {d['letters'][o.name]}",
+                color=GREYS[i % len(GREYS)], linestyle=style[0], lw=style[1], zorder=10 - i,
+                marker=markers[i % 8], markevery=max(1, len(t) // 8), ms=5)
     for m in WITHIN_MIN:
         ax.axvline(m, color="#999999", lw=0.8, ls=":")
     ax.set_xlabel("drive time to the ward of each service (minutes)")
@@ -683,7 +698,8 @@ def report_html(a: Appraisal, images: Mapping[str, str], files: Sequence[str],
     parts += groups_section(a)
     parts += equality_section_html(a)
     captions = {"pareto": "Cost against access: every configuration within the limits (grey), "
-                          "the Pareto frontier (blue) and the short-listed options.",
+                          "the Pareto frontier (dark line) and the short-listed options, each "
+                          "labelled by its letter.",
                 "beds": "Beds per site in the short-listed options.",
                 "travel": "Share of people aged 65+ within each drive time."}
     parts.append("<h2 id='charts'>Charts</h2>")

@@ -30,6 +30,8 @@ from siteopt.wards.results import Solution
 
 EVIL = "<script>alert(1)</script>"
 EVIL_JS = "`${alert(2)}`\\"
+EVIL_JINJA = "{{ 7*7 }} Ward {# 1"
+"""Template syntax in a name: shown as text, never evaluated (folium would compile it)."""
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +61,13 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     zones = layers["Neighbourhoods: drive time to the wards they use (as planned)"].features
     assert len(zones) == len(data.zones) == 634
     assert len(layers["Local authorities"].features) == 9
-    catch = layers["Catchments (site each area is assigned to)"].features
-    assert len(catch) == 6 + 1  # one area per open site that has a catchment, plus the divides
+    # Catchments: the dividing lines only, off when the page opens (they read as "the nearest
+    # hospital" and are not: the legend and the popups say what they are).
+    catch = layers[maps.CATCHMENT_LAYER]
+    assert len(catch.features) == 1 and catch.show is False
+    assert catch.features[0]["geometry"]["type"] in ("LineString", "MultiLineString")
+    # Neighbourhoods are polygons (a choropleth), no dots.
+    assert {f["geometry"]["type"] for f in zones} <= {"Polygon", "MultiPolygon"}
     # Bounds: every site and zone inside, and the map is LLR (about 52.4-52.98 N, 1.6-0.4 W).
     (s, w), (n, e) = m.get_bounds()
     assert s <= data.zones["lat"].min() and n >= data.zones["lat"].max()
@@ -72,7 +79,7 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     for f, t in zip(zones, view.zones.travel_min, strict=True):
         assert f["properties"]["style"]["fillColor"] == TRAVEL_PALETTE[travel_class(t)]
     assert (view.zones.travel_min > view.zones.nearest_travel_min + 1).any()
-    popup = zones[0]["properties"]["popup"]
+    popup = "<br>".join(zones[0]["properties"]["popup"])
     assert "to the ward of each service they use (as planned)" in popup
     assert "nearest site with inpatient beds (for comparison only)" in popup
     # Closed sites are marked, in words too.
@@ -84,12 +91,20 @@ def test_option_map_build(llr: tuple[Prepared, dict[str, Solution]]) -> None:
     legends = [c for c in root_children if isinstance(c, leaflet.Legend)]
     assert len(legends) == 1
     assert all(label in legends[0].html_text for label in travel_labels())
-    assert MEASURE_WORDS in legends[0].html_text and "nearest" not in legends[0].html_text
+    colours_part = legends[0].html_text.split("<h3>Hospitals</h3>")[0]
+    assert MEASURE_WORDS in colours_part and "nearest" not in colours_part
+    # The catchment layer says what a catchment is (not the nearest hospital).
+    assert "can be further than the nearest hospital when the nearer wards are full" in (
+        legends[0].html_text)
     assert "L.control.layers" in page
     assert "<title>STP 2016 proposal: community hospital inpatient beds" in page
     assert "<h1>STP 2016 proposal" in page
     assert "OpenStreetMap" in page and "ONS" in page and "NHS" in page
-    assert maps.page_counts(m) == {"markers": 9, "paths": 634 + 9 + 7}
+    assert "OpenStreetMap background (needs internet)" in page
+    assert maps.page_counts(m) == {"markers": 9, "paths": 634 + 9}
+    # Every hospital is labelled permanently with its name.
+    labels = [f["properties"]["label"] for f in with_beds + without]
+    assert sorted(labels) == sorted(leaflet.esc(n) for n in data.sites["name"])
     # No solver words: the 2016 plan fails its bed need, and the page says so in words.
     assert "optimal" not in page.lower() and "Model status" not in page
     assert "does not meet every requirement" in page and "Bed need not met" in page
@@ -146,6 +161,7 @@ def _evil_geodata(geodata_copy: Path) -> Path:
     rows[0]["name"] = EVIL
     rows[1]["name"] = EVIL_JS
     rows[2]["town"] = "<img src=x onerror=alert(3)>"
+    rows[3]["name"] = EVIL_JINJA
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -175,6 +191,7 @@ def test_names_from_data_are_escaped(geodata_copy: Path,
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert "\\u003cscript\\u003ealert(1)" in page
         assert page.count("<script>") == page.count("</script>")
+        assert "{{ 7*7 }} Ward {# 1" in page and "49 Ward" not in page
 
 
 def test_appraisal_measures_are_listed(llr: tuple[Prepared, dict[str, Solution]]) -> None:

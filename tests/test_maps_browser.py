@@ -62,7 +62,7 @@ class Browser:
                                               suppress_origin=True)
         self.next_id = 0
         self.events: list[dict[str, Any]] = []
-        for domain in ("Page", "Runtime", "Log"):
+        for domain in ("Page", "Runtime", "Log", "Network"):
             self.call(f"{domain}.enable")
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
@@ -124,6 +124,12 @@ class Browser:
             elif m == "Page.javascriptDialogOpening":
                 out.append(f"dialog: {p.get('message')}")
         return out
+
+    def requests(self) -> list[str]:
+        """The URLs the page asked for since it was opened."""
+        self.evaluate("1")  # drain pending events
+        return [ev["params"]["request"]["url"] for ev in self.events
+                if ev["method"] == "Network.requestWillBeSent"]
 
     def close(self) -> None:
         try:
@@ -200,8 +206,73 @@ def test_every_llr_map_renders_offline(llr: Any, browser: Browser, tmp_path: Pat
         assert got["paths"] == expected["paths"] > 0, name
         assert got["maps"] == got["layersControls"] == n_maps, name
         assert got["legend"] == 1 and got["tables"] >= 2, name
+        # Nothing leaves file:// (the background tiles are off unless asked for).
+        assert [u for u in browser.requests() if not u.startswith(("file:", "data:"))] == [], name
+        check_choropleth(browser, name, n_maps, len(prepared.data.sites))
         if kind == "option":
             check_keyboard(browser, name)
+
+
+def check_choropleth(browser: Browser, name: str, n_maps: int, n_sites: int) -> None:
+    """Each map's opening view holds every neighbourhood polygon; every hospital's name is a
+    permanent label inside the map, not over another label; the scale bar is inside the map
+    and clear of the attribution."""
+    got = browser.evaluate("""(() => {
+      const maps = Object.keys(window).filter(k => /^map_[0-9]+$/.test(k))
+        .map(k => window[k]).filter(m => m instanceof L.Map);
+      const hit = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom
+        && b.top < a.bottom;
+      return maps.map(m => {
+        const view = m.getBounds(), polygons = [];
+        m.eachLayer(l => { if (l instanceof L.Polygon) { polygons.push(l); } });
+        const frame = m.getContainer().getBoundingClientRect();
+        const labels = Array.from(m.getContainer().querySelectorAll(
+          '.leaflet-tooltip.siteopt-label')).map(e => e.getBoundingClientRect());
+        const scale = m.getContainer().querySelector('.leaflet-control-scale')
+          .getBoundingClientRect();
+        const attribution = m.getContainer().querySelector('.leaflet-control-attribution')
+          .getBoundingClientRect();
+        return {polygons: polygons.length,
+                outside: polygons.filter(p => !view.contains(p.getBounds())).length,
+                labels: labels.length,
+                labelsInside: labels.every(r => r.left >= frame.left && r.right <= frame.right
+                  && r.top >= frame.top && r.bottom <= frame.bottom),
+                labelOverlaps: labels.filter((a, i) => labels.some((b, j) => j > i && hit(a, b)))
+                  .length,
+                scaleInside: scale.width > 20 && scale.left >= frame.left
+                  && scale.bottom <= frame.bottom,
+                scaleClear: !hit(scale, attribution)};
+      });
+    })()""")
+    assert len(got) == n_maps, name
+    for m in got:
+        # 634 neighbourhoods and 9 local authorities, all inside the opening view
+        assert m["polygons"] == 634 + 9 and m["outside"] == 0, (name, m)
+        assert m["labels"] == n_sites and m["labelsInside"], (name, m)
+        assert m["labelOverlaps"] == 0, (name, m)
+        assert m["scaleInside"] and m["scaleClear"], (name, m)
+
+
+def test_tiles_only_when_asked(llr: Any, browser: Browser, tmp_path: Path) -> None:
+    """With ``tiles=True`` the map opens on the OpenStreetMap background (which asks the web
+    for tiles); by default it does not, and the choice is labelled "needs internet"."""
+    from siteopt.outputs import leaflet, maps
+    prepared, solutions = llr
+    for tiles in (False, True):
+        path = leaflet.write_page(maps.option_map(prepared, solutions, "stp_2016", tiles=tiles),
+                                  tmp_path / f"tiles_{tiles}.html")
+        browser.open(path.as_uri())
+        got = browser.evaluate(
+            "({tiles: document.querySelectorAll('.leaflet-tile-pane img').length,"
+            " choice: Array.from(document.querySelectorAll('.leaflet-control-layers-base label'))"
+            "   .map(e => e.innerText.trim())})")
+        web = [u for u in browser.requests() if u.startswith(("http:", "https:"))]
+        assert "OpenStreetMap background (needs internet)" in got["choice"]
+        assert "Plain background (works offline)" in got["choice"]
+        if tiles:
+            assert got["tiles"] > 0 and web and all("tile.openstreetmap.org" in u for u in web)
+        else:
+            assert got["tiles"] == 0 and web == []
 
 
 def check_keyboard(browser: Browser, name: str) -> None:

@@ -48,13 +48,17 @@ def solve_named(prepared: Prepared, name: str) -> Solution:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=DEFAULT_MAPS_DIR, show_default=True,
               help="Folder to write the maps to (under outputs/, which git ignores).")
+@click.option("--tiles", is_flag=True,
+              help="Open the web maps on the OpenStreetMap background (needs internet); "
+                   "default: a plain background that works offline.")
 def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
                 travel_csv: Path | None, option: str, compare: str | None, baseline: str,
-                fmt: str, out_dir: Path, cache_dir: Path | None) -> None:
+                fmt: str, out_dir: Path, cache_dir: Path | None, tiles: bool) -> None:
     """Draw the maps of an option for consultation.
 
-    Writes the option's map (hospitals with their beds before and after, neighbourhoods by drive
-    time to the nearest hospital with beds, catchments, local authorities), its change map
+    Writes the option's map (hospitals with their beds before and after, neighbourhoods shaded
+    by the 65+ mean drive to the wards they use as planned, catchments, local authorities), its
+    change map
     against the baseline (unless it is the baseline), and a side-by-side page: with --compare,
     of the two options; otherwise of the baseline and the option.
     Web pages are self-contained and work offline; print maps need no web tiles.
@@ -81,7 +85,7 @@ def map_command(geodata_dir: Path, scenario_path: Path | None, overrides: Sequen
             solutions_all[baseline] = solve_named(prepared, baseline)
         if fmt == "html":
             paths = write_maps(prepared, solutions_all, run.staging, baseline=baseline,
-                               only=names, compare=compare)
+                               only=names, compare=compare, tiles=tiles)
         else:
             paths = write_static_maps(prepared, solutions_all, run.staging, baseline=baseline,
                                       formats=(fmt,), only=names, compare=compare)

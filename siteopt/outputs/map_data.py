@@ -13,9 +13,15 @@ PNG/PDF) draw from an :class:`OptionView`, so the two kinds of map always show t
   only, the drive to the nearest site with inpatient beds;
 * per local authority and for the whole area, the report's own figures
   (:func:`siteopt.appraisal.measures.access_summary`): mean, share within 30 minutes, longest;
-* catchment areas as polygons: the Voronoi cells of the zone centroids, clipped to the local
-  authority boundaries and merged by catchment site (the site the model sends most of the zone's
-  first-service need to: rehab in LLR);
+* every zone's shape (:func:`zone_shapes`): its LSOA polygon from ``boundaries_lsoa.geojson``
+  when the region has one (the maps shade the polygons: a choropleth), else its centroid (the
+  maps draw a dot and say so in the legend);
+* catchment areas as polygons: the zones' LSOA polygons (or, without them, the Voronoi cells of
+  the zone centroids clipped to the local authorities) merged by catchment site (the site the
+  model sends most of the zone's first-service need to: rehab in LLR; it can be further than
+  the nearest when nearer wards are full);
+* the region's extent (:func:`map_bounds`: every boundary polygon, zone and site), the opening
+  view of the web maps and the frame of the print maps;
 * the class breaks and colour-blind-safe palettes of the legends.
 """
 
@@ -31,8 +37,9 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 from shapely import MultiPoint, Point, box, voronoi_polygons
-from shapely.geometry import mapping, shape
+from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
@@ -294,6 +301,8 @@ class ZoneView:
     """Position (in :attr:`OptionView.sites`) of that site, -1 if none."""
     nearest_by_service: Mapping[str, FloatArray]
     """For comparison only: drive time to the nearest site with beds of each service."""
+    nearest_site_by_service: Mapping[str, IntArray]
+    """Position of that site per service, -1 if none."""
     catchment_site: IntArray
     """The site the zone's first-service need is mostly assigned to (-1 if none)."""
     catchment_travel_min: FloatArray
@@ -481,10 +490,10 @@ def _zone_view(prepared: Prepared, instance: Instance, solution: Solution,
     travel = np.asarray(instance.travel_min, dtype=np.float64)[rows]
     open_any = np.array([s.total_after > 0 for s in sites])
     nearest_t, nearest_i = _nearest(travel, open_any)
-    by_service = {}
+    by_service, site_by_service = {}, {}
     for v in instance.services:
         cols = np.array([s.beds_after.get(v, 0) > 0 for s in sites])
-        by_service[v] = _nearest(travel, cols)[0]
+        by_service[v], site_by_service[v] = _nearest(travel, cols)
     # The maps' measure, as the report's: a zone with no ward planned for it has none (inf).
     uses = _zone_uses(instance, solution)
     used = np.array([len(u) > 0 for u in uses])
@@ -512,6 +521,7 @@ def _zone_view(prepared: Prepared, instance: Instance, solution: Solution,
         nearest_travel_min=nearest_t,
         nearest_site=nearest_i,
         nearest_by_service=by_service,
+        nearest_site_by_service=site_by_service,
         catchment_site=catch,
         catchment_travel_min=catch_t,
     )
@@ -574,6 +584,112 @@ def boundaries(prepared: Prepared, kind: str = "lad") -> list[tuple[dict[str, An
     return [(dict(f.get("properties") or {}), shape(f["geometry"])) for f in doc["features"]]
 
 
+ZONE_SHAPES_KIND = "lsoa"
+"""The boundary file of the zones' polygons: ``boundaries_lsoa.geojson`` (optional; its
+``lsoa_code`` is zones.csv's ``zone_id``)."""
+
+ZONE_SHAPE_DIGITS = 4
+"""Decimal places of the zone polygons' coordinates on web pages (1e-4 degree: about 11 m of
+latitude, 7 m of longitude, well inside the super generalised boundaries' own 200 m)."""
+
+
+@dataclass(frozen=True, eq=False)
+class ZoneShapes:
+    """Each zone's polygon (WGS84) in zone order; None for a zone the boundary file lacks."""
+
+    geometries: tuple[BaseGeometry | None, ...]
+    source: str
+    """The boundary file's name, or ``""`` if the region has none."""
+
+    @property
+    def n_polygons(self) -> int:
+        return sum(g is not None for g in self.geometries)
+
+    @property
+    def complete(self) -> bool:
+        """Every zone has a polygon."""
+        return bool(self.geometries) and self.n_polygons == len(self.geometries)
+
+    def bng_geometries(self) -> tuple[BaseGeometry, ...]:
+        """The polygons in British National Grid metres (only for a complete set)."""
+        return _bng_shapes(self)
+
+    def dots_words(self) -> str:
+        """What the maps say about zones drawn as dots (empty if none are)."""
+        missing = len(self.geometries) - self.n_polygons
+        if missing == 0:
+            return ""
+        if self.n_polygons == 0:
+            return ("This region's geodata has no neighbourhood boundaries "
+                    f"(boundaries_{ZONE_SHAPES_KIND}.geojson), so each neighbourhood is a dot at "
+                    "its centre.")
+        return (f"{missing} neighbourhoods have no boundary in boundaries_{ZONE_SHAPES_KIND}"
+                ".geojson and are drawn as dots at their centres.")
+
+
+@lru_cache(maxsize=4)
+def _bng_shapes(shapes: ZoneShapes) -> tuple[BaseGeometry, ...]:
+    return tuple(geometry_to_bng(g) for g in shapes.geometries if g is not None)
+
+
+@lru_cache(maxsize=4)
+def _zone_shapes(path: str, mtime_ns: int, zone_ids: tuple[str, ...]) -> ZoneShapes:
+    doc = _read_geojson(path, mtime_ns)
+    by_code = {str((f.get("properties") or {}).get("lsoa_code", "")): f["geometry"]
+               for f in doc["features"]}
+    geoms = tuple(shape(by_code[z]) if z in by_code else None for z in zone_ids)
+    return ZoneShapes(geoms, Path(path).name)
+
+
+def zone_shapes(prepared: Prepared, zone_ids: Sequence[str]) -> ZoneShapes:
+    """The zones' LSOA polygons from ``boundaries_lsoa.geojson`` (matched on ``lsoa_code`` =
+    ``zone_id``), in the order of ``zone_ids``; no polygons if the region has no such file
+    (the geodata loader has already checked the file when present)."""
+    path = prepared.data.boundary_path(ZONE_SHAPES_KIND)
+    if not path.is_file():
+        return ZoneShapes(tuple(None for _ in zone_ids), "")
+    return _zone_shapes(str(path), path.stat().st_mtime_ns, tuple(zone_ids))
+
+
+def map_bounds(prepared: Prepared, view: OptionView) -> tuple[tuple[float, float],
+                                                             tuple[float, float]]:
+    """((south, west), (north, east)) of the whole region: every local authority and zone
+    polygon, zone centroid and site (the opening view of the web maps)."""
+    (s, w), (n, e) = view.bounds
+    shapes = zone_shapes(prepared, view.zones.zone_ids)
+    geoms = [g for g in shapes.geometries if g is not None]
+    geoms += [g for _, g in boundaries(prepared, "lad")]
+    for g in geoms:
+        gw, gs, ge, gn = g.bounds
+        s, w, n, e = min(s, gs), min(w, gw), max(n, gn), max(e, ge)
+    return (float(s), float(w)), (float(n), float(e))
+
+
+LABEL_NEAR_M = 6_000.0
+"""Two hospitals closer than this (metres) have their name labels placed on opposite sides, so
+the permanent labels of the web maps do not overlap at the opening zoom."""
+
+
+def label_sides(view: OptionView) -> list[str]:
+    """Where each site's permanent name label goes (``bottom``, ``top``, ``left`` or ``right``
+    of its symbol): below, unless another site is within :data:`LABEL_NEAR_M`, then on the side
+    away from the nearest such site."""
+    xs, ys = to_bng([s.lat for s in view.sites], [s.lon for s in view.sites])
+    out = []
+    for k in range(len(view.sites)):
+        dx, dy = xs - xs[k], ys - ys[k]
+        dist = np.hypot(dx, dy)
+        dist[k] = np.inf
+        j = int(np.argmin(dist)) if len(dist) else -1
+        if j < 0 or dist[j] >= LABEL_NEAR_M:
+            out.append("bottom")
+        elif abs(dy[j]) >= abs(dx[j]):
+            out.append("top" if dy[j] < 0 else "bottom")
+        else:
+            out.append("left" if dx[j] > 0 else "right")
+    return out
+
+
 @lru_cache(maxsize=4)
 def _voronoi_cells(lad_path: str, mtime_ns: int, lons: tuple[float, ...],
                    lats: tuple[float, ...]) -> tuple[BaseGeometry, ...]:
@@ -592,24 +708,68 @@ def _voronoi_cells(lad_path: str, mtime_ns: int, lons: tuple[float, ...],
     return tuple(out)
 
 
-def catchment_areas(prepared: Prepared, view: OptionView) -> list[tuple[int, BaseGeometry]]:
-    """(site position, WGS84 polygon) of each catchment: zones' Voronoi cells merged by site.
+@dataclass(frozen=True, eq=False)
+class _Cells:
+    """Each zone's area (BNG) for the catchments; ``coverage``: they tile the region without
+    gaps or overlaps (LSOA polygons), so their union is exact and quick."""
 
-    Cells are drawn around the zone centroids and clipped to the local authority boundaries, so
-    the areas are approximate at their edges; zones without a catchment site are left out.
-    """
+    geoms: tuple[BaseGeometry, ...]
+    coverage: bool
+
+
+@lru_cache(maxsize=4)
+def _lsoa_cells(shapes: ZoneShapes) -> _Cells:
+    geoms = shapes.bng_geometries()
+    return _Cells(geoms, bool(shapely.coverage_is_valid(shapely.GeometryCollection(geoms))))
+
+
+@lru_cache(maxsize=4)
+def _voronoi_cellset(lad_path: str, mtime_ns: int, lons: tuple[float, ...],
+                     lats: tuple[float, ...]) -> _Cells:
+    return _Cells(_voronoi_cells(lad_path, mtime_ns, lons, lats), False)
+
+
+def _catchment_cells(prepared: Prepared, view: OptionView) -> _Cells:
+    """Each zone's area in BNG: its LSOA polygon if every zone has one, else its Voronoi cell."""
+    shapes = zone_shapes(prepared, view.zones.zone_ids)
+    if shapes.complete:
+        return _lsoa_cells(shapes)
     path = prepared.data.boundary_path("lad")
-    cells = _voronoi_cells(str(path), path.stat().st_mtime_ns,
-                           tuple(float(x) for x in view.zones.lon),
-                           tuple(float(y) for y in view.zones.lat))
-    out = []
-    for s in sorted(set(view.zones.catchment_site.tolist())):
-        if s < 0:
-            continue
-        members = [cells[i] for i in np.flatnonzero(view.zones.catchment_site == s)]
-        merged = unary_union(members).buffer(1).buffer(-1)
-        out.append((int(s), geometry_to_wgs84(merged).simplify(0.0005)))
-    return out
+    return _voronoi_cellset(str(path), path.stat().st_mtime_ns,
+                            tuple(float(x) for x in view.zones.lon),
+                            tuple(float(y) for y in view.zones.lat))
+
+
+def _union(cells: _Cells, members: Sequence[BaseGeometry]) -> BaseGeometry:
+    if cells.coverage:
+        return shapely.coverage_union_all(list(members))
+    return unary_union(list(members)).buffer(1).buffer(-1)
+
+
+@lru_cache(maxsize=16)
+def _merged_catchments(cells: _Cells, catchment_site: tuple[int, ...]
+                       ) -> tuple[tuple[tuple[int, BaseGeometry], ...], BaseGeometry]:
+    """((site, BNG area) per catchment, BNG lines between catchments without the outer edge)."""
+    catch = np.asarray(catchment_site, dtype=np.int64)
+    merged = tuple((int(s), _union(cells, [cells.geoms[i] for i in np.flatnonzero(catch == s)]))
+                   for s in sorted(set(catchment_site)) if s >= 0)
+    if not merged:
+        return (), shapely.MultiLineString([])
+    area = _union(cells, [g for _, g in merged])
+    lines = unary_union([g.boundary for _, g in merged]).difference(area.boundary.buffer(60))
+    return merged, lines
+
+
+def catchment_areas(prepared: Prepared, view: OptionView) -> list[tuple[int, BaseGeometry]]:
+    """(site position, WGS84 polygon) of each catchment: zones' areas merged by site.
+
+    A zone's area is its LSOA polygon when the region has them (exact), else its Voronoi cell
+    around the zone centroid clipped to the local authority boundaries (approximate at the
+    edges); zones without a catchment site are left out.
+    """
+    merged, _ = _merged_catchments(_catchment_cells(prepared, view),
+                                   tuple(int(c) for c in view.zones.catchment_site))
+    return [(s, geometry_to_wgs84(g).simplify(0.0005)) for s, g in merged]
 
 
 def catchment_divides(prepared: Prepared, view: OptionView) -> BaseGeometry:
@@ -618,29 +778,16 @@ def catchment_divides(prepared: Prepared, view: OptionView) -> BaseGeometry:
     Drawing each catchment's own outline dashed would double shared edges (out of phase dashes
     look solid); these are the unique dividing lines.
     """
-    path = prepared.data.boundary_path("lad")
-    doc = _read_geojson(str(path), path.stat().st_mtime_ns)
-    area = unary_union([geometry_to_bng(shape(f["geometry"])) for f in doc["features"]])
-    cells = _voronoi_cells(str(path), path.stat().st_mtime_ns,
-                           tuple(float(x) for x in view.zones.lon),
-                           tuple(float(y) for y in view.zones.lat))
-    merged = [unary_union([cells[i] for i in np.flatnonzero(view.zones.catchment_site == s)])
-              .buffer(1).buffer(-1)
-              for s in sorted(set(view.zones.catchment_site.tolist())) if s >= 0]
-    lines = unary_union([g.boundary for g in merged]).difference(area.boundary.buffer(60))
+    _, lines = _merged_catchments(_catchment_cells(prepared, view),
+                                  tuple(int(c) for c in view.zones.catchment_site))
     return geometry_to_wgs84(lines).simplify(0.0005)
 
 
 def geojson_geometry(geom: BaseGeometry, digits: int = 5) -> dict[str, Any]:
     """GeoJSON geometry with coordinates rounded (stable text, smaller files)."""
-    def rnd(obj: Any) -> Any:
-        if isinstance(obj, float):
-            return round(obj, digits)
-        if isinstance(obj, list | tuple):
-            return [rnd(x) for x in obj]
-        return obj
-    g = mapping(geom)
-    return {"type": g["type"], "coordinates": rnd(g["coordinates"])}
+    rounded = shapely.transform(geom, lambda xy: np.round(xy, digits))
+    g: dict[str, Any] = json.loads(shapely.to_geojson(rounded))
+    return {"type": g["type"], "coordinates": g["coordinates"]}
 
 
 def service_mix(services: Sequence[str], site: SiteView) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ features, the legend and the accessible tables beside the map.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,15 +20,17 @@ from siteopt.outputs.map_data import (
     TRAVEL_PALETTE,
     UNREACHABLE_COLOUR,
     WITHIN_KEY,
+    ZONE_SHAPE_DIGITS,
     OptionView,
     SiteView,
+    ZoneShapes,
     boundaries,
-    catchment_areas,
     catchment_divides,
     change_colour,
     change_labels,
     geojson_geometry,
     in_sentence,
+    label_sides,
     marker_radius_px,
     mix_style,
     mix_words,
@@ -36,6 +39,7 @@ from siteopt.outputs.map_data import (
     service_words,
     travel_colour,
     travel_labels,
+    zone_shapes,
 )
 from siteopt.runs.pipeline import Prepared
 
@@ -134,13 +138,27 @@ def _site_popup(view: OptionView, site: SiteView) -> str:
             f"<th class='num'>This option</th></tr></thead><tbody>{rows}</tbody></table>")
 
 
+LABEL_GAP_PX = 3
+"""Gap between a hospital symbol and its name label (pixels)."""
+
+
+def _label_offsets(radius_px: float) -> dict[str, list[float]]:
+    """The label's offset from the symbol's centre for a Leaflet tooltip on each side."""
+    r = round(radius_px + LABEL_GAP_PX, 1)
+    return {"bottom": [0, r], "top": [0, -r], "right": [r, 0], "left": [-r, 0]}
+
+
 def site_features(view: OptionView, with_beds: bool) -> list[dict[str, Any]]:
-    """Marker features of the sites that have (or have not) inpatient beds in this option."""
+    """Marker features of the sites that have (or have not) inpatient beds in this option, each
+    with its name as a permanent label (``label``, placed by :func:`label_sides`)."""
     out = []
-    for site in view.sites:
+    sides = label_sides(view)
+    for k, site in enumerate(view.sites):
         if (site.total_after > 0) != with_beds:
             continue
         svg, size = site_symbol_svg(view.services, site)
+        beds = max(site.total_after, site.total_before)
+        radius = marker_radius_px(beds) if beds else 5.0
         out.append({
             "type": "Feature",
             "geometry": {"type": "Point",
@@ -149,14 +167,19 @@ def site_features(view: OptionView, with_beds: bool) -> list[dict[str, Any]]:
                 "icon": {"html": svg, "className": "siteopt-site", "iconSize": [size, size],
                          "iconAnchor": [size // 2, size // 2]},
                 "title": _site_words(view, site),
-                "tooltip": f"{esc(site.name)}: {esc(CHANGE_WORDS[site.change])}",
+                "label": esc(site.name),
+                "label_class": "siteopt-label" + ("" if with_beds else " siteopt-label-none"),
+                "label_dir": sides[k],
+                "label_offsets": _label_offsets(radius),
+                "label_rank": -beds * len(view.sites) + k,
                 "popup": _site_popup(view, site),
             },
         })
     return out
 
 
-def _zone_popup(view: OptionView, i: int, extra: str = "") -> str:
+def _zone_popup(view: OptionView, i: int, extra: str = "") -> list[str]:
+    """A zone's popup as lines of escaped HTML (the page joins them with ``<br>``)."""
     z = view.zones
     near = z.nearest_site[i]
     near_name = view.sites[near].name if near >= 0 else "none"
@@ -171,22 +194,74 @@ def _zone_popup(view: OptionView, i: int, extra: str = "") -> str:
                      f"({100 * use.share:.0f}% of this need)")
     lines.append(f"{NEAREST_WORDS[:1].upper()}{NEAREST_WORDS[1:]}: "
                  f"{_min(z.nearest_travel_min[i])} ({esc(near_name)})")
+    note = _catchment_note(view, i)
+    if note:
+        lines.append(note)
     if extra:
         lines.append(extra)
-    return "<br>".join(lines)
+    return lines
 
 
-def zone_features(view: OptionView, change_min: np.ndarray | None = None) -> list[dict[str, Any]]:
-    """Circle features of the zones, coloured by the maps' measure (:data:`MEASURE_WORDS`), or by
-    its change against the baseline if ``change_min`` is given."""
+ZONE_EDGE_STYLE: Mapping[str, Any] = {"color": "#ffffff", "weight": 0.5, "opacity": 0.9,
+                                      "fillOpacity": 0.9}
+"""Style of a neighbourhood polygon (its fill colour is its class)."""
+
+ZONE_DOT_STYLE: Mapping[str, Any] = {"radius": ZONE_RADIUS_PX, "color": "#333", "weight": 0.8,
+                                     "opacity": 1.0, "fillOpacity": 0.9}
+"""Style of a neighbourhood drawn as a dot (a region without neighbourhood polygons)."""
+
+
+def zone_geometries(prepared: Prepared, view: OptionView) -> list[dict[str, Any]]:
+    """Each zone's GeoJSON geometry, in zone order: its LSOA polygon (coordinates rounded to
+    :data:`ZONE_SHAPE_DIGITS` places) or, without one, a point at its centroid."""
+    z = view.zones
+    return list(_zone_geometries(zone_shapes(prepared, z.zone_ids),
+                                 tuple(float(x) for x in z.lon), tuple(float(y) for y in z.lat)))
+
+
+@lru_cache(maxsize=4)
+def _zone_geometries(shapes: ZoneShapes, lons: tuple[float, ...],
+                     lats: tuple[float, ...]) -> tuple[dict[str, Any], ...]:
+    out = []
+    for i, geom in enumerate(shapes.geometries):
+        if geom is None:
+            out.append({"type": "Point", "coordinates": [round(lons[i], 6), round(lats[i], 6)]})
+            continue
+        parts = getattr(geom, "geoms", None)
+        single = parts[0] if parts is not None and len(parts) == 1 else geom
+        out.append(geojson_geometry(single, ZONE_SHAPE_DIGITS))
+    return tuple(out)
+
+
+def _catchment_note(view: OptionView, i: int) -> str:
+    """Why a zone's catchment is not its nearest ward of that service, in words (or empty)."""
+    z = view.zones
+    c = int(z.catchment_site[i])
+    if c < 0 or not view.services:
+        return ""
+    service = view.services[0]
+    t_near = float(z.nearest_by_service[service][i])
+    if not np.isfinite(t_near) or z.catchment_travel_min[i] <= t_near + 0.5:
+        return ""
+    k = int(z.nearest_site_by_service[service][i])
+    where = f" ({esc(view.sites[k].name)}, {_min(t_near)})" if k >= 0 else ""
+    return (f"Catchment: {esc(view.sites[c].name)}, further than the nearest "
+            f"{esc(service_words(service))} ward{where}: the plan sends patients further when the "
+            "nearer wards are full.")
+
+
+def zone_features(view: OptionView, change_min: np.ndarray | None = None,
+                  geometries: Sequence[Mapping[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """The zones' features, shaded by the maps' measure (:data:`MEASURE_WORDS`), or by its
+    change against the baseline if ``change_min`` is given: polygons where ``geometries``
+    (:func:`zone_geometries`) has them, else dots at the centroids."""
     z = view.zones
     out = []
     for i in range(len(z)):
         t = float(z.travel_min[i])
         if change_min is None:
             colour = travel_colour(t)
-            tip = (f"{esc(z.zone_names[i])}: {_min(t, UNASSIGNED_WORDS)} mean drive to the "
-                   "wards they use (as planned)")
+            tip = f"{esc(z.zone_names[i])}: {_min(t, UNASSIGNED_WORDS)} mean drive (as planned)"
             extra = ""
         else:
             d = float(change_min[i])
@@ -197,15 +272,18 @@ def zone_features(view: OptionView, change_min: np.ndarray | None = None) -> lis
                 words = f"{abs(d):.0f} min {'longer' if d > 0 else 'shorter'}"
             else:
                 words = "no change"
-            tip = (f"{esc(z.zone_names[i])}: {words} ({_min(t, UNASSIGNED_WORDS)} mean drive "
-                   "to the wards they use in this option)")
+            tip = f"{esc(z.zone_names[i])}: {words} ({_min(t, UNASSIGNED_WORDS)} in this option)"
             extra = (f"Change against {esc(in_sentence(view.baseline_title))}: "
                      f"<strong>{words}</strong>")
+        geom = (dict(geometries[i]) if geometries is not None else
+                {"type": "Point", "coordinates": [round(float(z.lon[i]), 6),
+                                                  round(float(z.lat[i]), 6)]})
+        style = ({**ZONE_DOT_STYLE, "fillColor": colour} if geom["type"] == "Point"
+                 else {"fillColor": colour})
         out.append({
             "type": "Feature",
-            "geometry": {"type": "Point",
-                         "coordinates": [round(float(z.lon[i]), 6), round(float(z.lat[i]), 6)]},
-            "properties": {"style": {"fillColor": colour}, "tooltip": tip,
+            "geometry": geom,
+            "properties": {"style": style, "tooltip": tip,
                            "popup": _zone_popup(view, i, extra)},
         })
     return out
@@ -222,19 +300,17 @@ def lad_features(prepared: Prepared) -> list[dict[str, Any]]:
 
 
 def catchment_features(prepared: Prepared, view: OptionView) -> list[dict[str, Any]]:
-    """Catchment outlines: zones merged by the site the model assigns them to."""
-    out = []
-    z = view.zones
-    for s, geom in catchment_areas(prepared, view):
-        members = z.catchment_site == s
-        people = float(z.weight[members].sum())
-        tip = (f"Catchment of {esc(view.sites[s].name)}: {int(members.sum())} areas, "
-               f"{people:,.0f} people aged 65+")
-        out.append({"type": "Feature", "geometry": geojson_geometry(geom),
-                    "properties": {"tooltip": tip}})
-    out.append({"type": "Feature", "geometry": geojson_geometry(catchment_divides(prepared, view)),
-                "properties": {"style": {"stroke": True, "fill": False, "interactive": False}}})
-    return out
+    """The lines between catchments (the site the plan sends most of each area's
+    first-service need to), drawn once each; not interactive, so the neighbourhoods under them
+    keep their popups (which name their catchment)."""
+    return [{"type": "Feature", "geometry": geojson_geometry(catchment_divides(prepared, view)),
+             "properties": {"style": {"stroke": True, "fill": False, "interactive": False}}}]
+
+
+CATCHMENT_WORDS = ("A catchment is the hospital the plan sends most of a neighbourhood's "
+                   "{service} patients to. It can be further than the nearest hospital when the "
+                   "nearer wards are full.")
+"""What a catchment is, in the legend and the footer (``{service}``: the first service)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -271,9 +347,22 @@ def _symbol_rows(view: OptionView) -> str:
     return "".join(rows)
 
 
-def legend_html(view: OptionView, change: bool = False, catchments: bool = True) -> str:
+def zones_words(shapes: ZoneShapes | None) -> str:
+    """How the neighbourhoods are drawn, in words: shaded polygons, or dots where the region's
+    geodata has no polygon for them (the fallback says so)."""
+    if shapes is None or shapes.n_polygons == 0:
+        note = shapes.dots_words() if shapes is not None else ""
+        return " ".join(x for x in ("Each dot is a neighbourhood (LSOA) at its centre.", note)
+                        if x)
+    return " ".join(x for x in ("Each shaded area is a neighbourhood (LSOA).",
+                                shapes.dots_words()) if x)
+
+
+def legend_html(view: OptionView, change: bool = False, catchments: bool = True,
+                shapes: ZoneShapes | None = None) -> str:
     """The legend: zone colours (minutes of :data:`MEASURE_WORDS`, or its change), site symbols,
-    catchment outline."""
+    lines (local authorities and, if ``catchments``, the catchment layer that is off when the
+    page opens, with what a catchment is). ``shapes``: the zones' polygons (None: dots)."""
     if change:
         head = (f"<h3>Change in {esc(in_sentence(MEASURE_WORDS))}, against "
                 f"{esc(in_sentence(view.baseline_title))}</h3>")
@@ -284,15 +373,20 @@ def legend_html(view: OptionView, change: bool = False, catchments: bool = True)
     if not np.all(np.isfinite(view.zones.travel_min)):
         body += _swatch_rows([UNREACHABLE_COLOUR], [UNASSIGNED_WORDS])
     lines = ('<div class="row"><svg width="26" height="10" aria-hidden="true" focusable="false">'
-             '<line x1="0" y1="5" x2="26" y2="5" stroke="#000" stroke-width="2.5" '
-             'stroke-dasharray="6 4"/></svg><span>catchment of a site</span></div>'
-             if catchments else "")
-    lines += ('<div class="row"><svg width="26" height="10" aria-hidden="true" focusable="false">'
-             '<line x1="0" y1="5" x2="26" y2="5" stroke="#555" stroke-width="1.5"/></svg>'
+             '<line x1="0" y1="5" x2="26" y2="5" stroke="#222" stroke-width="2"/></svg>'
              "<span>local authority</span></div>")
-    return (f"<div>{head}<div>Each dot is a neighbourhood (LSOA). {esc(MEASURE_HOW)}</div>"
+    if catchments:
+        words = CATCHMENT_WORDS.format(service=service_words(view.services[0])
+                                       if view.services else "")
+        lines += ('<div class="row"><svg width="26" height="10" aria-hidden="true" '
+                  'focusable="false"><line x1="0" y1="5" x2="26" y2="5" stroke="#000" '
+                  'stroke-width="2.5" stroke-dasharray="6 4"/></svg><span>catchment boundary '
+                  "(off at first: turn it on in the layer list at the top right)</span></div>"
+                  f"<div>{esc(words)}</div>")
+    return (f"<div>{head}<div>{esc(zones_words(shapes))} {esc(MEASURE_HOW)}</div>"
             f"{body}</div>"
-            f"<div><h3>Hospitals</h3>{_symbol_rows(view)}</div><div><h3>Lines</h3>{lines}</div>")
+            f"<div><h3>Hospitals</h3><div>Names are always shown; select a hospital for its "
+            f"beds.</div>{_symbol_rows(view)}</div><div><h3>Lines</h3>{lines}</div>")
 
 
 def _fmt_pct(x: float) -> str:
@@ -460,15 +554,19 @@ def notes_html(view: OptionView, named: bool = False) -> str:
 
 def footer_html() -> str:
     return (
-        "<footer><p>How to read the maps: each dot is a neighbourhood (a Lower Layer Super Output "
-        "Area of about 1,500 people) at its population centre. Drive times are modelled car "
+        "<footer><p>How to read the maps: each shaded area is a neighbourhood (a Lower Layer "
+        "Super Output Area of about 1,500 people; where a region's geodata has no boundary for "
+        "it, a dot at its population centre). Drive times are modelled car "
         "journeys on the road network, from the neighbourhood to a community hospital. The "
         f"colours and tables show one measure: {esc(in_sentence(MEASURE_WORDS))}. "
         f"{esc(MEASURE_HOW)} The ward a neighbourhood is planned to use is not always the "
         "nearest when beds there are full; popups also give the drive to the nearest site "
         "with inpatient beds, for comparison. The catchment is the hospital the plan sends most "
-        "of the neighbourhood's rehabilitation patients to. The map works with a keyboard: "
-        "Tab moves to the controls and the hospital symbols (Enter opens the details), the arrow "
-        "keys pan and + / - zoom when the map has focus.</p>"
+        "of the neighbourhood's rehabilitation patients to; it can be further than the nearest "
+        "when the nearer wards are full (the catchment layer is off when a map opens). The "
+        "background is plain and works offline; an OpenStreetMap background can be chosen in "
+        "the layer list (it needs internet). Hospital names are always shown. The map works "
+        "with a keyboard: Tab moves to the controls and the hospital symbols (Enter opens the "
+        "details), the arrow keys pan and + / - zoom when the map has focus.</p>"
         f"<p>{esc(SOURCE_LINE)}</p></footer>"
     )

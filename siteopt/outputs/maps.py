@@ -3,8 +3,14 @@
 This is the only module that imports folium. Every page is **self-contained**: Leaflet 1.9.4
 (BSD-2, vendored in ``siteopt/assets/leaflet``) is inlined, folium's CDN scripts (jQuery,
 Bootstrap, Font Awesome) are not used, so a page works offline and calls no third-party server.
-The OpenStreetMap background is the only thing fetched from the web; without it the data layers
-still draw on a plain background.
+The maps open on a plain background and fetch nothing; the OpenStreetMap background (tiles from
+the web) is a choice in each map's layer list, labelled "needs internet" (``tiles=True`` opens
+the maps on it).
+
+Neighbourhoods are shaded polygons (a choropleth) of the region's ``boundaries_lsoa.geojson``;
+the polygons are written once per page and shared by its maps
+(:func:`siteopt.outputs.leaflet.share_geometries`). A region without them gets dots at the
+neighbourhood centroids, and the legend says so.
 
 Safety: every string that comes from data reaches the page either HTML-escaped
 (:func:`esc`: ``<``, ``>``, ``&``, quotes, and the backtick, ``$`` and backslash that could end
@@ -43,6 +49,7 @@ from siteopt.outputs.leaflet import (
     SyncViews,
     esc,
     inline_assets,
+    share_geometries,
     write_page,
 )
 from siteopt.outputs.map_data import (
@@ -50,16 +57,20 @@ from siteopt.outputs.map_data import (
     CHANGE_WORDS,
     MEASURE_WORDS,
     SHORT_TITLE_CHARS,
+    ZONE_SHAPE_DIGITS,
     OptionView,
+    ZoneShapes,
     ensure_dir,
     in_sentence,
+    map_bounds,
     option_views,
     option_words,
     path_stem,
     short_title,
+    zone_shapes,
 )
 from siteopt.outputs.map_parts import (
-    ZONE_RADIUS_PX,
+    ZONE_EDGE_STYLE,
     catchment_features,
     footer_html,
     lad_features,
@@ -70,6 +81,7 @@ from siteopt.outputs.map_parts import (
     sites_table_html,
     travel_table_html,
     zone_features,
+    zone_geometries,
     zones_table_html,
 )
 from siteopt.runs.pipeline import Prepared, evaluate_configuration
@@ -82,40 +94,73 @@ def _new_figure(title: str) -> Figure:
     return fig
 
 
-def _base_map(view: OptionView, title: str) -> folium.Map:
-    (s, w), (n, e) = view.bounds
+OPENING_PADDING_PX = {"top_left": (12, 52), "bottom_right": (12, 30)}
+"""Room left round the region in the opening view (pixels, x then y): the title box at the top
+left, the scale bar and attribution at the bottom."""
+
+ZOOM_SNAP = 0.25
+"""Zoom steps of the opening fit: quarter levels, so the whole region fills the map."""
+
+
+def _base_map(prepared: Prepared, view: OptionView, title: str, tiles: bool = False) -> folium.Map:
+    """A map fitted to the whole region (:func:`map_bounds`), on a plain background that needs
+    no network; the OpenStreetMap background is a choice in the layer list labelled "needs
+    internet" (shown at first only if ``tiles``)."""
+    (s, w), (n, e) = map_bounds(prepared, view)
     m = folium.Map(location=[(s + n) / 2, (w + e) / 2], zoom_start=9, tiles=None,
-                   height=f"{MAP_HEIGHT_PX}px", control_scale=True, prefer_canvas=False)
+                   height=f"{MAP_HEIGHT_PX}px", control_scale=True, prefer_canvas=False,
+                   zoomSnap=ZOOM_SNAP, zoomDelta=0.5)
     m.default_js = []
     m.default_css = []
-    folium.TileLayer("OpenStreetMap", name=esc("OpenStreetMap background (needs internet)"),
-                     attr=OSM_ATTRIBUTION, overlay=False, control=True).add_to(m)
-    DataLayer("Plain background (works offline)", [], overlay=False, show=False).add_to(m)
+    DataLayer(PLAIN_BACKGROUND, [], overlay=False, show=not tiles).add_to(m)
+    folium.TileLayer("OpenStreetMap", name=esc(TILES_BACKGROUND), attr=OSM_ATTRIBUTION,
+                     overlay=False, control=True, show=tiles).add_to(m)
     Attribution(DATA_ATTRIBUTION).add_to(m)
     HtmlControl(esc(title), "topleft", "siteopt-title", "Title").add_to(m)
-    m.fit_bounds([[s, w], [n, e]], padding=(16, 16))
+    m.fit_bounds([[s, w], [n, e]], padding_top_left=OPENING_PADDING_PX["top_left"],
+                 padding_bottom_right=OPENING_PADDING_PX["bottom_right"])
     return m
 
 
-def _add_layers(m: folium.Map, prepared: Prepared, view: OptionView,
-                change_min: np.ndarray | None = None, catchments: bool = True) -> None:
+PLAIN_BACKGROUND = "Plain background (works offline)"
+TILES_BACKGROUND = "OpenStreetMap background (needs internet)"
+
+
+def _zone_layer_name(change: bool) -> str:
+    return ("Neighbourhoods: change in drive time to the wards they use (as planned)" if change
+            else "Neighbourhoods: drive time to the wards they use (as planned)")
+
+
+CATCHMENT_LAYER = "Catchment boundaries (the hospital planned for most of the need of each area)"
+
+
+def _add_layers(m: folium.Map, prepared: Prepared, view: OptionView, shared: str,
+                geometries: list[dict[str, Any]], change_min: np.ndarray | None = None,
+                catchments: bool = True) -> None:
+    """The data layers, bottom to top: neighbourhoods (drawing from the page's ``shared``
+    geometries), local authorities, catchments (off at first), sites."""
+    DataLayer(_zone_layer_name(change_min is not None),
+              zone_features(view, change_min, geometries), shared=shared,
+              base_style=ZONE_EDGE_STYLE, sticky=True).add_to(m)
     DataLayer("Local authorities", lad_features(prepared),
-              base_style={"color": "#555", "weight": 1.5, "fill": False},
+              base_style={"color": "#222", "weight": 2, "fill": False},
               sticky=True).add_to(m)
     if catchments:
-        DataLayer("Catchments (site each area is assigned to)", catchment_features(prepared, view),
-                  base_style={"color": "#000", "weight": 2.5, "dashArray": "6 4", "stroke": False,
-                              "fill": True, "fillOpacity": 0.0},
-                  sticky=True).add_to(m)
-    name = ("Neighbourhoods: change in drive time to the wards they use (as planned)"
-            if change_min is not None
-            else "Neighbourhoods: drive time to the wards they use (as planned)")
-    DataLayer(name, zone_features(view, change_min),
-              base_style={"radius": ZONE_RADIUS_PX, "color": "#333", "weight": 0.8,
-                          "fillOpacity": 0.9, "opacity": 1.0}).add_to(m)
+        DataLayer(CATCHMENT_LAYER, catchment_features(prepared, view),
+                  base_style={"color": "#000", "weight": 2.5, "dashArray": "6 4",
+                              "fill": False, "interactive": False},
+                  show=False).add_to(m)
     DataLayer("Sites without inpatient beds", site_features(view, with_beds=False)).add_to(m)
     DataLayer("Sites with inpatient beds", site_features(view, with_beds=True)).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+
+
+def _zones_on_page(fig: Figure, prepared: Prepared,
+                   view: OptionView) -> tuple[str, list[dict[str, Any]], ZoneShapes]:
+    """Put the zones' geometries on the page once; (their shared name, them, the shapes)."""
+    geometries = zone_geometries(prepared, view)
+    shapes = zone_shapes(prepared, view.zones.zone_ids)
+    return share_geometries(fig, "zones", geometries, ZONE_SHAPE_DIGITS), geometries, shapes
 
 
 def _header(title: str, lead: str, notes: str = "") -> str:
@@ -138,7 +183,7 @@ def _views(prepared: Prepared, solutions: Mapping[str, Solution], names: Sequenc
 def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
                baseline: str = "status_quo",
                measures: Mapping[str, Mapping[str, Any]] | None = None,
-               titles: Mapping[str, str] | None = None) -> folium.Map:
+               titles: Mapping[str, str] | None = None, tiles: bool = False) -> folium.Map:
     """The interactive map of one option.
 
     Parameters
@@ -169,11 +214,12 @@ def option_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
             "would drive to the ward of each service they use as the option plans it. "
             f"{_marks_text(view)}")
     fig.add_child(PageHtml(_header(title, lead, notes_html(view)), "Header"))
-    m = _base_map(view, short_title(view.title, SHORT_TITLE_CHARS))
+    m = _base_map(prepared, view, short_title(view.title, SHORT_TITLE_CHARS), tiles)
     fig.add_child(PageHtml('<div class="map-row"><div class="map-cell">', "Open"))
     fig.add_child(m)
-    _add_layers(m, prepared, view)
-    fig.add_child(Legend(legend_html(view), "side"))
+    shared, geometries, shapes = _zones_on_page(fig, prepared, view)
+    _add_layers(m, prepared, view, shared, geometries)
+    fig.add_child(Legend(legend_html(view, shapes=shapes), "side"))
     fig.add_child(PageHtml(
         '<section id="tables" tabindex="-1"><h2>The map in words</h2>'
         + sites_table_html([view]) + travel_table_html([view])
@@ -198,7 +244,7 @@ def _marks_text(view: OptionView) -> str:
 def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
                baseline: str = "status_quo",
                measures: Mapping[str, Mapping[str, Any]] | None = None,
-               titles: Mapping[str, str] | None = None) -> folium.Map:
+               titles: Mapping[str, str] | None = None, tiles: bool = False) -> folium.Map:
     """A map of the change in each zone's drive time (:data:`MEASURE_WORDS`), ``name`` against
     ``baseline``."""
     views = _views(prepared, solutions, [name], baseline, titles)
@@ -215,11 +261,14 @@ def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
             f"with a longer drive ({longer} of {len(delta)}); purple: shorter ({shorter}). "
             + _marks_text(view))
     fig.add_child(PageHtml(_header(title, lead, notes_html(view)), "Header"))
-    m = _base_map(view, f"Change: {short_title(view.title, SHORT_TITLE_CHARS)}")
+    m = _base_map(prepared, view, f"Change: {short_title(view.title, SHORT_TITLE_CHARS)}",
+                  tiles)
     fig.add_child(PageHtml('<div class="map-row"><div class="map-cell">', "Open"))
     fig.add_child(m)
-    _add_layers(m, prepared, view, change_min=delta, catchments=False)
-    fig.add_child(Legend(legend_html(view, change=True, catchments=False), "side"))
+    shared, geometries, shapes = _zones_on_page(fig, prepared, view)
+    _add_layers(m, prepared, view, shared, geometries, change_min=delta, catchments=False)
+    fig.add_child(Legend(legend_html(view, change=True, catchments=False, shapes=shapes),
+                         "side"))
     fig.add_child(PageHtml(
         '<section id="tables" tabindex="-1"><h2>The map in words</h2>'
         + sites_table_html([view]) + travel_table_html([base, view])
@@ -231,7 +280,7 @@ def change_map(prepared: Prepared, solutions: Mapping[str, Solution], name: str,
 def comparison_map(prepared: Prepared, solutions: Mapping[str, Solution], left: str,
                    right: str, baseline: str = "status_quo",
                    measures: Mapping[str, Mapping[str, Any]] | None = None,
-                   titles: Mapping[str, str] | None = None) -> Figure:
+                   titles: Mapping[str, str] | None = None, tiles: bool = False) -> Figure:
     """Two options side by side on maps that pan and zoom together.
 
     Returns the page's :class:`branca.element.Figure`; its two maps are ``figure.maps``.
@@ -248,16 +297,17 @@ def comparison_map(prepared: Prepared, solutions: Mapping[str, Solution], left: 
     notes = notes_html(lv, named=True) + notes_html(rv, named=True)
     fig.add_child(PageHtml(_header(title, lead, notes), "Header"))
     maps = []
+    shared, geometries, shapes = _zones_on_page(fig, prepared, lv)
     for v in (lv, rv):
-        m = _base_map(v, short_title(v.title, SHORT_TITLE_CHARS))
+        m = _base_map(prepared, v, short_title(v.title, SHORT_TITLE_CHARS), tiles)
         maps.append(m)
-        _add_layers(m, prepared, v)
+        _add_layers(m, prepared, v, shared, geometries)
     fig.add_child(PageHtml('<div class="compare-maps"><div id="compare-left">', "Open"))
     fig.add_child(maps[0])
     fig.add_child(PageHtml('</div><div id="compare-right">', "Mid"))
     fig.add_child(maps[1])
     fig.add_child(PageHtml("</div></div>", "Close"))
-    fig.add_child(Legend(legend_html(rv), "wide"))
+    fig.add_child(Legend(legend_html(rv, shapes=shapes), "wide"))
     fig.add_child(SyncViews(maps[0], maps[1]))
     fig.add_child(PageHtml(
         '<section id="tables" tabindex="-1"><h2>The maps in words</h2>'
@@ -301,7 +351,7 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
                baseline: str = "status_quo", compare: str | None = None,
                only: Sequence[str] | None = None,
                measures: Mapping[str, Mapping[str, Any]] | None = None,
-               titles: Mapping[str, str] | None = None) -> list[Path]:
+               titles: Mapping[str, str] | None = None, tiles: bool = False) -> list[Path]:
     """Write every interactive map of the options, and an index page ``maps.html``.
 
     Parameters
@@ -324,6 +374,9 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
         Option name -> title in words (e.g. ``Option D: 6 sites: inpatient beds close at Rutland
         Memorial and Feilding Palmer``) for the page titles, headings, table headers and the
         index's links; options without one get :func:`siteopt.outputs.map_data.option_words`.
+    tiles : bool
+        Open the maps on the OpenStreetMap background (needs internet). Default: the plain
+        background, which works offline; the tiles stay a choice in each map's layer list.
 
     Returns
     -------
@@ -345,14 +398,14 @@ def write_maps(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: P
         words = [option_words(n, titles) for n in names]
         if kind == "option":
             obj: folium.Map | Figure = option_map(prepared, solutions, names[0], baseline,
-                                                    measures, titles)
+                                                    measures, titles, tiles)
             label = f"{words[0]}: beds and drive times"
         elif kind == "change":
-            obj = change_map(prepared, solutions, names[0], baseline, measures, titles)
+            obj = change_map(prepared, solutions, names[0], baseline, measures, titles, tiles)
             label = f"{words[0]}: change in drive time"
         else:
             obj = comparison_map(prepared, solutions, names[0], names[1], baseline,
-                                 measures, titles)
+                                 measures, titles, tiles)
             label = f"{words[0]} and {words[1]} side by side"
         paths.append(write_page(obj, out / fname))
         links.append((fname, label))

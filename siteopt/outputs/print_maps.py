@@ -1,14 +1,20 @@
 """Print maps (PNG at 300 dpi and PDF) of the options, drawn offline with matplotlib.
 
 The same content as the web maps of :mod:`siteopt.outputs.maps`, from the same
-:class:`~siteopt.outputs.map_data.OptionView`: neighbourhoods coloured by the appraisal's drive-time
-measure (:data:`~siteopt.outputs.map_data.MEASURE_WORDS`, or by its change),
-hospitals by service mix, size and change, catchments, local authorities; plus a title, legend,
-scale bar, north arrow, a table of beds, and the source line. Drawn in British National Grid
-metres (so the scale bar is true) with no web tiles. Legible in greyscale: the drive-time
-palette is viridis (monotonic in lightness), hospital services differ by shape as well as
-colour, and on change maps the direction of change is also the dot's shape (triangle up =
-longer, down = shorter).
+:class:`~siteopt.outputs.map_data.OptionView`: neighbourhood polygons (LSOAs) shaded by the
+appraisal's drive-time measure (:data:`~siteopt.outputs.map_data.MEASURE_WORDS`, or by its change),
+hospitals by service mix, size and change, each with its name, local authorities; plus a title,
+legend, scale bar, north arrow, a table of beds, and the source line. Drawn in British National
+Grid metres (so the scale bar is true) with no web tiles. Catchment lines are left out by default
+(``draw_map(catchments=True)`` draws them): without the explanation the web maps give, they read
+as "the nearest hospital", which they are not.
+
+Legible in greyscale (checked by converting the PNG with PIL's ``convert("L")``): the drive-time
+palette is viridis (monotonic in lightness: light = short); on change maps the shade gives the
+size of the change and hatching its direction (hatched = longer drive), since the two sides of
+the diverging palette have similar greys; hospital services differ by shape as well as colour,
+and symbols have a white ring to stand off the shading. A region without neighbourhood polygons
+gets dots (triangles for the direction of change), and the page says so.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import io
 import textwrap
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +33,11 @@ import matplotlib.patheffects as pe
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.collections import PatchCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrow, Patch, Rectangle
+from matplotlib.patches import FancyArrow, Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
 
 from siteopt.crs import geometry_to_bng, to_bng
 from siteopt.fileio import write_bytes_atomically
@@ -40,6 +49,7 @@ from siteopt.outputs.map_data import (
     UNREACHABLE_COLOUR,
     WITHIN_KEY,
     OptionView,
+    ZoneShapes,
     boundaries,
     catchment_divides,
     change_colour,
@@ -56,6 +66,7 @@ from siteopt.outputs.map_data import (
     short_title,
     travel_colour,
     travel_labels,
+    zone_shapes,
 )
 from siteopt.runs.pipeline import Prepared, evaluate_configuration
 from siteopt.wards.results import Solution
@@ -95,6 +106,10 @@ def _draw_polygons(ax: Axes, geoms: Sequence[Any], **kw: Any) -> None:
                 ax.plot(x, y, **kw)
 
 
+SYMBOL_HALO = [pe.Stroke(linewidth=3.2, foreground="white"), pe.Normal()]
+"""A white ring round each hospital symbol, so it stands off the shaded areas (also in grey)."""
+
+
 def _draw_sites(ax: Axes, view: OptionView, scale: float = 1.0) -> None:
     xs, ys = to_bng([s.lat for s in view.sites], [s.lon for s in view.sites])
     for k, site in enumerate(view.sites):
@@ -104,12 +119,12 @@ def _draw_sites(ax: Axes, view: OptionView, scale: float = 1.0) -> None:
             shape, colour = mix_style(view.services, mix)
             ax.scatter([x], [y], s=_marker_size_pt2(site.total_after, scale),
                        marker=MPL_MARKERS[shape], facecolor=colour, edgecolor="black",
-                       linewidth=1.0, zorder=6)
+                       linewidth=1.0, zorder=6, path_effects=SYMBOL_HALO)
         elif site.total_before > 0:
             shape, _ = mix_style(view.services, mix)
             ax.scatter([x], [y], s=_marker_size_pt2(site.total_before, scale),
                        marker=MPL_MARKERS[shape], facecolor="white", edgecolor="black",
-                       linewidth=1.0, linestyle="--", zorder=6)
+                       linewidth=1.0, linestyle="--", zorder=6, path_effects=SYMBOL_HALO)
             ax.scatter([x], [y], s=60, marker="x", color="black", linewidth=1.8, zorder=7)
         else:
             ax.scatter([x], [y], s=28, marker="o", facecolor="white", edgecolor="#4d4d4d",
@@ -201,8 +216,84 @@ def _north_arrow(ax: Axes) -> None:
             fontweight="bold", zorder=10)
 
 
+ZONE_EDGE: Mapping[str, Any] = {"edgecolor": "white", "linewidth": 0.15}
+"""Edges between neighbourhood polygons: thin white lines, so a class boundary reads as a change
+of shade, not as a line."""
+
+LONGER_HATCH = "////"
+"""Hatching of the neighbourhoods whose drive gets longer on a change map: the direction of the
+change reads without colour (greyscale print), the shade gives its size."""
+
+HATCH_COLOUR = "#1a1a1a"
+
+
+def _zone_paths(shapes: ZoneShapes) -> list[MplPath | None]:
+    """Each zone's polygon as a matplotlib path in BNG metres (holes kept), None for none."""
+    return list(_zone_paths_cached(shapes))
+
+
+@lru_cache(maxsize=4)
+def _zone_paths_cached(shapes: ZoneShapes) -> tuple[MplPath | None, ...]:
+    out: list[MplPath | None] = []
+    for geom in shapes.geometries:
+        if geom is None:
+            out.append(None)
+            continue
+        rings = []
+        for poly in getattr(geometry_to_bng(geom), "geoms", None) or [geometry_to_bng(geom)]:
+            for ring in [poly.exterior, *poly.interiors]:
+                rings.append(MplPath(np.asarray(ring.coords)[:, :2], closed=True))
+        out.append(MplPath.make_compound_path(*rings))
+    return tuple(out)
+
+
+def _zone_classes(view: OptionView, change_min: np.ndarray | None
+                  ) -> tuple[list[str], list[bool]]:
+    """Per zone: its legend colour and whether it is hatched (longer drive on a change map)."""
+    if change_min is None:
+        return [travel_colour(float(t)) for t in view.zones.travel_min], [False] * len(view.zones)
+    no_change = CHANGE_BREAKS_MIN[len(CHANGE_BREAKS_MIN) // 2]
+    with np.errstate(invalid="ignore"):
+        longer = [bool(d >= no_change) for d in change_min]
+    return [change_colour(float(d)) for d in change_min], longer
+
+
+def _draw_zones(ax: Axes, prepared: Prepared, view: OptionView,
+                change_min: np.ndarray | None) -> None:
+    """Neighbourhoods shaded by class (polygons; dots where the region has none), hatched where
+    a change map's drive gets longer."""
+    shapes = zone_shapes(prepared, view.zones.zone_ids)
+    paths = _zone_paths(shapes)
+    colours, hatched = _zone_classes(view, change_min)
+    for hatch in (False, True):
+        members = [(i, p) for i, p in enumerate(paths) if p is not None and hatched[i] == hatch]
+        if members:
+            patches = [PathPatch(p) for _, p in members]
+            coll = PatchCollection(patches, facecolors=[colours[i] for i, _ in members],
+                                   hatch=LONGER_HATCH if hatch else None, zorder=1, **ZONE_EDGE)
+            if hatch:
+                coll.set_hatchcolor(HATCH_COLOUR)
+            ax.add_collection(coll)
+    dots = np.array([p is None for p in paths])
+    if not dots.any():
+        return
+    z = view.zones
+    zx, zy = to_bng(z.lat, z.lon)
+    if change_min is None:
+        groups = [(dots, "o")]
+    else:  # dots cannot be hatched: the direction of change is their shape
+        lo, hi = CHANGE_BREAKS_MIN[len(CHANGE_BREAKS_MIN) // 2 - 1:len(CHANGE_BREAKS_MIN) // 2 + 1]
+        groups = [(dots & (change_min <= lo), "v"), (dots & (change_min > hi), "^"),
+                  (dots & (change_min > lo) & (change_min <= hi), "o")]
+    for mask, marker in groups:
+        if mask.any():
+            ax.scatter(zx[mask], zy[mask], s=12, marker=marker,
+                       c=[colours[i] for i in np.flatnonzero(mask)], edgecolors="#333333",
+                       linewidths=0.3, zorder=5)
+
+
 def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
-             change_min: np.ndarray | None = None, catchments: bool = True,
+             change_min: np.ndarray | None = None, catchments: bool = False,
              labels: bool = True, marker_scale: float = 1.0) -> None:
     """Draw one option's map into ``ax`` (BNG metres); ``marker_scale`` shrinks the hospital
     symbols on smaller maps."""
@@ -213,30 +304,18 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
         for poly in parts:
             x, y = poly.exterior.xy
             ax.fill(x, y, fc="#f4f4f1", ec="none", zorder=0)
-    _draw_polygons(ax, lad_bng, color="#555555", linewidth=0.7, zorder=2)
+    _draw_polygons(ax, lad_bng, color="#222222", linewidth=0.9, zorder=2)
+    _draw_polygons(ax, lad_bng, color="white", linewidth=2.2, zorder=1.9)
     for (props, _), geom in zip(lads, lad_bng, strict=True):
         p = geom.representative_point()
-        ax.text(p.x, p.y, str(props.get("lad_name", "")), fontsize=6, color="#333333",
-                style="italic", ha="center", va="center", zorder=3, alpha=0.9)
+        ax.text(p.x, p.y, str(props.get("lad_name", "")), fontsize=6, color="#222222",
+                style="italic", ha="center", va="center", zorder=3, path_effects=HALO)
     if catchments and change_min is None:
         divides = geometry_to_bng(catchment_divides(prepared, view))
         for line in getattr(divides, "geoms", [divides]):
             x, y = line.xy
             ax.plot(x, y, color="black", linewidth=1.1, linestyle=(0, (4, 2.5)), zorder=4)
-    z = view.zones
-    zx, zy = to_bng(z.lat, z.lon)
-    if change_min is None:
-        colours = [travel_colour(float(t)) for t in z.travel_min]
-        ax.scatter(zx, zy, s=12, c=colours, edgecolors="#333333", linewidths=0.3, zorder=5)
-    else:
-        lo, hi = CHANGE_BREAKS_MIN[len(CHANGE_BREAKS_MIN) // 2 - 1:len(CHANGE_BREAKS_MIN) // 2 + 1]
-        groups = ((change_min <= lo, "v"), (change_min > hi, "^"),
-                  ((change_min > lo) & (change_min <= hi), "o"))
-        for mask, marker in groups:
-            if mask.any():
-                ax.scatter(zx[mask], zy[mask], s=11 if marker != "o" else 8, marker=marker,
-                           c=[change_colour(float(d)) for d in change_min[mask]],
-                           edgecolors="#333333", linewidths=0.3, zorder=5)
+    _draw_zones(ax, prepared, view, change_min)
     _draw_sites(ax, view, scale=marker_scale)
     minx, miny, maxx, maxy = np.array([g.bounds for g in lad_bng]).T
     pad = 3_000
@@ -253,19 +332,25 @@ def draw_map(ax: Axes, prepared: Prepared, view: OptionView,
         _place_labels(ax, view, marker_scale)
 
 
-def legend_handles(view: OptionView, change: bool,
-                   catchments: bool = True) -> tuple[list[Artist], list[str]]:
-    """Legend entries: zone classes, hospital symbols, change marks, lines."""
+def legend_handles(view: OptionView, change: bool, catchments: bool = False,
+                   dots: bool = False) -> tuple[list[Artist], list[str]]:
+    """Legend entries: zone classes (shaded areas, hatched where a change map's drive gets
+    longer; marker shapes if ``dots``), hospital symbols, change marks, lines."""
     handles: list[Artist] = []
     names: list[str] = []
     today = "today" if view.baseline_name == "status_quo" else in_sentence(view.baseline_title)
     if change:
         mid = len(CHANGE_PALETTE) // 2
         for k, (c, label) in enumerate(zip(CHANGE_PALETTE, change_labels(), strict=True)):
-            marker = "v" if k < mid else ("^" if k > mid else "o")
-            handles.append(Line2D([], [], marker=marker, linestyle="", markerfacecolor=c,
-                                  markeredgecolor="#333333", markersize=6))
-            names.append(label)
+            if dots:
+                marker = "v" if k < mid else ("^" if k > mid else "o")
+                handles.append(Line2D([], [], marker=marker, linestyle="", markerfacecolor=c,
+                                      markeredgecolor="#333333", markersize=6))
+            else:
+                handles.append(Patch(fc=c, ec="#333333", lw=0.5,
+                                     hatch=LONGER_HATCH if k > mid else None,
+                                     hatchcolor=HATCH_COLOUR))
+            names.append(label + (" (hatched)" if k > mid and not dots else ""))
     else:
         for c, label in zip(TRAVEL_PALETTE, travel_labels(), strict=True):
             handles.append(Patch(fc=c, ec="#333333", lw=0.5))
@@ -365,6 +450,13 @@ def _page_head(fig: Figure, title: str, paragraphs: Sequence[str]) -> float:
     return _text_block(fig, y, paragraphs, 8, TEXT_CHARS) - 0.012
 
 
+def _zones_what(shapes: ZoneShapes) -> str:
+    """The subject of a page's subtitle: shaded areas, or dots without polygons."""
+    if shapes.n_polygons == 0:
+        return "Each dot is a neighbourhood (LSOA) at its centre"
+    return "Each shaded area is a neighbourhood (LSOA)"
+
+
 def option_figure(prepared: Prepared, view: OptionView,
                   change_min: np.ndarray | None = None,
                   baseline_title: str = "") -> Figure:
@@ -373,21 +465,24 @@ def option_figure(prepared: Prepared, view: OptionView,
     fig = Figure(figsize=PAGE_IN)
     change = change_min is not None
     against = in_sentence(baseline_title or view.baseline_title)
+    shapes = zone_shapes(prepared, view.zones.zone_ids)
+    what = _zones_what(shapes)
     if change:
         title = f"{view.title}: change in drive time against {against}"
-        sub = (f"Each dot is a neighbourhood (LSOA): the change in its people's mean drive to "
-               f"the ward of each service they use (as planned), against {against}.")
+        sub = (f"{what}: the change in its people's mean drive to the ward of each service they "
+               f"use (as planned), against {against}; hatched where the drive gets longer.")
     else:
         title = f"{view.title}: community hospital inpatient beds and drive times"
-        sub = ("Each dot is a neighbourhood (LSOA): its people's mean drive to the ward of each "
-               "service they use (as planned), services weighted by their share of bed need; "
-               "hospital symbol area shows its beds.")
-    top = _page_head(fig, title, [sub, summary_text(view), *notes_lines(view)])
+        sub = (f"{what}: its people's mean drive to the ward of each service they use (as "
+               "planned), services weighted by their share of bed need; hospital symbol area "
+               "shows its beds.")
+    top = _page_head(fig, title, [sub, summary_text(view), *notes_lines(view),
+                                  *([shapes.dots_words()] if shapes.dots_words() else [])])
     ax = fig.add_axes((0.02, 0.06, 0.62, top - 0.06))
     draw_map(ax, prepared, view, change_min=change_min)
     side = fig.add_axes((0.66, 0.36, 0.33, top - 0.36))
     side.axis("off")
-    handles, names = legend_handles(view, change)
+    handles, names = legend_handles(view, change, dots=shapes.n_polygons == 0)
     heading = (f"Change in drive time (minutes)\nagainst {textwrap.fill(short_title(against), 40)}"
                if change else "Drive time, people aged 65+,\nto the wards they use (as planned)")
     leg = side.legend(handles, names, loc="upper left", fontsize=7, title=heading,
@@ -410,10 +505,12 @@ def comparison_figure(prepared: Prepared, left: OptionView, right: OptionView) -
     """Two options side by side on one print page, with one legend and the beds of both."""
     fig = Figure(figsize=PAGE_IN)
     today = "today" if left.baseline_name == "status_quo" else in_sentence(left.baseline_title)
+    shapes = zone_shapes(prepared, left.zones.zone_ids)
     top = _page_head(fig, _pair_title(left, right), [
-        "Each dot is a neighbourhood (LSOA): its people's mean drive to the ward of each "
-        "service they use (as planned), services weighted by their share of bed need; hospital "
-        f"symbol area shows its beds; marks compare each hospital with {today}."])
+        f"{_zones_what(shapes)}: its people's mean drive to the ward of each service they use "
+        "(as planned), services weighted by their share of bed need; hospital symbol area shows "
+        f"its beds; marks compare each hospital with {today}.",
+        *([shapes.dots_words()] if shapes.dots_words() else [])])
     heads = []
     for view in (left, right):
         paragraphs = [view.title, summary_text(view), *notes_lines(view)]
@@ -425,7 +522,7 @@ def comparison_figure(prepared: Prepared, left: OptionView, right: OptionView) -
         ax.set_title(heads[k], fontsize=7)
     side = fig.add_axes((0.81, 0.30, 0.18, top - 0.30))
     side.axis("off")
-    handles, names = legend_handles(right, change=False)
+    handles, names = legend_handles(right, change=False, dots=shapes.n_polygons == 0)
     side.legend(handles, names, loc="upper left", fontsize=6.5,
                 title="Drive time, people aged 65+,\nto the wards they use (as planned)",
                 title_fontsize=7, frameon=True, edgecolor="#777777", alignment="left")

@@ -248,7 +248,7 @@ def against_2016(a: Appraisal) -> Statement:
             f"{w.num(sm['bed_need'][v], 'min', 'appraisal.csv', opt('stp_2016'), f'bed_need_{v}')}"
             f" {v}" for v in short)
         text += f": fewer than the {year} need of {need} beds"
-        if pop is not None and all(sum(sm["beds"][v] for _ in [0]) >= pop[v] for v in short):
+        if pop is not None and all(float(sm["usable_beds"][v]) >= pop[v] - 1e-9 for v in short):
             yr0 = a.prepared.data.assumptions["meta.population_year"]
             need0 = " and ".join(
                 f"{w.num(pop[v], 'min', 'appraisal.csv', opt('stp_2016'), f'bed_need_{v}_{yr0}')}"

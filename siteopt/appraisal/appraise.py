@@ -5,29 +5,30 @@ the preferred option and why each site loses beds.
 the optimiser's public functions (:func:`siteopt.wards.solve.optimise`,
 :func:`siteopt.runs.pipeline.evaluate_configuration`):
 
-1. **named options**: every configuration of ``wards.csv`` (``status_quo``, ``stp_2016``) and
-   any a user lists in an options file (:func:`siteopt.appraisal.longlist.read_user_options`),
-   evaluated by :func:`siteopt.runs.pipeline.evaluate_configuration`, the same code path as
-   every other option;
+1. **named options**: every configuration of ``wards.csv`` (``status_quo``, ``stp_2016``), the
+   **do minimum** (business as usual plus only what must change:
+   :func:`siteopt.appraisal.shortlist.do_minimum_choice`) and any a user lists in an options
+   file (:func:`siteopt.appraisal.longlist.read_user_options`), evaluated by
+   :func:`siteopt.runs.pipeline.evaluate_configuration`, the same code path as every other
+   option;
 2. **optimal** (the scenario's optimum) and the **next best N**
    (:func:`siteopt.appraisal.longlist.next_best`);
 3. **every feasible configuration** (:func:`siteopt.appraisal.enumeration.enumerate_space`)
    when the space has at most ``enumerate_max_configurations``;
 4. the **Pareto frontier** (:mod:`siteopt.appraisal.frontier`), by the MILP or read off the
-   enumeration, each checked against the other;
+   enumeration, each checked against the other, and the frontier of the enumerated
+   configurations that pass the resilience and staffing hurdles (:func:`hurdle_frontier`);
 5. options found twice (the same option at every site) are merged, every option is measured
    (:func:`siteopt.appraisal.measures.option_measures`), given its Green Book economic case
-   against the status quo (:mod:`siteopt.appraisal.economics`) and put through the
-   :func:`hurdles`;
-6. the **preferred option** is the optimum, or if it fails a hurdle the best generated option
-   that passes them all, and :func:`siteopt.appraisal.why.keep_site_effects` explains the sites
-   it (and each named option) takes beds from.
-
-Hurdles (short-listing), each with the reason an option fails
-    bed need met; capital within the scenario's limit (net or gross); registered nurses within
-    the scenario's limit or, if none is set, within ``rn_wte_headroom_vs_status_quo`` times
-    today's; equity: every local authority and IMD quintile has at least
-    ``equity_min_share_within_45_min`` of its 65+ population within 45 minutes of their ward.
+   against business as usual (:mod:`siteopt.appraisal.economics`) and put through the hurdles
+   (:func:`siteopt.appraisal.shortlist.hurdles`);
+6. the **decision** (:func:`siteopt.appraisal.shortlist.decide`, rule in
+   :mod:`siteopt.appraisal.decision`): the short list (options passing every hurdle, plus
+   business as usual and the do minimum as benchmarks), dominated options made ineligible, the
+   preferred option and runner-up by value for money, the benefit scores and their robustness,
+   the receipts' switching values; then the capital reconciliation with the STP
+   (:mod:`siteopt.appraisal.capital`) and :func:`siteopt.appraisal.why.keep_site_effects` for
+   the sites the preferred (and each named) option takes beds from.
 """
 
 from __future__ import annotations

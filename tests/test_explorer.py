@@ -18,11 +18,7 @@ import json
 import math
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -30,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from devtools import CHROMIUM, DevToolsPage
 
 from siteopt.appraisal.appraise import Appraisal, appraise
 from siteopt.appraisal.economics import economic_case
@@ -52,8 +49,6 @@ from siteopt.outputs.explorer import (
 )
 from siteopt.paths import DEFAULT_GEODATA_DIR
 from siteopt.runs.pipeline import prepare
-
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,59 +196,12 @@ def test_page_is_self_contained_and_its_data_round_trips(llr: Appraisal, tmp_pat
 # ---------------------------------------------------------------------------------------------
 # Headless Chromium
 # ---------------------------------------------------------------------------------------------
-class Browser:
-    """A headless Chromium with one page, driven over the DevTools protocol."""
+class Browser(DevToolsPage):
+    """The shared driver at the explorer's window size."""
 
     def __init__(self) -> None:
-        import websocket
-
-        self.profile = tempfile.mkdtemp(prefix="siteopt-explorer-")
-        self.proc = subprocess.Popen(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--hide-scrollbars", "--window-size=1300,1000",
-             f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError("chromium did not start")
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            pages = [t for t in json.load(r) if t["type"] == "page"]
-        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict[str, Any]] = []
-        for domain in ("Page", "Runtime", "Log"):
-            self.call(f"{domain}.enable")
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        my_id = self.next_id
-        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == my_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                result: dict[str, Any] = msg.get("result", {})
-                return result
-            if "method" in msg:
-                self.events.append(msg)
-                if msg["method"] == "Page.javascriptDialogOpening":
-                    self.ws.send(json.dumps({"id": 10**6, "method": "Page.handleJavaScriptDialog",
-                                             "params": {"accept": True}}))
-
-    def evaluate(self, expression: str) -> Any:
-        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                        awaitPromise=True)
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"evaluation failed: {res['exceptionDetails']}")
-        return res["result"].get("value")
+        super().__init__(window_size="1300,1000", ws_timeout_s=60,
+                         profile_prefix="siteopt-explorer-")
 
     def open(self, url: str) -> float:
         """Load ``url``; the seconds until the page has drawn its first configuration."""
@@ -305,23 +253,6 @@ class Browser:
             " reasons: Array.from(document.querySelectorAll('#reasons li'))"
             "   .map(li => li.textContent),"
             " state: window.siteoptExplorerState}; })()"))
-
-    def screenshot(self, path: Path) -> None:
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        path.write_bytes(base64.b64decode(data))
-
-    def close(self) -> None:
-        try:
-            if getattr(self, "ws", None) is not None:
-                self.ws.close()
-        finally:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            shutil.rmtree(self.profile, ignore_errors=True)
 
 
 chromium_only = pytest.mark.skipif(

@@ -10,21 +10,15 @@ at (``SITEOPT_SCREENSHOT_DIR``, default a temporary folder).
 
 from __future__ import annotations
 
-import base64
-import json
 import os
-import shutil
-import subprocess
-import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from devtools import CHROMIUM, DevToolsPage
 
-CHROMIUM = Path("/usr/bin/chromium")
 TILE_HOSTS = ("tile.openstreetmap.org",)
 """The only URLs allowed to fail: background tiles, fetched from the web."""
 
@@ -37,57 +31,11 @@ pytestmark = [
 websocket = pytest.importorskip("websocket", reason="needs websocket-client (test extras)")
 
 
-class Browser:
-    """A headless Chromium with one page, driven over the DevTools protocol."""
+class Browser(DevToolsPage):
+    """The shared driver, with the Network domain on (so requests leaving file:// show)."""
 
     def __init__(self) -> None:
-        self.profile = tempfile.mkdtemp(prefix="siteopt-chromium-")
-        self.proc = subprocess.Popen(
-            [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", "--hide-scrollbars", "--window-size=1200,900",
-             f"--user-data-dir={self.profile}", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            if time.monotonic() > deadline or self.proc.poll() is not None:
-                self.close()
-                raise RuntimeError("chromium did not start")
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            pages = [t for t in json.load(r) if t["type"] == "page"]
-        self.ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], timeout=30,
-                                              suppress_origin=True)
-        self.next_id = 0
-        self.events: list[dict[str, Any]] = []
-        for domain in ("Page", "Runtime", "Log", "Network"):
-            self.call(f"{domain}.enable")
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        my_id = self.next_id
-        self.ws.send(json.dumps({"id": my_id, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == my_id:
-                if "error" in msg:
-                    raise RuntimeError(f"{method}: {msg['error']}")
-                result: dict[str, Any] = msg.get("result", {})
-                return result
-            if "method" in msg:
-                self.events.append(msg)
-                if msg["method"] == "Page.javascriptDialogOpening":
-                    self.ws.send(json.dumps({"id": 10**6, "method": "Page.handleJavaScriptDialog",
-                                             "params": {"accept": True}}))
-
-    def evaluate(self, expression: str) -> Any:
-        res = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                        awaitPromise=True)
-        if "exceptionDetails" in res:
-            raise RuntimeError(f"evaluation failed: {res['exceptionDetails']}")
-        return res["result"].get("value")
+        super().__init__(domains=("Page", "Runtime", "Log", "Network"))
 
     def open(self, url: str) -> None:
         self.events.clear()
@@ -100,10 +48,6 @@ class Browser:
                 return
             time.sleep(0.1)
         raise AssertionError(f"{url}: Leaflet did not load within 30 s")
-
-    def screenshot(self, path: Path) -> None:
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        path.write_bytes(base64.b64decode(data))
 
     def problems(self) -> list[str]:
         """JavaScript errors, console errors, dialogs and failed loads other than tiles."""
@@ -130,19 +74,6 @@ class Browser:
         self.evaluate("1")  # drain pending events
         return [ev["params"]["request"]["url"] for ev in self.events
                 if ev["method"] == "Network.requestWillBeSent"]
-
-    def close(self) -> None:
-        try:
-            if getattr(self, "ws", None) is not None:
-                self.ws.close()
-        finally:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            shutil.rmtree(self.profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from siteopt.solver_core import GBP_PER_M
+
 SITE_NAME_SUFFIXES = (" Community Hospital", " Hospital", " Centre")
 """Dropped from site names in titles (``Rutland Memorial Hospital`` -> ``Rutland Memorial``)."""
 
@@ -21,6 +23,12 @@ ROLE_LABELS = {
     "stp_2016": "2016 STP proposal",
     "optimal": "Optimum for the scenario",
 }
+
+
+def gbp_m(x: float) -> str:
+    """Pounds in millions, the sign before the pound sign: ``£13.70m``, ``-£1.06m``."""
+    sign = "-" if x < -0.005 * GBP_PER_M else ""
+    return f"{sign}£{abs(x) / GBP_PER_M:,.2f}m"
 
 
 def short_site_name(name: str) -> str:

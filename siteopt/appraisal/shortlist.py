@@ -59,7 +59,7 @@ from siteopt.appraisal.settings import (
     AppraisalSettings,
 )
 from siteopt.catalogue.demand import bed_need
-from siteopt.catalogue.options import scheme_lines
+from siteopt.catalogue.options import SchemeLine, scheme_lines
 from siteopt.data.load import records
 from siteopt.runs.pipeline import Prepared
 
@@ -221,16 +221,10 @@ def do_minimum_choice(prepared: Prepared) -> dict[str, str]:
     return choice
 
 
-def scheme_receipts(prepared: Prepared, choice: Mapping[str, str]) -> dict[str, float]:
+def receipts_booked(lines: Sequence[SchemeLine]) -> dict[str, float]:
     """scheme_id -> the disposal receipt a configuration realises from it (receipts that need
-    another site closed count only when it is)."""
-    return {ln.scheme_id: ln.receipt_realised_gbp
-            for ln in scheme_lines(prepared.catalogue, choice) if ln.receipt_realised_gbp > 0}
-
-
-def scheme_count(prepared: Prepared, choice: Mapping[str, str]) -> int:
-    """How many capital schemes a configuration needs."""
-    return len(scheme_lines(prepared.catalogue, choice))
+    another site closed count only when it is: :func:`scheme_lines` decides)."""
+    return {ln.scheme_id: ln.receipt_realised_gbp for ln in lines if ln.receipt_realised_gbp > 0}
 
 
 def need_at_population_year(prepared: Prepared) -> dict[str, float] | None:
@@ -247,13 +241,13 @@ def need_at_population_year(prepared: Prepared) -> dict[str, float] | None:
 # The decision
 # ---------------------------------------------------------------------------------------------
 def candidate(prepared: Prepared, settings: AppraisalSettings, r: OptionResult,
-              benchmarks: Sequence[str], bau_can_continue: bool) -> Candidate:
-    """The decision's figures of one measured option."""
+              benchmarks: Sequence[str], bau_can_continue: bool,
+              lines: Sequence[SchemeLine]) -> Candidate:
+    """The decision's figures of one measured option (``lines``: its capital schemes)."""
     m = r.measures
     target = capacity_model(prepared)[1]
     values = benefit_measures(m, isolated_ward_min_beds=settings.isolated_ward_min_beds,
-                              target_refusal=target,
-                              capital_schemes=scheme_count(prepared, r.choice))
+                              target_refusal=target, capital_schemes=len(lines))
     groups = [g[f"share_within_{EQUITY_WITHIN_MIN:g}_min"]
               for key in ("access_by_lad", "access_by_imd_quintile")
               for g in m[key].values() if g["people_65_plus"] > 0]
@@ -274,7 +268,7 @@ def candidate(prepared: Prepared, settings: AppraisalSettings, r: OptionResult,
         criterion_scores=criterion_scores(values, settings.benefit_scales),
         shortlisted=r.shortlisted or r.name in benchmarks, passes_hurdles=r.shortlisted,
         can_continue=bau_can_continue or r.name != BAU,
-        receipts_gbp=scheme_receipts(prepared, r.choice))
+        receipts_gbp=receipts_booked(lines))
 
 
 def decide(prepared: Prepared, settings: AppraisalSettings, final: Sequence[OptionResult],
@@ -286,7 +280,9 @@ def decide(prepared: Prepared, settings: AppraisalSettings, final: Sequence[Opti
     bau = bau_status(prepared)
     do_min = alias.get(DO_MINIMUM, DO_MINIMUM)
     benchmarks = [BAU, do_min]
-    cands = [candidate(prepared, settings, r, benchmarks, bau["can_continue"]) for r in final]
+    lines = {r.name: scheme_lines(prepared.catalogue, r.choice) for r in final}
+    cands = [candidate(prepared, settings, r, benchmarks, bau["can_continue"], lines[r.name])
+             for r in final]
     ranking = rank(cands, settings.benefit_weights, settings.value_for_money_rule)
     optimal = alias["optimal"]
     if ranking.eligible:
@@ -300,6 +296,9 @@ def decide(prepared: Prepared, settings: AppraisalSettings, final: Sequence[Opti
     distinct = [members[0] for members in groups.values()]
     table = main_table(final, distinct, benchmarks, optimal)
     today = by_name[BAU].measures
+    phrases = building_phrases(prepared)
+    model, target = capacity_model(prepared)
+    base = {ln.scheme_id for ln in lines[do_min]}
     robustness = (weight_robustness(cands, ranking, settings.benefit_weights,
                                     settings.weight_samples, settings.weight_seed)
                   if settings.value_for_money_rule == "cost_per_benefit_point" else None)
@@ -316,7 +315,7 @@ def decide(prepared: Prepared, settings: AppraisalSettings, final: Sequence[Opti
         "criterion_scores": {c.name: dict(c.criterion_scores) for c in cands},
         "hurdle_measures": {c.name: dict(c.hurdle_measures) for c in cands},
         "receipts_gbp": {c.name: dict(c.receipts_gbp) for c in cands},
-        "capital_schemes": {r.name: scheme_count(prepared, r.choice) for r in final},
+        "capital_schemes": {r.name: len(lines[r.name]) for r in final},
         "preferred": preferred,
         "runner_up": distinct[1] if len(distinct) > 1 else None,
         "distinct_eligible": distinct,
@@ -327,29 +326,24 @@ def decide(prepared: Prepared, settings: AppraisalSettings, final: Sequence[Opti
             cands, ranking, settings.benefit_weights, settings.value_for_money_rule),
         "main_table": table,
         "letters": letters(table),
-        "titles": {r.name: option_title(r.measures, today, added_schemes(prepared, r.choice))
-                   for r in final},
+        "titles": {r.name: option_title(r.measures, today, [
+            phrases[ln.scheme_id] for ln in lines[r.name]
+            if ln.scheme_id in phrases and ln.scheme_id not in base]) for r in final},
         "beds": {r.name: beds_phrase(r.measures) for r in final},
         "refusal_is_hurdle": refusal_is_hurdle(prepared, settings),
-        "capacity_model": capacity_model(prepared)[0],
-        "target_refusal_probability": capacity_model(prepared)[1],
+        "capacity_model": model,
+        "target_refusal_probability": target,
         "bed_need_population_year": need_at_population_year(prepared),
     }
 
 
-def added_schemes(prepared: Prepared, choice: Mapping[str, str]) -> list[str]:
-    """Phrases for the building schemes a configuration needs beyond the do minimum's."""
-    base = {ln.scheme_id for ln in scheme_lines(prepared.catalogue, do_minimum_choice(prepared))}
-    table = {str(r["scheme_id"]): r for r in records(prepared.data.capital_schemes)}
+def building_phrases(prepared: Prepared) -> dict[str, str]:
+    """scheme_id -> the words for each scheme that builds a ward space (new or rebuilt)."""
     names = dict(zip(prepared.data.sites["site_id"], prepared.data.sites["name"], strict=True))
-    out = []
-    for ln in scheme_lines(prepared.catalogue, choice):
-        if ln.scheme_id in base or ln.kind not in ("new_space", "replace_space"):
-            continue
-        r = table[ln.scheme_id]
-        out.append(scheme_phrase(ln.kind, str(names[ln.site_id]), int(r["beds_max"] or 0),
-                                 str(r["services"] or "")))
-    return out
+    return {str(r["scheme_id"]): scheme_phrase(str(r["kind"]), str(names[r["site_id"]]),
+                                               int(r["beds_max"] or 0), str(r["services"] or ""))
+            for r in records(prepared.data.capital_schemes)
+            if r["kind"] in ("new_space", "replace_space")}
 
 
 def distinct_groups(prepared: Prepared, options: Sequence[OptionResult]

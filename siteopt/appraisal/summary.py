@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from siteopt.appraisal.naming import join_words, short_site_name
-from siteopt.appraisal.settings import GBP_PER_M
+from siteopt.appraisal.naming import gbp_m, join_words, short_site_name
 
 if TYPE_CHECKING:  # pragma: no cover - typing only (appraise imports this module lazily)
     from siteopt.appraisal.appraise import Appraisal
@@ -66,7 +65,7 @@ class Writer:
         """Format ``value`` (``money``: £x.xxm; ``min``: one decimal; ``int``: thousands
         separated; ``pct``: a whole percentage of a share; ``beds``: whole beds) and record it."""
         if fmt == "money":
-            text = f"{'-' if value < -0.005 * GBP_PER_M else ''}£{abs(value) / GBP_PER_M:.2f}m"
+            text = gbp_m(value)
         elif fmt == "min":
             text = f"{value:.1f}"
         elif fmt == "pct":

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from siteopt.appraisal.naming import gbp_m as money
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import summary_statements
 from siteopt.outputs.columns import UnknownColumnError, describe, vocabulary
 from siteopt.outputs.datapackage import run_date
-from siteopt.outputs.report_html import HURDLE_LABELS, money, option_label, role, short_list
+from siteopt.outputs.report_html import HURDLE_LABELS, option_label, role, short_list
 from siteopt.outputs.workbook import About, about_from_appraisal, pinned_zip
 
 if TYPE_CHECKING:  # pragma: no cover - typing only

@@ -10,8 +10,7 @@ why.
 
 from __future__ import annotations
 
-import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from siteopt.appraisal.equality import (
@@ -22,6 +21,7 @@ from siteopt.appraisal.equality import (
     option_statements,
     short_listed,
 )
+from siteopt.outputs.html_text import esc, table
 
 if TYPE_CHECKING:  # pragma: no cover
     from siteopt.appraisal.appraise import Appraisal
@@ -55,20 +55,6 @@ DATA_LIMITS = (
     "service's drive.",
 )
 """The data sources and their limits, in plain words (the section's closing list)."""
-
-
-def esc(x: Any) -> str:
-    """HTML-escaped text (this module does not import report_html, which includes its
-    section: no import circle)."""
-    return html.escape(str(x), quote=True)
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]], cls: str) -> str:
-    """An escaped HTML table, as the report's other tables."""
-    head = "".join(f"<th scope='col'>{esc(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return (f"<table class='{esc(cls)}'><thead><tr>{head}</tr></thead><tbody>{body}"
-            "</tbody></table>")
 
 
 def option_heading(a: Appraisal, name: str) -> str:

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from siteopt.appraisal.appraise import Appraisal
-from siteopt.appraisal.benefits import CRITERIA
+from siteopt.appraisal.benefits import CRITERIA, worst_refusal
 from siteopt.appraisal.equality import section_statements
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.appraisal.shortlist import HURDLES
@@ -53,7 +53,7 @@ from siteopt.outputs.datapackage import datapackage, datapackage_json
 from siteopt.outputs.docx_report import equality_input, report_docx
 from siteopt.outputs.equality_report import equality_rows, neighbourhood_rows
 from siteopt.outputs.explorer import explorer_html
-from siteopt.outputs.report_html import charts, max_refusal, option_label, report_html, role
+from siteopt.outputs.report_html import charts, option_label, report_html, role
 from siteopt.outputs.workbook import about_from_appraisal, to_workbook, why_rows
 from siteopt.outputs.workbook import assumption_rows as flat_assumption_rows
 from siteopt.runs.pipeline import manifest
@@ -126,7 +126,7 @@ def option_rows(a: Appraisal) -> list[dict[str, Any]]:
             "cost_gbp_per_year": m["cost_gbp_per_year"],
             "staff_wte": m["staff_wte"],
             "staff_wte_rn": m["staff_wte_rn"],
-            "max_erlang_refusal": max_refusal(o),
+            "max_erlang_refusal": worst_refusal(o.measures),
             "capex_with_optimism_bias_gbp": e["capex_with_optimism_bias_gbp"],
             "pv_revenue_gbp": e["pv_revenue_gbp"],
             "pv_residual_gbp": e["pv_residual_gbp"],

@@ -18,21 +18,22 @@ Every data string is escaped; images are embedded PNGs; nothing is fetched from 
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from siteopt.appraisal.benefits import CRITERIA, CRITERION_LABELS, MEASURE_LABELS
+from siteopt.appraisal.benefits import CRITERIA, CRITERION_LABELS, MEASURE_LABELS, worst_refusal
 from siteopt.appraisal.economics import discount_factors
 from siteopt.appraisal.measures import OptionResult, weighted_assignment_rows
 from siteopt.appraisal.naming import ROLE_LABELS, short_site_name
+from siteopt.appraisal.naming import gbp_m as money
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import summary_statements
 from siteopt.outputs.equality_report import equality_section_html
+from siteopt.outputs.html_text import esc, table
 from siteopt.runs.scenario import scenario_label
 from siteopt.solver_core import GBP_PER_M
 
@@ -54,29 +55,6 @@ DATA_ATTRIBUTION = (
 # ---------------------------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------------------------
-def esc(x: Any) -> str:
-    """HTML-escaped text."""
-    return html.escape(str(x), quote=True)
-
-
-def money(x: float) -> str:
-    """Pounds in millions, the sign before the pound sign (-£1.20m)."""
-    sign = "-" if x < -0.005 * GBP_PER_M else ""
-    return f"{sign}£{abs(x) / GBP_PER_M:,.2f}m"
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[Any]], cls: str = "",
-          row_classes: Sequence[str] | None = None) -> str:
-    """An escaped HTML table."""
-    head = "".join(f"<th scope='col'>{esc(h)}</th>" for h in header)
-    body = []
-    for i, r in enumerate(rows):
-        rc = f" class='{esc(row_classes[i])}'" if row_classes and row_classes[i] else ""
-        body.append(f"<tr{rc}>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>")
-    return (f"<table class='{esc(cls)}'><thead><tr>{head}</tr></thead><tbody>"
-            + "".join(body) + "</tbody></table>")
-
-
 def role(a: Appraisal, name: str) -> str:
     """What an option is in the decision: benchmark, preferred, runner-up, ..."""
     d = a.decision
@@ -113,13 +91,6 @@ def option_label(a: Appraisal, o: OptionResult) -> str:
 def short_list(a: Appraisal) -> list[OptionResult]:
     """The main table's options, in order."""
     return [a.option(n) for n in a.decision.get("main_table", [a.preferred])]
-
-
-def max_refusal(o: OptionResult) -> float:
-    """The highest Erlang refusal probability over the option's wards."""
-    vals = [v["refusal_probability"] for per in o.measures["erlang_refusal"].values()
-            for v in per.values()]
-    return max(vals) if vals else 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,7 +433,7 @@ def resilience_section(a: Appraisal) -> list[str]:
     model = d["capacity_model"]
     target = d["target_refusal_probability"]
     occ = a.prepared.demand.target_occupancy
-    refusals = [max_refusal(o) for o in short_list(a)]
+    refusals = [worst_refusal(o.measures) for o in short_list(a)]
     text = (f"Bed need is sized by the {model} model" + (
         f": beds = bed-days / 365 / {occ:.0%} occupancy" if model == "occupancy" else
         f": each site's beds are the fewest that turn away at most {target:.0%} of arrivals "

@@ -45,6 +45,10 @@ class Browser(DevToolsPage):
             ready = self.evaluate("document.readyState === 'complete' && "
                                   "typeof window.L !== 'undefined'")
             if ready:
+                # the hospital labels are placed after load and fonts (leaflet.py)
+                self.evaluate("(typeof siteoptLabelsReady === 'undefined' ? Promise.resolve()"
+                              " : siteoptLabelsReady).then(() => new Promise("
+                              "r => requestAnimationFrame(() => r(true))))")
                 return
             time.sleep(0.1)
         raise AssertionError(f"{url}: Leaflet did not load within 30 s")

@@ -203,6 +203,14 @@ function siteoptPlaceLabels(map) {
     placed.push(put(t, p, best));
   });
 }
+var siteoptLabelsReady = new Promise(function (resolve) {
+  // Labels are placed once the page has loaded and its fonts are ready (text widths are
+  // final then); the browser tests wait on this promise.
+  window.addEventListener('load', function () {
+    var fonts = document.fonts ? document.fonts.ready : Promise.resolve();
+    fonts.then(function () { setTimeout(resolve, 0); });
+  });
+});
 function siteoptFeatures(shared, properties) {
   return {type: 'FeatureCollection', features: properties.map(function (p, i) {
     return {type: 'Feature', geometry: siteoptGeometry(shared.g[i], shared.scale), properties: p};
@@ -338,8 +346,8 @@ var {{ this.get_name() }} = L.geoJSON({{ this.data_js }}, {
 {% if this.labels %}
 (function (map) {
   function place() { siteoptPlaceLabels(map); }
-  setTimeout(place, 0);
-  map.on('zoomend overlayadd overlayremove', place);
+  siteoptLabelsReady.then(place);
+  map.on('zoomend overlayadd overlayremove resize', place);
 })({{ this._parent.get_name() }});
 {% endif %}
 {% endmacro %}

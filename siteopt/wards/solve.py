@@ -748,6 +748,7 @@ def optimise(
     extra_constraints: ExtraConstraints | None = None,
     initial_choice: Mapping[str, str] | None = None,
     polish_assignment: bool = True,
+    explain: bool = True,
 ) -> Solution:
     """Choose one option per site: check, build, solve, extract, verify.
 
@@ -762,6 +763,10 @@ def optimise(
         Under the ``cost`` objective the assignment is free among equally cheap ones; re-solve
         it for the least travel with the configuration fixed (same code path as
         :func:`evaluate`).
+    explain : bool
+        On a proven infeasible solve, explain which limits conflict
+        (:func:`explain_infeasibility`, a few more solves); False says only that it is
+        infeasible (for callers that expect the space to run out, e.g. the next best options).
 
     Raises
     ------
@@ -782,6 +787,7 @@ def optimise(
     if outcome.status == STATUS_INFEASIBLE:
         raise InfeasibleError(
             explain_infeasibility(instance, settings, options, extra_constraints=extra_constraints)
+            if explain else "The scenario is infeasible (proven by the solver)."
         )
     if outcome.status not in SOLVED:
         raise SolverError(no_solution_message(options, outcome))

@@ -4,9 +4,9 @@ appraisal and the print maps.
 The appraisal's solves (the optimum, the next best options, the named options, the Pareto
 points, the keep-a-site variants) and the print maps do not depend on one another once the
 enumeration has said which configurations they are, so they can run side by side.
-:class:`PreparedPool` sends the :class:`~siteopt.runs.pipeline.Prepared` scenario to each
-worker once (a pickle of about half a megabyte) and then each task as a module-level function
-and its plain arguments: ``fn(prepared, *args)``.
+:class:`PreparedPool` sends the :class:`~siteopt.runs.pipeline.Prepared` scenario (a pickle of
+about half a megabyte) with each task, a module-level function
+and its plain arguments: ``fn(prepared, *args)`` (each worker unpickles it once).
 
 Results are the same as in one process: every task builds and solves the same model from the
 same data (HiGHS is deterministic), and the caller reads the results in the order it asked
@@ -20,10 +20,11 @@ whatever state the parent's solves left it and can hang (see :mod:`siteopt.paral
 from __future__ import annotations
 
 import concurrent.futures
+import importlib
 import multiprocessing
 import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -31,25 +32,23 @@ from siteopt.runs.pipeline import Prepared
 
 R = TypeVar("R")
 
-_PREPARED: Prepared | None = None
-"""The worker's copy of the prepared scenario (set by :func:`_start_worker`)."""
+_PREPARED: tuple[bytes, Prepared] | None = None
+"""The worker's copy of the prepared scenario, with the pickle it came from."""
 
 
-def _start_worker(blob: bytes) -> None:
-    global _PREPARED
-    _PREPARED = pickle.loads(blob)
-
-
-def _ready() -> int:
-    """A task that does nothing: sent once per worker so that the workers start (and import)
-    while the caller is still busy."""
+def _ready(modules: tuple[str, ...]) -> int:
+    """A task that only imports ``modules``: sent once per worker so that the workers start
+    (and import the solver and plotting libraries) while the caller is still preparing."""
+    for name in modules:
+        importlib.import_module(name)
     return os.getpid()
 
 
-def _run(fn: Callable[..., R], args: tuple[Any, ...]) -> R:
-    if _PREPARED is None:  # pragma: no cover - the initializer always runs first
-        raise RuntimeError("worker started without a prepared scenario")
-    return fn(_PREPARED, *args)
+def _run(blob: bytes, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
+    global _PREPARED
+    if _PREPARED is None or _PREPARED[0] != blob:
+        _PREPARED = (blob, pickle.loads(blob))
+    return fn(_PREPARED[1], *args)
 
 
 def default_workers() -> int:
@@ -65,33 +64,48 @@ def default_workers() -> int:
 class PreparedPool:
     """Run ``fn(prepared, *args)`` tasks on ``workers`` processes, or here if ``workers <= 1``.
 
-    Use as a context manager; the workers start when it is entered and stop when it is left
-    (unfinished tasks are cancelled).
+    Use as a context manager; the workers start when it is entered (and import the libraries
+    while the caller goes on) and stop when it is left (unfinished tasks are cancelled).
+    :meth:`bind` gives the pool its prepared scenario, which goes with each task (a pickle of
+    about half a megabyte; each worker unpickles it once).
 
     Parameters
     ----------
-    prepared : Prepared
+    prepared : Prepared, optional
+        The scenario, if known when the pool is made (else :meth:`bind` it before submitting).
     workers : int
         Worker processes (1: none, every task runs in the caller's process when submitted).
+    warm_modules : sequence of str
+        Modules each worker imports as soon as it starts (the tasks' modules).
     """
 
-    def __init__(self, prepared: Prepared, workers: int = 1) -> None:
+    def __init__(self, prepared: Prepared | None = None, workers: int = 1,
+                 warm_modules: Sequence[str] = ()) -> None:
         self.prepared = prepared
         self.workers = max(1, int(workers))
+        self.warm_modules = tuple(warm_modules)
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._blob = b""
 
     @property
     def parallel(self) -> bool:
         """Whether tasks run in worker processes."""
         return self._pool is not None
 
+    def bind(self, prepared: Prepared) -> PreparedPool:
+        """Use ``prepared`` for the tasks submitted from now on."""
+        self.prepared = prepared
+        self._blob = pickle.dumps(prepared) if self._pool is not None else b""
+        return self
+
     def __enter__(self) -> PreparedPool:
         if self.workers > 1:
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker, initargs=(pickle.dumps(self.prepared),))
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
             for _ in range(self.workers):
-                self._pool.submit(_ready)
+                self._pool.submit(_ready, self.warm_modules)
+        if self.prepared is not None:
+            self.bind(self.prepared)
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -103,8 +117,10 @@ class PreparedPool:
     def submit(self, fn: Callable[..., R], *args: Any) -> concurrent.futures.Future[R]:
         """``fn(prepared, *args)`` as a future. ``fn`` must be a module-level function and
         ``args`` picklable when the pool has workers."""
+        if self.prepared is None:
+            raise RuntimeError("PreparedPool.submit before bind(prepared)")
         if self._pool is not None:
-            return self._pool.submit(_run, fn, args)
+            return self._pool.submit(_run, self._blob, fn, args)
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
         try:
             future.set_result(fn(self.prepared, *args))

@@ -764,9 +764,7 @@ def optimise(
         it for the least travel with the configuration fixed (same code path as
         :func:`evaluate`).
     explain : bool
-        On a proven infeasible solve, explain which limits conflict
-        (:func:`explain_infeasibility`, a few more solves); False says only that it is
-        infeasible (for callers that expect the space to run out, e.g. the next best options).
+        Explain a proven infeasibility (:func:`explain_infeasibility`; False: just say so).
 
     Raises
     ------
@@ -785,10 +783,9 @@ def optimise(
     model = build_model(instance, settings, extra_constraints=extra_constraints)
     outcome = solve_model(model, options, initial_choice=initial_choice)
     if outcome.status == STATUS_INFEASIBLE:
-        raise InfeasibleError(
-            explain_infeasibility(instance, settings, options, extra_constraints=extra_constraints)
-            if explain else "The scenario is infeasible (proven by the solver)."
-        )
+        raise InfeasibleError(explain_infeasibility(
+            instance, settings, options, extra_constraints=extra_constraints) if explain
+            else "The scenario is infeasible (proven by the solver).")
     if outcome.status not in SOLVED:
         raise SolverError(no_solution_message(options, outcome))
     outcome = break_ties(model, outcome, options)

@@ -63,6 +63,7 @@ from siteopt.appraisal.solves import (
     choice_key,
     end_task,
     evaluate_task,
+    optimum_task,
     predicted_chain,
 )
 from siteopt.appraisal.why import keep_site_choices, keep_site_effects
@@ -166,15 +167,20 @@ def _appraise(prepared: Prepared, settings: AppraisalSettings,
               progress: ProgressCallback | None) -> Appraisal:
     timings: dict[str, float] = {}
     notes: list[str] = []
+    # everything that does not wait on another result is submitted at once: the optimum, the
+    # named options and their keep-a-site variants while the enumeration runs here, then the
+    # rest of the chain and the Pareto points
+    report(progress, f"the optimum, the {settings.next_best} next best distinct options, the "
+                     "named options and the Pareto frontier"
+                     + (f" ({pool.workers} processes)" if pool.parallel else ""))
+    first = pool.submit(optimum_task, ())
+    named = submit_named(pool, prepared, user_options)
+    early_why = submit_keep_variants(pool, prepared, [
+        (n, c) for n, src, c in named.entries if src.startswith("named") and n != "status_quo"])
     with stage(timings, "enumeration_s", progress, None):
         enum = enumerate_if_small(prepared, settings, enumerate_configurations, notes, progress)
     chain = (predicted_chain(prepared, enum, settings.next_best) if enum is not None else None)
-    report(progress, f"the optimum and the {settings.next_best} next best distinct options, "
-                     "the named options and the Pareto frontier"
-                     + (f" ({pool.workers} processes)" if pool.parallel else ""))
-    # everything that does not wait on another result is submitted at once
-    chain_futures = ChainFutures.start(pool, prepared, settings.next_best, chain)
-    named = submit_named(pool, prepared, user_options)
+    chain_futures = ChainFutures.start(pool, prepared, settings.next_best, chain, first)
     points = Points(pool, named.choices + list(chain or []))
     ends = (submit_ends(pool, prepared) if frontier_method != "milp" and enum is not None
             else {})  # (only for a frontier read off the enumeration)
@@ -221,7 +227,7 @@ def _appraise(prepared: Prepared, settings: AppraisalSettings,
         decision["schemes"] = {name: option_schemes(prepared, next(
             r.choice for r in final if r.name == name)) for name in decision["main_table"]}
     with stage(timings, "why_s", progress, "why each site loses beds"):
-        why = explain_lost_beds(prepared, settings, final, preferred, sq, pool)
+        why = explain_lost_beds(prepared, settings, final, preferred, sq, pool, early_why)
 
     frontier_names = [alias[f"pareto_{i}"] for i in range(1, len(frontier_sols) + 1)]
     for r in final:
@@ -524,21 +530,36 @@ def economics_vs_status_quo(m: Mapping[str, Any], status_quo: Mapping[str, Any],
     return econ
 
 
+def submit_keep_variants(pool: PreparedPool, prepared: Prepared,
+                         options: list[tuple[str, dict[str, str]]]) -> dict[str, Future[Solution]]:
+    """Submit the evaluation of each option's keep-a-site variants
+    (:func:`siteopt.appraisal.why.keep_site_choices`), by variant name."""
+    today = prepared.catalogue.configurations["status_quo"]
+    return {name: pool.submit(evaluate_task, name, choice) for option, option_choice in options
+            for name, choice in keep_site_choices(prepared, option, option_choice, today)}
+
+
 def explain_lost_beds(prepared: Prepared, settings: AppraisalSettings,
                       final: list[OptionResult], preferred: str, sq: OptionResult,
-                      pool: PreparedPool | None = None) -> list[dict[str, Any]]:
+                      pool: PreparedPool | None = None,
+                      submitted: Mapping[str, Future[Solution]] | None = None
+                      ) -> list[dict[str, Any]]:
     """:func:`siteopt.appraisal.why.keep_site_effects` of the preferred option, then of every
     other named option but the status quo (their keep-a-site variants evaluated side by side
-    on ``pool``)."""
+    on ``pool``; ``submitted``: those already on their way, by variant name)."""
     pref = next(r for r in final if r.name == preferred)
     explained = [pref] + [r for r in final if r.name != preferred and r.name != sq.name
                           and any(s.startswith("named") for s in r.sources)]
-    variants = [v for r in explained for v in keep_site_choices(prepared, r, sq)]
     with contextlib.ExitStack() as stack:
         if pool is None:
             pool = stack.enter_context(PreparedPool(prepared, 1))
-        futures = {name: pool.submit(evaluate_task, name, choice) for name, choice in variants}
-        solved = {name: f.result() for name, f in futures.items()}
+        futures = dict(submitted or {})
+        wanted = [v for r in explained
+                  for v in keep_site_choices(prepared, r.name, r.choice, sq.choice)]
+        for name, choice in wanted:
+            if name not in futures:
+                futures[name] = pool.submit(evaluate_task, name, choice)
+        solved = {name: futures[name].result() for name, _ in wanted}
     why: list[dict[str, Any]] = []
     for r in explained:
         why += keep_site_effects(prepared, r, sq, settings, solved)

@@ -126,14 +126,17 @@ class ChainFutures:
 
     @classmethod
     def start(cls, pool: PreparedPool, prepared: Prepared, n: int,
-              chain: Sequence[Choice] | None) -> ChainFutures:
+              chain: Sequence[Choice] | None,
+              first: Future[Solution | None] | None = None) -> ChainFutures:
         """Submit the optimum and the ``n`` next best solves, each with the cuts of the links
         before it in ``chain`` (:func:`predicted_chain`; one link more than the chain if it
         is shorter than ``n + 1``, to prove the space runs out). Without a chain only the
-        optimum is submitted; the rest follow one after another in :meth:`result`."""
+        optimum is submitted; the rest follow one after another in :meth:`result`.
+        ``first``: the optimum's solve, if already submitted (``optimum_task`` with no cuts).
+        """
         links = range(min(len(chain) + 1, n + 1)) if chain else range(1)
-        futures = [pool.submit(optimum_task, tuple(chain[:i]) if chain else ())
-                   for i in links]
+        futures = [first if i == 0 and first is not None else
+                   pool.submit(optimum_task, tuple(chain[:i]) if chain else ()) for i in links]
         return cls(pool, n, chain, futures, lambda c: ward_signature(prepared.instance, c))
 
     def result(self) -> list[Solution]:

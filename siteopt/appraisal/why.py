@@ -57,26 +57,21 @@ def people_changes(weight: FloatArray, delta: FloatArray) -> dict[str, float]:
     }
 
 
-def losing_sites(prepared: Prepared, option: OptionResult, status_quo: OptionResult
-                 ) -> list[Site]:
-    """The sites with fewer beds in ``option`` than today."""
-    out = []
-    for site in prepared.evaluation_instance.sites:
-        now = status_quo.measures["sites"][site.site_id]["beds"]
-        then = option.measures["sites"][site.site_id]["beds"]
-        if sum(then.values()) < sum(now.values()):
-            out.append(site)
-    return out
+def losing_sites(prepared: Prepared, choice: Mapping[str, str],
+                 status_quo_choice: Mapping[str, str]) -> list[Site]:
+    """The sites with fewer beds in ``choice`` than in the status quo."""
+    return [site for site in prepared.evaluation_instance.sites
+            if sum(site.option(choice[site.site_id]).beds.values())
+            < sum(site.option(status_quo_choice[site.site_id]).beds.values())]
 
 
-def keep_site_choices(prepared: Prepared, option: OptionResult, status_quo: OptionResult
-                      ) -> list[tuple[str, dict[str, str]]]:
-    """(name, configuration) of ``option`` with each losing site kept as in the do minimum:
-    the configurations :func:`keep_site_effects` measures."""
+def keep_site_choices(prepared: Prepared, name: str, choice: Mapping[str, str],
+                      status_quo_choice: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """(name, configuration) of option ``name`` with each losing site kept as in the do
+    minimum: the configurations :func:`keep_site_effects` measures."""
     keep_options = do_minimum_choice(prepared)
-    return [(f"{option.name}_keep_{site.site_id}",
-             {**option.choice, site.site_id: keep_options[site.site_id]})
-            for site in losing_sites(prepared, option, status_quo)]
+    return [(f"{name}_keep_{site.site_id}", {**choice, site.site_id: keep_options[site.site_id]})
+            for site in losing_sites(prepared, choice, status_quo_choice)]
 
 
 def keep_site_effects(prepared: Prepared, option: OptionResult, status_quo: OptionResult,
@@ -93,8 +88,8 @@ def keep_site_effects(prepared: Prepared, option: OptionResult, status_quo: Opti
     w = inst.zones.weight
     lads = np.asarray(inst.zones.lad_name)
     out = []
-    variants = dict(keep_site_choices(prepared, option, status_quo))
-    for site in losing_sites(prepared, option, status_quo):
+    variants = dict(keep_site_choices(prepared, option.name, option.choice, status_quo.choice))
+    for site in losing_sites(prepared, option.choice, status_quo.choice):
         now = status_quo.measures["sites"][site.site_id]["beds"]
         then = option.measures["sites"][site.site_id]["beds"]
         name = f"{option.name}_keep_{site.site_id}"

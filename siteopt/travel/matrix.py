@@ -37,6 +37,11 @@ Method
    on the reversed view, one call per destination) and the fast path (the graph converted once
    to a scipy CSR matrix, ``scipy.sparse.csgraph.dijkstra`` from all destinations at once on its
    transpose).
+4. County-size graphs: the snap projects and indexes only the nodes near the points
+   (:class:`NodeIndex`, exact), and an unsimplified graph (at least ``CONTRACT_MIN_SHARE`` of
+   its nodes pass traffic through) has its chains contracted for the shortest paths, except
+   where points join it (:func:`siteopt.travel.osm.path_graph`; times change only in the last
+   digits of rounding). A simplified graph, such as the LLR default, is used as it is.
 
 All parameters come from ``geodata/roads/parameters.csv`` and ``urban_areas.csv``.
 """
@@ -59,6 +64,7 @@ import numpy.typing as npt
 from siteopt.crs import in_gb, to_bng
 from siteopt.errors import DataError, Problem
 from siteopt.travel.graph import GraphArrays, arrays_to_graph, haversine_m, load_graph_arrays
+from siteopt.travel.osm import path_graph
 from siteopt.travel.speeds import UrbanArea, is_urban, read_parameters, read_urban_areas
 
 DEFAULT_GRAPH_NAME = "llr_roads.npz"
@@ -191,8 +197,115 @@ class Snap:
     too_far: tuple[int, ...]
 
 
-def snap_points(arrays: GraphArrays, points: Points, access: AccessModel) -> Snap:
+SNAP_CELL_NODES = 16.0
+"""Nodes per cell (on average) of the snapping pre-selection: a performance setting, not a
+model assumption (the snap is exact either way)."""
+SNAP_SAFE_SHARE = 0.9
+"""Share of a cell's side within which every node is surely pre-selected (the rest covers the
+spread of metres per degree and of the National Grid's scale factor)."""
+M_PER_DEG = 111_000.0
+"""Metres per degree of latitude (at most 0.3% under the true figure in Britain)."""
+
+
+class NodeIndex:
+    """Where points can join a graph: KD-trees (EPSG:27700) of its nodes.
+
+    Built for known points, it projects and indexes only the nodes in the cells around them
+    (cells of about :data:`SNAP_CELL_NODES` nodes, the 3 x 3 block around each point's cell);
+    a point whose ``k``-th nearest pre-selected node is farther than the block surely covers
+    (:data:`SNAP_SAFE_SHARE` of a cell side) is looked up among all nodes instead, so the
+    result is the same as a KD-tree of every node.
+    """
+
+    def __init__(self, arrays: GraphArrays, near: Sequence[Points] = ()) -> None:
+        self.arrays, self.n_nodes, self.safe_m = arrays, len(arrays.node_id), 0.0
+        self._full: object | None = None
+        self._subset: npt.NDArray[np.int64] | None = None
+        self._tree: object | None = None
+        if any(len(p.ids) for p in near) and self.n_nodes:
+            self._preselect([p for p in near if len(p.ids)])
+
+    def _preselect(self, near: Sequence[Points]) -> None:
+        from scipy.spatial import cKDTree
+
+        a = self.arrays
+        p_lat = np.concatenate([p.lat for p in near])
+        p_lon = np.concatenate([p.lon for p in near])
+        lat0, lat1 = min(a.lat.min(), p_lat.min()), max(a.lat.max(), p_lat.max())
+        lon0, lon1 = min(a.lon.min(), p_lon.min()), max(a.lon.max(), p_lon.max())
+        cos_max = math.cos(math.radians(max(abs(lat0), abs(lat1))))
+        area_m2 = max((lat1 - lat0) * M_PER_DEG, 1.0) * max((lon1 - lon0) * M_PER_DEG
+                                                              * cos_max, 1.0)
+        side_m = math.sqrt(area_m2 / self.n_nodes * SNAP_CELL_NODES)
+        dlat, dlon = side_m / M_PER_DEG, side_m / (M_PER_DEG * cos_max)
+        ny = int((lat1 - lat0) / dlat) + 3
+
+        def cell(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]
+                 ) -> npt.NDArray[np.int64]:
+            ix = np.floor((lon - lon0) / dlon).astype(np.int64) + 1
+            iy = np.floor((lat - lat0) / dlat).astype(np.int64) + 1
+            return np.asarray(ix * ny + iy, dtype=np.int64)
+
+        offsets = np.array([dx * ny + dy for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
+        wanted = np.unique((cell(p_lat, p_lon)[:, None] + offsets[None, :]).ravel())
+        subset = np.nonzero(np.isin(cell(a.lat, a.lon), wanted))[0]
+        if len(subset) == 0:
+            return
+        x, y = to_bng(a.lat[subset], a.lon[subset])
+        self._subset, self._tree = subset, cKDTree(np.column_stack([x, y]))
+        self.safe_m = SNAP_SAFE_SHARE * side_m
+
+    def _full_tree(self) -> object:
+        from scipy.spatial import cKDTree
+
+        if self._full is None:
+            x, y = to_bng(self.arrays.lat, self.arrays.lon)
+            self._full = cKDTree(np.column_stack([x, y]))
+        return self._full
+
+    def query(self, xy: npt.NDArray[np.float64], k: int
+              ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """Distances (metres) and node positions of the ``k`` nearest nodes of each point
+        (``xy``: easting, northing), shape ``(n_points, k)``."""
+        from scipy.spatial import cKDTree
+
+        n = len(xy)
+        dist, idx = np.zeros((n, k)), np.zeros((n, k), dtype=np.int64)
+        todo = np.ones(n, dtype=bool)
+        if self._tree is not None and self._subset is not None and k <= len(self._subset):
+            assert isinstance(self._tree, cKDTree)
+            d, i = self._tree.query(xy, k=k)
+            d = np.asarray(d, dtype=np.float64).reshape(n, k)
+            i = np.asarray(i, dtype=np.int64).reshape(n, k)
+            sure = d[:, -1] <= self.safe_m
+            dist[sure], idx[sure] = d[sure], self._subset[i[sure]]
+            todo = ~sure
+        if todo.any():
+            tree = self._full_tree()
+            assert isinstance(tree, cKDTree)
+            d, i = tree.query(xy[todo], k=k)
+            dist[todo] = np.asarray(d, dtype=np.float64).reshape(-1, k)
+            idx[todo] = np.asarray(i, dtype=np.int64).reshape(-1, k)
+        return dist, idx
+
+
+def node_index(arrays: GraphArrays, near: Sequence[Points] = ()) -> NodeIndex:
+    """A :class:`NodeIndex` of the graph's nodes, pre-selected around the points ``near``."""
+    return NodeIndex(arrays, near)
+
+
+def snap_points(arrays: GraphArrays, points: Points, access: AccessModel,
+                index: NodeIndex | None = None) -> Snap:
     """Join points to their nearest graph nodes (KD-tree in EPSG:27700) with access times.
+
+    Parameters
+    ----------
+    arrays : GraphArrays
+    points : Points
+    access : AccessModel
+    index : NodeIndex, optional
+        :func:`node_index` of ``arrays`` around these points, if already built (origins and
+        destinations share one).
 
     Returns
     -------
@@ -201,14 +314,10 @@ def snap_points(arrays: GraphArrays, points: Points, access: AccessModel) -> Sna
         positions of points whose nearest node is farther than ``max_snap_m`` (they are still
         snapped, with their full access time, and reported).
     """
-    from scipy.spatial import cKDTree
-
-    nx_, ny_ = to_bng(arrays.lat, arrays.lon)
+    index = index if index is not None else node_index(arrays, [points])
     px, py = to_bng(points.lat, points.lon)
-    k = max(1, min(access.snap_candidates, len(arrays.node_id)))
-    dist, idx = cKDTree(np.column_stack([nx_, ny_])).query(np.column_stack([px, py]), k=k)
-    dist = np.asarray(dist, dtype=np.float64).reshape(len(points.ids), k)
-    idx = np.asarray(idx, dtype=np.int64).reshape(len(points.ids), k)
+    k = max(1, min(access.snap_candidates, index.n_nodes))
+    dist, idx = index.query(np.column_stack([px, py]), k)
     urban = is_urban(points.lat, points.lon, access.urban_areas)
     speed_kph = np.where(urban, access.access_speed_urban_kph, access.access_speed_rural_kph)
     access_min = (access.access_fixed_min
@@ -252,53 +361,73 @@ def matrix_from_arrays(
         matrix; ``networkx``: one ``single_source_dijkstra_path_length`` per destination on the
         reversed graph. Results are identical.
     """
-    n = len(arrays.node_id)
     if not np.all(np.isfinite(arrays.travel_min)) or np.any(arrays.travel_min < 0):
         raise DataError([Problem("road graph", "edges with missing or negative travel_min",
                                  field="travel_min")])
-    o_snap = snap_points(arrays, origins, access)
-    d_snap = snap_points(arrays, destinations, access)
-    n_dest = len(destinations.ids)
+    if method not in ("csr", "networkx"):
+        raise ValueError(f"method must be 'csr' or 'networkx', not {method!r}")
+    index = node_index(arrays, [origins, destinations])
+    o_snap = snap_points(arrays, origins, access, index)
+    d_snap = snap_points(arrays, destinations, access, index)
+    protect = np.zeros(len(arrays.node_id), dtype=bool)
+    protect[o_snap.node_index], protect[d_snap.node_index] = True, True
+    graph, position = path_graph(arrays, protect, MIN_EDGE_MIN)
+    n, n_dest = len(graph.node_id), len(destinations.ids)
     # virtual destination nodes n..n+n_dest-1, entered from their candidate nodes
     k = d_snap.node_index.shape[1]
-    extra_u = d_snap.node_index.ravel().astype(np.int32)
+    extra_u = position[d_snap.node_index].ravel().astype(np.int32)
     extra_v = np.repeat(np.arange(n, n + n_dest, dtype=np.int32), k)
     extra_w = d_snap.access_min.ravel()
     full = GraphArrays(
-        node_id=np.concatenate([arrays.node_id, -(10**15) - np.arange(n_dest, dtype=np.int64)]),
-        lon=np.concatenate([arrays.lon, destinations.lon]),
-        lat=np.concatenate([arrays.lat, destinations.lat]),
-        edge_u=np.concatenate([arrays.edge_u, extra_u]),
-        edge_v=np.concatenate([arrays.edge_v, extra_v]),
-        length_m=np.concatenate([arrays.length_m, np.zeros(len(extra_w))]),
-        travel_min=np.concatenate([arrays.travel_min, extra_w]),
-        highway_code=np.concatenate([arrays.highway_code,
+        node_id=np.concatenate([graph.node_id, -(10**15) - np.arange(n_dest, dtype=np.int64)]),
+        lon=np.concatenate([graph.lon, destinations.lon]),
+        lat=np.concatenate([graph.lat, destinations.lat]),
+        edge_u=np.concatenate([graph.edge_u, extra_u]),
+        edge_v=np.concatenate([graph.edge_v, extra_v]),
+        length_m=np.concatenate([graph.length_m, np.zeros(len(extra_w))]),
+        travel_min=np.concatenate([graph.travel_min, extra_w]),
+        highway_code=np.concatenate([graph.highway_code,
                                      np.zeros(len(extra_w), dtype=np.uint8)]),
-        highway_names=arrays.highway_names,
+        highway_names=graph.highway_names,
     )
-    full = _dedupe_min(full)
+    full = _dedupe_min(full, len(graph.edge_u))
     full = GraphArrays(full.node_id, full.lon, full.lat, full.edge_u, full.edge_v, full.length_m,
                        np.maximum(full.travel_min, MIN_EDGE_MIN), full.highway_code,
                        full.highway_names)
     if method == "csr":
         node_min = _dijkstra_csr(full, n_dest)[:, :n]
-    elif method == "networkx":
-        node_min = _dijkstra_networkx(arrays_to_graph(full), full, n_dest)[:, :n]
     else:
-        raise ValueError(f"method must be 'csr' or 'networkx', not {method!r}")
-    times = _origin_times(node_min, o_snap)
+        node_min = _dijkstra_networkx(arrays_to_graph(full), full, n_dest)[:, :n]
+    times = _origin_times(node_min, Snap(position[o_snap.node_index], o_snap.access_min,
+                                         o_snap.nearest_m, o_snap.too_far))
     too_far = tuple(origins.ids[i] for i in o_snap.too_far) + tuple(
         destinations.ids[i] for i in d_snap.too_far)
     return TravelMatrix(origins.ids, destinations.ids, times, too_far)
 
 
-def _dedupe_min(arrays: GraphArrays) -> GraphArrays:
-    """Keep the quickest of parallel edges (CSR would otherwise sum them)."""
-    order = np.lexsort((arrays.travel_min, arrays.edge_v, arrays.edge_u))
-    u, v = arrays.edge_u[order], arrays.edge_v[order]
-    keep = np.ones(len(order), dtype=bool)
-    keep[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    sel = order[keep]
+def _dedupe_min(arrays: GraphArrays, n_sorted: int = 0) -> GraphArrays:
+    """Keep the quickest of parallel edges (CSR would otherwise sum them), edges by (u, v).
+
+    When the first ``n_sorted`` edges (a graph file's, :func:`graph_to_arrays` order) are
+    already strictly in (u, v) order and the rest repeat no (u, v) pair, the rest are merged in
+    (the same result as the sort, without sorting millions of edges).
+    """
+    u = arrays.edge_u.astype(np.int64)
+    v = arrays.edge_v.astype(np.int64)
+    n_all = np.int64(len(arrays.node_id))
+    key = u * n_all + v
+    head, tail = key[:n_sorted], key[n_sorted:]
+    tail_order = np.argsort(tail, kind="stable")
+    tail_sorted = tail[tail_order]
+    at = np.searchsorted(head, tail_sorted)
+    if (n_sorted and np.all(head[1:] > head[:-1]) and np.all(tail_sorted[1:] > tail_sorted[:-1])
+            and not np.any(head[np.minimum(at, n_sorted - 1)] == tail_sorted)):
+        sel = np.insert(np.arange(n_sorted), at, n_sorted + tail_order)
+    else:
+        order = np.lexsort((arrays.travel_min, v, u))
+        keep = np.ones(len(order), dtype=bool)
+        keep[1:] = (u[order][1:] != u[order][:-1]) | (v[order][1:] != v[order][:-1])
+        sel = order[keep]
     return GraphArrays(arrays.node_id, arrays.lon, arrays.lat, arrays.edge_u[sel],
                        arrays.edge_v[sel], arrays.length_m[sel], arrays.travel_min[sel],
                        arrays.highway_code[sel], arrays.highway_names)

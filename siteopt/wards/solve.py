@@ -46,6 +46,7 @@ from siteopt.solver_core import (
     quiet_highs_banner,
     status_from_gap,
 )
+from siteopt.wards.highs_build import build_highs_model
 from siteopt.wards.instance import Instance, ModelSettings, presolve_problems
 from siteopt.wards.model import (
     LIMITS,
@@ -116,7 +117,11 @@ class SolveOutcome:
 
 
 class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
-    """``pulp.HiGHS`` that passes a (partial) MIP start to highspy before running."""
+    """``pulp.HiGHS`` that passes the model in batches (:mod:`siteopt.wards.highs_build`, the
+    same model) and a (partial) MIP start to highspy before running."""
+
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        build_highs_model(self, lp)
 
     def __init__(self, start: Mapping[Any, float] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -13,8 +13,11 @@ same data (HiGHS is deterministic), and the caller reads the results in the orde
 for them, not the order they finish. With ``workers <= 1`` every task runs at once in this
 process, in the order submitted, which is how the tests and small machines use it.
 
-Workers are started with "spawn", not fork: a forked child inherits HiGHS's thread pool in
-whatever state the parent's solves left it and can hang (see :mod:`siteopt.parallel`).
+Workers are never forked from the caller: a forked child inherits HiGHS's thread pool in
+whatever state the parent's solves left it and can hang (see :mod:`siteopt.parallel`). They are
+forked from a "forkserver" process instead, a fresh interpreter that has imported the tasks'
+modules and solved nothing (so the imports are paid once, not once per worker), or spawned
+where the platform has no forkserver.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import importlib
 import multiprocessing
 import os
 import pickle
+import threading
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypeVar
@@ -49,6 +53,16 @@ def _run(blob: bytes, fn: Callable[..., R], args: tuple[Any, ...]) -> R:
     if _PREPARED is None or _PREPARED[0] != blob:
         _PREPARED = (blob, pickle.loads(blob))
     return fn(_PREPARED[1], *args)
+
+
+def _context(warm_modules: Sequence[str]) -> multiprocessing.context.BaseContext:
+    """"forkserver" where the platform has it (the server process imports ``warm_modules``
+    once, clean, then forks each worker from itself), else "spawn"."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(list(warm_modules))
+        return context
+    return multiprocessing.get_context("spawn")
 
 
 def default_workers() -> int:
@@ -101,9 +115,13 @@ class PreparedPool:
     def __enter__(self) -> PreparedPool:
         if self.workers > 1:
             self._pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-            for _ in range(self.workers):
-                self._pool.submit(_ready, self.warm_modules)
+                max_workers=self.workers, mp_context=_context(self.warm_modules))
+            # starting a worker waits for the forkserver's imports: do it beside this thread
+            pool = self._pool
+            warm = self.warm_modules
+            threading.Thread(target=lambda: [pool.submit(_ready, warm)
+                                             for _ in range(self.workers)],
+                             name="siteopt-workers-start", daemon=True).start()
         if self.prepared is not None:
             self.bind(self.prepared)
         return self

@@ -62,6 +62,7 @@ from siteopt.appraisal.solves import (
     Points,
     choice_key,
     end_task,
+    enumeration_task,
     evaluate_task,
     optimum_task,
     predicted_chain,
@@ -173,12 +174,13 @@ def _appraise(prepared: Prepared, settings: AppraisalSettings,
     report(progress, f"the optimum, the {settings.next_best} next best distinct options, the "
                      "named options and the Pareto frontier"
                      + (f" ({pool.workers} processes)" if pool.parallel else ""))
-    first = pool.submit(optimum_task, ())
+    first = pool.submit_cached(optimum_task, ())
     named = submit_named(pool, prepared, user_options)
     early_why = submit_keep_variants(pool, prepared, [
         (n, c) for n, src, c in named.entries if src.startswith("named") and n != "status_quo"])
     with stage(timings, "enumeration_s", progress, None):
-        enum = enumerate_if_small(prepared, settings, enumerate_configurations, notes, progress)
+        enum = enumerate_if_small(prepared, settings, enumerate_configurations, notes, progress,
+                                  pool)
     chain = (predicted_chain(prepared, enum, settings.next_best) if enum is not None else None)
     chain_futures = ChainFutures.start(pool, prepared, settings.next_best, chain, first)
     points = Points(pool, named.choices + list(chain or []))
@@ -295,12 +297,12 @@ def submit_named(pool: PreparedPool, prepared: Prepared,
     return NamedFutures(
         [(n, src, dict(c if c is not None else prepared.catalogue.configurations[n]))
          for n, src, c in tasks],
-        [pool.submit(evaluate_task, n, c) for n, _, c in tasks])
+        [pool.submit_cached(evaluate_task, n, c) for n, _, c in tasks])
 
 
 def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: bool,
-                       notes: list[str], progress: ProgressCallback | None = None
-                       ) -> Enumerated | None:
+                       notes: list[str], progress: ProgressCallback | None = None,
+                       pool: PreparedPool | None = None) -> Enumerated | None:
     """Every configuration within the limits if ``wanted`` and the space is small enough.
 
     Parameters
@@ -321,6 +323,8 @@ def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: 
     n_conf = configuration_count(prepared.instance)
     if wanted and n_conf <= settings.enumerate_max_configurations:
         report(progress, f"enumerating {n_conf:,} configurations")
+        if pool is not None:  # (kept from an earlier run of the same inputs, if the pool has)
+            return pool.call_cached(enumeration_task)
         return enumerate_space(prepared.instance, prepared.scenario.model)
     notes.append(f"{n_conf:,} configurations: not enumerated (limit "
                  f"{settings.enumerate_max_configurations:,})")
@@ -375,9 +379,9 @@ def milp_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumera
 def submit_ends(pool: PreparedPool, prepared: Prepared) -> dict[str, Future[Solution]]:
     """Submit the MILP's exact optima of cost and of access (the latter unless the scenario's
     optimum is it) for :func:`end_check`."""
-    ends = {"cost": pool.submit(end_task, "cost")}
+    ends = {"cost": pool.submit_cached(end_task, "cost")}
     if prepared.scenario.model.objective != "access":
-        ends["access"] = pool.submit(end_task, "access")
+        ends["access"] = pool.submit_cached(end_task, "access")
     return ends
 
 
@@ -535,7 +539,8 @@ def submit_keep_variants(pool: PreparedPool, prepared: Prepared,
     """Submit the evaluation of each option's keep-a-site variants
     (:func:`siteopt.appraisal.why.keep_site_choices`), by variant name."""
     today = prepared.catalogue.configurations["status_quo"]
-    return {name: pool.submit(evaluate_task, name, choice) for option, option_choice in options
+    return {name: pool.submit_cached(evaluate_task, name, choice)
+            for option, option_choice in options
             for name, choice in keep_site_choices(prepared, option, option_choice, today)}
 
 
@@ -558,7 +563,7 @@ def explain_lost_beds(prepared: Prepared, settings: AppraisalSettings,
                   for v in keep_site_choices(prepared, r.name, r.choice, sq.choice)]
         for name, choice in wanted:
             if name not in futures:
-                futures[name] = pool.submit(evaluate_task, name, choice)
+                futures[name] = pool.submit_cached(evaluate_task, name, choice)
         solved = {name: futures[name].result() for name, _ in wanted}
     why: list[dict[str, Any]] = []
     for r in explained:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Literal
 
-from siteopt.appraisal.enumeration import Enumerated
+from siteopt.appraisal.enumeration import Enumerated, enumerate_space
 from siteopt.appraisal.longlist import no_good_cuts
 from siteopt.appraisal.measures import evaluate_choice, ward_signature
 from siteopt.errors import InfeasibleError
@@ -63,6 +63,12 @@ def end_task(prepared: Prepared, objective: Literal["cost", "access"]) -> Soluti
     exact = dataclasses.replace(s.solver, gap_rel=1e-9, break_ties=False)
     return optimise(prepared.instance, dataclasses.replace(s.model, objective=objective), exact,
                     polish_assignment=False)
+
+
+def enumeration_task(prepared: Prepared) -> Enumerated:
+    """Every configuration within the scenario's limits
+    (:func:`siteopt.appraisal.enumeration.enumerate_space`)."""
+    return enumerate_space(prepared.instance, prepared.scenario.model)
 
 
 def evaluate_task(prepared: Prepared, name: str, choice: Choice | None) -> Solution:
@@ -136,7 +142,8 @@ class ChainFutures:
         """
         links = range(min(len(chain) + 1, n + 1)) if chain else range(1)
         futures = [first if i == 0 and first is not None else
-                   pool.submit(optimum_task, tuple(chain[:i]) if chain else ()) for i in links]
+                   pool.submit_cached(optimum_task, tuple(chain[:i]) if chain else ())
+                   for i in links]
         return cls(pool, n, chain, futures, lambda c: ward_signature(prepared.instance, c))
 
     def result(self) -> list[Solution]:
@@ -156,7 +163,7 @@ class ChainFutures:
             return out
         # from the first disagreement (or without a chain): one after another
         while len(out) < self.n + 1:
-            sol = self.pool.submit(optimum_task, tuple(s.choice for s in out)).result()
+            sol = self.pool.submit_cached(optimum_task, tuple(s.choice for s in out)).result()
             if sol is None:
                 break
             out.append(sol)
@@ -201,7 +208,7 @@ class Points:
             if key not in self.seen:
                 self.seen.add(key)
                 self.first[key] = name
-                self.futures[name] = self.pool.submit(evaluate_task, name, dict(choice))
+                self.futures[name] = self.pool.submit_cached(evaluate_task, name, dict(choice))
 
     def result(self, name: str) -> Solution:
         """The solution of point ``name`` (see the class docstring)."""
@@ -213,7 +220,7 @@ class Points:
         if key in self.first:
             return self.result(self.first[key])
         self.first[key] = name
-        self.futures[name] = self.pool.submit(evaluate_task, name, self.choices[name])
+        self.futures[name] = self.pool.submit_cached(evaluate_task, name, self.choices[name])
         return self.futures[name].result()
 
     def results(self, names: Sequence[str]) -> list[Solution]:

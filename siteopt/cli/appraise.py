@@ -20,6 +20,7 @@ from siteopt.cli.output import run_folder, scenario_inputs
 from siteopt.cli.progress import StageProgress, accepts_progress, quiet_option
 from siteopt.errors import DataError, Problem
 from siteopt.outdir import RUN_MANIFEST
+from siteopt.paths import cache_dir as default_cache_dir
 from siteopt.progress import ProgressCallback, counted, report
 from siteopt.runs.workers import PreparedPool, default_workers
 
@@ -194,7 +195,8 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         pool = stack.enter_context(PreparedPool(
             workers=workers if workers is not None else default_workers(),
             warm_modules=("siteopt.appraisal.solves",
-                          *(() if no_maps else ("siteopt.outputs.print_maps",)))))
+                          *(() if no_maps else ("siteopt.outputs.print_maps",))),
+            cache_dir=cache_dir if cache_dir is not None else default_cache_dir()))
         progress("preparing the inputs (validation, drive times, ward options)")
         with solver_chatter_to_stderr():
             prepared = prepare(geodata_dir, scenario_path, scenario_overrides,
@@ -216,6 +218,9 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
             progress("appraisal (long list, Pareto frontier, measures, economic case)")
         result = run_appraisal(prepared, settings, user, frontier_method=frontier_method,
                                pool=pool, **staged)
+        if pool.cache is not None and pool.cache.hits:
+            progress(f"{pool.cache.hits} of {pool.cache.hits + pool.cache.misses} solves read "
+                     f"from the cache of earlier runs with the same inputs ({pool.cache.folder})")
         map_files: list[str] = []
         map_notes: list[str] = []
         maps_drawn: Callable[[], None] | None = None

@@ -53,6 +53,6 @@ def cache_option(func: F) -> F:
         "--cache-dir", "cache_dir",
         type=click.Path(file_okay=False, path_type=Path, resolve_path=True), metavar="DIR",
         default=None,
-        help=f"Cache drive-time matrices here (default: ${CACHE_ENV}, else the user's cache "
-             "folder, e.g. ~/.cache/siteopt).",
+        help=f"Cache drive-time matrices (and the appraisal's solves) here (default: "
+             f"${CACHE_ENV}, else the user's cache folder, e.g. ~/.cache/siteopt).",
     )(func)

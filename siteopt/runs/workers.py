@@ -29,10 +29,12 @@ import os
 import pickle
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from siteopt.runs.pipeline import Prepared
+from siteopt.runs.solve_cache import SUBFOLDER, SolveCache
 
 R = TypeVar("R")
 
@@ -91,13 +93,18 @@ class PreparedPool:
         Worker processes (1: none, every task runs in the caller's process when submitted).
     warm_modules : sequence of str
         Modules each worker imports as soon as it starts (the tasks' modules).
+    cache_dir : Path, optional
+        The cache folder: :meth:`submit_cached` keeps results in its ``solves/``
+        (:class:`siteopt.runs.solve_cache.SolveCache`). None: nothing is cached.
     """
 
     def __init__(self, prepared: Prepared | None = None, workers: int = 1,
-                 warm_modules: Sequence[str] = ()) -> None:
+                 warm_modules: Sequence[str] = (), cache_dir: Path | None = None) -> None:
         self.prepared = prepared
         self.workers = max(1, int(workers))
         self.warm_modules = tuple(warm_modules)
+        self.cache_dir = cache_dir
+        self.cache: SolveCache | None = None
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._blob = b""
 
@@ -110,6 +117,8 @@ class PreparedPool:
         """Use ``prepared`` for the tasks submitted from now on."""
         self.prepared = prepared
         self._blob = pickle.dumps(prepared) if self._pool is not None else b""
+        if self.cache_dir is not None:
+            self.cache = SolveCache(self.cache_dir / SUBFOLDER, prepared.inputs_sha256)
         return self
 
     def __enter__(self) -> PreparedPool:
@@ -145,3 +154,39 @@ class PreparedPool:
         except Exception as err:  # delivered by future.result(), as from a worker
             future.set_exception(err)
         return future
+
+    def submit_cached(self, fn: Callable[..., R], *args: Any) -> concurrent.futures.Future[R]:
+        """:meth:`submit`, or the result kept from an earlier run of the same task on the same
+        inputs with the same code (:class:`siteopt.runs.solve_cache.SolveCache`); a new
+        result is kept once it arrives."""
+        if self.cache is None:
+            return self.submit(fn, *args)
+        cache = self.cache
+        key = cache.key(fn, args)
+        hit, value = cache.get(key)
+        if hit:
+            future: concurrent.futures.Future[R] = concurrent.futures.Future()
+            future.set_result(value)
+            return future
+        future = self.submit(fn, *args)
+
+        def keep(done: concurrent.futures.Future[R]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                cache.put(key, done.result())
+
+        future.add_done_callback(keep)
+        return future
+
+    def call_cached(self, fn: Callable[..., R], *args: Any) -> R:
+        """``fn(prepared, *args)`` here, or its kept result (as :meth:`submit_cached`)."""
+        if self.prepared is None:
+            raise RuntimeError("PreparedPool.call_cached before bind(prepared)")
+        if self.cache is None:
+            return fn(self.prepared, *args)
+        key = self.cache.key(fn, args)
+        hit, value = self.cache.get(key)
+        if hit:
+            return value  # type: ignore[no-any-return]
+        result = fn(self.prepared, *args)
+        self.cache.put(key, result)
+        return result

@@ -103,8 +103,17 @@ def test_llr_models_are_the_same(llr: Any, case: str) -> None:
     assert_same(model.prob)
 
 
-def test_pulp_builder_is_replaced_only_for_highs() -> None:
-    from siteopt.wards.solve import _HiGHSWarm
+def test_solver_uses_the_batched_builder_and_restores_variables() -> None:
+    from siteopt.wards.highs_build import HiGHSWarm
 
-    assert _HiGHSWarm.buildSolverModel is not pulp.HiGHS.buildSolverModel
+    assert HiGHSWarm.buildSolverModel is not pulp.HiGHS.buildSolverModel
+    lp = pulp.LpProblem("v", pulp.LpMinimize)
+    b = lp.add_variable("b", lowBound=0)
+    a = lp.add_variable("a", lowBound=1, cat=pulp.LpInteger)
+    lp += a + 3 * b
+    lp += a + b >= 2.5, "r"
+    assert pulp.LpStatus[lp.solve(HiGHSWarm(msg=False))] == "Optimal"
+    assert (a.varValue, b.varValue) == (3.0, 0.0)
+    assert "variables" not in vars(lp)  # the method is PuLP's again after the solve
+    assert [v.name for v in lp.variables()] == ["a", "b"]
     assert highspy.kHighsInf == float("inf")

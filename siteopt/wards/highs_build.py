@@ -5,7 +5,9 @@
 :func:`build_highs_model` makes the same HiGHS model (the same columns in the order of
 ``lp.variables()``, with the same costs, bounds and integrality, and the same rows in the order
 of ``lp._constraints`` with the same nonzero coefficients in the same order and the same bounds)
-with three calls: ``addCols``, ``changeColsIntegrality`` and ``addRows``. The model HiGHS
+with three calls: ``addCols``, ``changeColsIntegrality`` and ``addRows``; and
+:class:`HiGHSWarm` sorts the problem's variables once per solve where PuLP sorts them three
+times (``lp.variables()`` re-collects and sorts every variable on each call). The model HiGHS
 receives is identical, so the solve is too (``tests/test_highs_build.py`` compares the two
 models array by array on the LLR models and a hand-made MIP, and the layout digests compare
 every output).
@@ -13,6 +15,7 @@ every output).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import highspy
@@ -76,3 +79,41 @@ def build_highs_model(solver: Any, lp: pulp.LpProblem) -> None:
     if m:
         h.addRows(m, row_lower, row_upper, len(index), starts,
                   np.asarray(index, dtype=np.int32), np.asarray(value, dtype=np.float64))
+
+
+class HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
+    """``pulp.HiGHS`` that passes the model in batches (:func:`build_highs_model`, the same
+    model), reads the problem's variables once per solve, and passes a (partial) MIP start to
+    highspy before running.
+
+    Parameters
+    ----------
+    start : mapping of LpVariable to float, optional
+        The MIP start.
+    **kwargs
+        As :class:`pulp.HiGHS`.
+    """
+
+    def __init__(self, start: Mapping[Any, float] | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._start = dict(start or {})
+
+    def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        build_highs_model(self, lp)
+
+    def actualSolve(self, lp: pulp.LpProblem) -> int:  # noqa: N802 (PuLP's name)
+        # PuLP's solve asks lp.variables() three times; nothing adds a variable in between,
+        # so every call returns the same sorted list: collect it once
+        variables = lp.variables()
+        lp.variables = lambda: variables
+        try:
+            return int(super().actualSolve(lp))
+        finally:
+            del lp.variables
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
+        if self._start:
+            idx = np.array([v.index for v in self._start], dtype=np.int32)
+            val = np.array(list(self._start.values()), dtype=np.float64)
+            lp.solverModel.setSolution(len(idx), idx, val)
+        lp.solverModel.run()

@@ -46,7 +46,7 @@ from siteopt.solver_core import (
     quiet_highs_banner,
     status_from_gap,
 )
-from siteopt.wards.highs_build import build_highs_model
+from siteopt.wards.highs_build import HiGHSWarm as _HiGHSWarm
 from siteopt.wards.instance import Instance, ModelSettings, presolve_problems
 from siteopt.wards.model import (
     LIMITS,
@@ -114,25 +114,6 @@ class SolveOutcome:
     solver: str
     solve_time_s: float
     detail: str = ""
-
-
-class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc]
-    """``pulp.HiGHS`` that passes the model in batches (:mod:`siteopt.wards.highs_build`, the
-    same model) and a (partial) MIP start to highspy before running."""
-
-    def buildSolverModel(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
-        build_highs_model(self, lp)
-
-    def __init__(self, start: Mapping[Any, float] | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._start = dict(start or {})
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
-        if self._start:
-            idx = np.array([v.index for v in self._start], dtype=np.int32)
-            val = np.array(list(self._start.values()), dtype=np.float64)
-            lp.solverModel.setSolution(len(idx), idx, val)
-        lp.solverModel.run()
 
 
 def _solver(options: SolverOptions, start: Mapping[Any, float] | None, log: Path | None) -> Any:

@@ -4,8 +4,9 @@ Checks out ``--rev`` into a temporary git worktree and runs ``siteopt appraise -
 its code (``PYTHONPATH``) and with this checkout, alternately, ``--repeat`` times each, every run
 in a fresh process from an empty output folder, after one untimed warm-up run of each (the
 travel matrix cache is warm, as on any run after the first). For each run it records the wall
-time, the CPU time of the process and its worker processes, the peak resident memory of the
-largest of them (``ru_maxrss`` of the children) and, from the stage messages the command prints,
+time, the CPU time the whole machine spent (the forkserver's workers are not the command's
+children; so measure on an idle machine) and the main process's own, the main process's peak
+resident memory and, from the stage messages the command prints,
 when each stage began: so the breakdown is measured in the same runs as the totals.
 
 Usage::
@@ -48,25 +49,37 @@ if __name__ == "__main__":
 """Runs the command with each stage message printed (with its time) even without a terminal."""
 
 
+def busy_cpu_s() -> float:
+    """CPU seconds the whole machine has spent busy since boot (``/proc/stat``): the workers
+    are forked by a forkserver, not this process's children, so their CPU is read this way
+    (it includes anything else running: measure on an idle machine)."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def run_once(pythonpath: str | None, args: list[str], scratch: Path) -> dict[str, Any]:
-    """One whole-process run: wall, CPU (with the workers), peak RSS, stage starts."""
+    """One whole-process run: wall, machine CPU, peak RSS, stage starts."""
     script = scratch / "stages.py"
     script.write_text(STAGE_PRINTER)
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = busy_cpu_s()
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, str(script), *args], cwd=scratch, env=env,
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
+    cpu = busy_cpu_s() - cpu0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"{args} failed ({proc.returncode}): {proc.stderr[-2000:]}")
     stages = [(float(line.split()[1]), line.split(" ", 2)[2])
               for line in proc.stderr.splitlines() if line.startswith("@stage ")]
     return {"wall_s": wall,
-            "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+            "cpu_s": cpu, "own_cpu_s": (after.ru_utime - before.ru_utime)
+            + (after.ru_stime - before.ru_stime),
             "peak_mib": after.ru_maxrss / 1024.0, "stages": stages}
 
 
@@ -101,8 +114,10 @@ def main() -> None:
     print(f"`siteopt appraise`, {args.rev} (before) and this checkout (after), median of "
           f"{args.repeat}, load average {os.getloadavg()[0]:.2f} at the end\n")
     print("| | before | after |\n|---|---|---|")
-    for key, what in (("wall_s", "wall seconds"), ("cpu_s", "CPU seconds (with workers)"),
-                      ("peak_mib", "peak RSS, largest process (MiB)")):
+    for key, what in (("wall_s", "wall seconds"),
+                      ("cpu_s", "CPU seconds, whole machine (workers included)"),
+                      ("own_cpu_s", "CPU seconds of the main process"),
+                      ("peak_mib", "peak RSS of the main process (MiB)")):
         cells = [statistics.median(r[key] for r in runs[k]) for k in ("before", "after")]
         print(f"| {what} | {cells[0]:.1f} | {cells[1]:.1f} |")
     for label in ("before", "after"):

@@ -1,4 +1,4 @@
-"""What-if and sweeps: spec parsing, sampling, resume, failures, and Dask == serial."""
+"""What-if and sweeps: spec parsing, sampling, resume, failures, processes and Dask == serial."""
 
 from __future__ import annotations
 
@@ -14,10 +14,19 @@ from siteopt.cli import cli
 from siteopt.data.load import load_geodata
 from siteopt.errors import DataError
 from siteopt.outputs.charts import tornado_chart
+from siteopt.parallel import Executor, batches
 from siteopt.paths import DEFAULT_GEODATA_DIR, REPO_DIR
 from siteopt.runs.pipeline import evaluate_configuration, prepare
 from siteopt.runs.scenario import load_scenario
-from siteopt.runs.sweep import SweepSpec, load_spec, overrides_for, run_sweep, sample, write_outputs
+from siteopt.runs.sweep import (
+    CONTEXT_KEY,
+    SweepSpec,
+    load_spec,
+    overrides_for,
+    run_sweep,
+    sample,
+    write_outputs,
+)
 from siteopt.wards.instance import Instance
 from siteopt.wards.solve import optimise
 
@@ -204,6 +213,55 @@ def test_interrupted_journal_resumes_the_rest(tmp_path: Path, serial_result: Any
     again = run_sweep(spec, DEFAULT_GEODATA_DIR, tmp_path, workers=1)
     assert again.resumed == 2
     assert comparable(again.runs) == comparable(first.runs)
+
+
+def test_two_processes_give_the_serial_results(tmp_path: Path, serial_result: Any) -> None:
+    """Both phases on one pool of 2 spawned workers (the scoring phase on the contexts the
+    solves sent back): the same runs, scores and journal lines as serially."""
+    spec, first, out = serial_result
+    result = run_sweep(spec, DEFAULT_GEODATA_DIR, tmp_path / "proc", workers=2)
+    assert comparable(result.runs) == comparable(first.runs)
+
+    def lines(folder: Path) -> list[str]:
+        recs = [json.loads(x) for x in (folder / "runs.jsonl").read_text().splitlines()[1:]]
+        return sorted(json.dumps({k: v for k, v in r.items() if k != "seconds"},
+                                 sort_keys=True) for r in recs)
+
+    assert lines(tmp_path / "proc") == lines(out)
+    assert not any(CONTEXT_KEY in x for x in lines(tmp_path / "proc"))
+
+
+def test_scoring_without_contexts_prepares_again(tmp_path: Path, serial_result: Any) -> None:
+    """The scoring phase of a run resumed from the journal (no context kept) prepares it
+    again and scores the same."""
+    spec, first, out = serial_result
+    lines = (out / "runs.jsonl").read_text().splitlines()
+    keep = [x for x in lines if json.loads(x)["phase"] in ("inputs", "solve")]
+    (tmp_path / "runs.jsonl").write_text("\n".join(keep) + "\n")
+    again = run_sweep(spec, DEFAULT_GEODATA_DIR, tmp_path, workers=1)
+    assert again.resumed == len(first.runs)
+    assert comparable(again.runs) == comparable(first.runs)
+
+
+def test_guided_batches_cover_every_item_once() -> None:
+    for n, workers in ((200, 2), (9, 2), (1, 4), (0, 2), (37, 1)):
+        parts = batches(n, workers)
+        assert [i for part in parts for i in part] == list(range(n))
+        sizes = [len(part) for part in parts]
+        assert sizes == sorted(sizes, reverse=True) and (not sizes or sizes[-1] == 1)
+    assert [len(p) for p in batches(200, 2)][:3] == [13, 12, 11]
+    assert len(batches(9, 2)) == 9  # few items (the national regions): one per batch
+
+
+def test_executor_runs_in_order_serially_and_all_in_parallel() -> None:
+    with Executor(1) as serial:
+        assert serial.run_all(abs, [-3, 1, -2]) == [3, 1, 2]
+    got: list[int] = []
+    with Executor(2) as pool:
+        first = pool.run_all(abs, list(range(-20, 0)), on_result=got.append)
+        second = pool.run_all(abs, [-5, 5])  # the same pool again
+    assert sorted(first) == list(range(1, 21)) and sorted(got) == sorted(first)
+    assert sorted(second) == [5, 5]
 
 
 def test_dask_cluster_gives_the_serial_results(tmp_path: Path, serial_result: Any) -> None:

@@ -31,9 +31,19 @@ solver errors) are kept with their parameters and message, never dropped. Summar
 - **tornado**: for each parameter, the objective's mean over the runs in the lowest third of the
   parameter's range against the highest third.
 
+Scoring: a configuration's score is what :func:`siteopt.wards.solve.evaluate` (for the named
+options :func:`siteopt.runs.pipeline.evaluate_configuration`) makes of it. Where
+:func:`siteopt.wards.score.fast_score` is certain of that answer (a limit broken, beds short,
+or, under the ``cost`` objective, a unique least-travel assignment that passes every check)
+it is used; everywhere else the exact path runs. The scores are the same floats either way.
+
 Execution: ``serial``, ``processes`` (a local process pool) or a Dask distributed scheduler
-(``tcp://host:port``). Each worker loads the geodata and the travel matrix once and reuses
-them for every run. Finished runs are appended to ``runs.jsonl`` as they arrive, so an
+(``tcp://host:port``), one :class:`siteopt.parallel.Executor` for both phases, with the runs
+sent in guided batches (:func:`siteopt.parallel.batches`). Each worker loads the geodata and
+the travel matrix once and reuses them for every run; each solve sends back its run's
+:class:`ScoringContext` (for up to :data:`MAX_CONTEXTS` runs), so the scoring phase does not
+prepare the run again. Finished runs are appended to ``runs.jsonl`` as they arrive (a batch at
+a time in parallel), so an
 interrupted sweep resumes without redoing them, but only on the same inputs: the journal's
 first line records every input by content (:mod:`siteopt.runs.resume`: geodata files, travel
 matrix or road graph, base scenario and its ``extends`` chain, the spec, siteopt's version), and
@@ -60,10 +70,11 @@ import pandas as pd
 
 from siteopt.data.load import Inputs, load_inputs
 from siteopt.errors import DataError, Problem, SiteoptError
-from siteopt.parallel import run_all
+from siteopt.parallel import Executor
 from siteopt.progress import ProgressCallback, report
 from siteopt.runs.pipeline import (
     Prepared,
+    bed_shortfall,
     evaluate_configuration,
     optimise_scenario,
     prepare,
@@ -72,9 +83,10 @@ from siteopt.runs.pipeline import (
 from siteopt.runs.resume import fingerprint, inputs_record, open_journal
 from siteopt.runs.scenario import SECTIONS, load_scenario, valid_keys
 from siteopt.travel.matrix import TravelMatrix
-from siteopt.wards.instance import Instance
+from siteopt.wards.instance import Instance, ModelSettings
 from siteopt.wards.results import Solution, access_measures, objective_from_measures, totals
-from siteopt.wards.solve import evaluate
+from siteopt.wards.score import fast_score
+from siteopt.wards.solve import SolverOptions, evaluate
 
 Method = Literal["lhs", "grid"]
 INF = math.inf
@@ -264,6 +276,24 @@ def _toml(value: Any) -> str:
 # ---------------------------------------------------------------------------------------------
 # One run
 # ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class ScoringContext:
+    """What scoring candidate configurations in a run needs: the optimiser's instance, the
+    scenario's model settings and solver options (kept from the run's solve, so that the
+    scoring phase does not prepare the run again)."""
+
+    instance: Instance
+    settings: ModelSettings
+    options: SolverOptions
+
+
+CONTEXT_KEY = "_context"
+"""Key of a run record's :class:`ScoringContext` on its way from a worker (never journaled)."""
+MAX_CONTEXTS = 500
+"""Runs whose scoring context the parent keeps between the phases (about 0.1 MB each); the
+scoring phase prepares any other run again."""
+
+
 @dataclass(frozen=True)
 class RunTask:
     """Everything a worker needs for one run (picklable)."""
@@ -281,6 +311,8 @@ class RunTask:
     """Where road-graph matrices are cached (None: the default cache folder)."""
     inputs_sha256: str = ""
     """:func:`siteopt.runs.resume.fingerprint` of the sweep's inputs (content, not paths)."""
+    context: ScoringContext | None = field(default=None, compare=False, repr=False)
+    """Phase 2: the run's :class:`ScoringContext` kept from its solve (None: prepare again)."""
 
     @property
     def key(self) -> str:
@@ -311,7 +343,11 @@ def _shared(task: RunTask) -> tuple[Inputs, TravelMatrix]:
 def solution_objective(prepared: Prepared, instance: Instance, solution: Solution) -> float:
     """The scenario's objective recomputed from a solution's measures (comparable across
     optimised and evaluated solutions)."""
-    m = prepared.scenario.model
+    return settings_objective(prepared.scenario.model, instance, solution)
+
+
+def settings_objective(m: ModelSettings, instance: Instance, solution: Solution) -> float:
+    """:func:`solution_objective` from the model settings alone."""
     mean = access_measures(instance, solution.assignment)["mean_travel_min"]
     cost = totals(instance, solution.choice)["cost_gbp_per_year"]
     return objective_from_measures(m.objective, mean, cost, m.travel_weight,
@@ -361,30 +397,60 @@ def run_one(task: RunTask) -> dict[str, Any]:
             violations=list(solution.violations),
         )
     record["scores"] = _scores(prepared, task)
+    s = prepared.scenario
+    record[CONTEXT_KEY] = ScoringContext(prepared.instance, s.model, s.solver)
     record["seconds"] = time.perf_counter() - start
     return record
 
 
 def _scores(prepared: Prepared, task: RunTask) -> dict[str, float]:
     """Objective of each named option and candidate in this run (inf if it breaks a limit)."""
-    scores: dict[str, float] = {}
-    for name in task.named_options:
-        try:
-            sol = evaluate_configuration(prepared, name)
-        except SiteoptError:
-            scores[name] = INF
-            continue
-        scores[name] = INF if sol.violations else solution_objective(
-            prepared, prepared.evaluation_instance, sol)
+    scores = {name: named_score(prepared, name) for name in task.named_options}
     s = prepared.scenario
-    for label, choice in task.candidates:
+    scores.update(candidate_scores(ScoringContext(prepared.instance, s.model, s.solver),
+                                   task.candidates))
+    return scores
+
+
+def named_score(prepared: Prepared, name: str) -> float:
+    """The objective of wards.csv's configuration ``name`` in this run, as
+    :func:`siteopt.runs.pipeline.evaluate_configuration` measures it (inf if it breaks a limit
+    or cannot hold the need): certain answers from :func:`siteopt.wards.score.fast_score`, the
+    rest by the exact path."""
+    s = prepared.scenario
+    choice = prepared.catalogue.configurations.get(name)
+    if choice is not None:
+        if bed_shortfall(prepared.evaluation_instance, choice):
+            return INF  # evaluated on a share of the need, with the shortfall as violations
+        fast = fast_score(prepared.evaluation_instance, choice, s.model, s.solver)
+        if fast is not None:
+            return fast
+    try:
+        sol = evaluate_configuration(prepared, name)
+    except SiteoptError:
+        return INF
+    return INF if sol.violations else solution_objective(prepared, prepared.evaluation_instance,
+                                                         sol)
+
+
+def candidate_scores(context: ScoringContext,
+                     candidates: Sequence[tuple[str, Mapping[str, str]]]) -> dict[str, float]:
+    """The objective of each (label, configuration) in this run, as
+    :func:`siteopt.wards.solve.evaluate` measures it (inf if it breaks a limit): certain
+    answers from :func:`siteopt.wards.score.fast_score`, the rest by the exact path."""
+    scores: dict[str, float] = {}
+    inst, m, options = context.instance, context.settings, context.options
+    for label, choice in candidates:
+        fast = fast_score(inst, choice, m, options)
+        if fast is not None:
+            scores[label] = fast
+            continue
         try:
-            sol = evaluate(prepared.instance, choice, s.model, s.solver, label=label)
+            sol = evaluate(inst, choice, m, options, label=label)
         except (SiteoptError, KeyError):
             scores[label] = INF
             continue
-        scores[label] = INF if sol.violations else solution_objective(
-            prepared, prepared.instance, sol)
+        scores[label] = INF if sol.violations else settings_objective(m, inst, sol)
     return scores
 
 
@@ -396,14 +462,19 @@ Progress = Callable[[dict[str, Any]], None]
 
 def execute(tasks: Sequence[RunTask], *, runner: Callable[[RunTask], dict[str, Any]] | None = None,
             workers: int = 1, scheduler: str | None = None,
-            on_result: Progress | None = None) -> list[dict[str, Any]]:
+            on_result: Progress | None = None,
+            executor: Executor | None = None) -> list[dict[str, Any]]:
     """Run tasks serially (``workers=1``), on a local process pool, or on a Dask scheduler.
 
-    ``runner`` is :func:`run_one` (solve) by default, or :func:`run_scores`. Results come back
-    sorted by ``run_id`` whatever the order they finished in.
+    ``runner`` is :func:`run_one` (solve) by default, or :func:`run_scores`; ``executor`` an
+    open :class:`siteopt.parallel.Executor` to run them on (else one of ``workers`` /
+    ``scheduler`` for this call). Results come back sorted by ``run_id`` whatever the order
+    they finished in.
     """
-    results = run_all(runner or run_one, tasks, workers=workers, scheduler=scheduler,
-                      on_result=on_result)
+    if executor is None:
+        with Executor(workers, scheduler) as own:
+            return execute(tasks, runner=runner, on_result=on_result, executor=own)
+    results = executor.run_all(runner or run_one, tasks, on_result=on_result)
     return sorted(results, key=lambda r: int(r["run_id"]))
 
 
@@ -471,10 +542,18 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
               "inputs_sha256": fingerprint(record)}
     tasks = [RunTask(run_id=i, overrides=tuple(overrides_for(v, base.values)), params=v,
                      **common) for i, v in enumerate(values)]  # type: ignore[arg-type]
-    phase1 = _resume_or_run(tasks, journal, "solve", workers, scheduler, on_result,
-                            progress=progress)
-    resumed = phase1[1]
-    runs = phase1[0]
+    with Executor(workers, scheduler) as executor:
+        return _two_phases(spec, tasks, journal, executor, on_result, progress,
+                           base.model.objective)
+
+
+def _two_phases(spec: SweepSpec, tasks: Sequence[RunTask], journal: Path, executor: Executor,
+                on_result: Progress | None, progress: ProgressCallback | None,
+                objective_mode: str) -> SweepResult:
+    """Solve every run, then score the most frequent optima in every run, on ``executor``."""
+    contexts: dict[int, ScoringContext] = {}
+    runs, resumed = _resume_or_run(tasks, journal, "solve", executor, on_result,
+                                   progress=progress, contexts=contexts)
     # Phase 2: the most frequent optimal configurations become candidates, scored everywhere.
     freq = Counter(json.dumps(r["choice"], sort_keys=True) for r in runs if "choice" in r)
     candidates = {f"candidate_{k + 1}": json.loads(text)
@@ -484,9 +563,10 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
                               scenario_path=t.scenario_path, overrides=t.overrides,
                               params=t.params, travel_csv=t.travel_csv,
                               candidates=tuple(candidates.items()), cache_dir=t.cache_dir,
-                              inputs_sha256=t.inputs_sha256)
+                              inputs_sha256=t.inputs_sha256, context=contexts.get(t.run_id))
                       for t in tasks]
-        scored, more = _resume_or_run(cand_tasks, journal, "score", workers, scheduler,
+        contexts.clear()
+        scored, more = _resume_or_run(cand_tasks, journal, "score", executor,
                                       on_result, score_only=True, progress=progress,
                                       what=f"scoring {len(candidates)} candidates in")
         resumed += more
@@ -495,14 +575,15 @@ def run_sweep(spec: SweepSpec, geodata_dir: Path, out_dir: Path, *, workers: int
             r["scores"] = {**r.get("scores", {}), **by_id[int(r["run_id"])].get("scores", {})}
     report(progress, "summarising (stability, regret, tornado)")
     result = summarise(spec, runs, candidates, resumed)
-    result.objective_mode = base.model.objective
+    result.objective_mode = objective_mode
     return result
 
 
-def _resume_or_run(tasks: Sequence[RunTask], journal: Path, phase: str, workers: int,
-                   scheduler: str | None, on_result: Progress | None,
-                   score_only: bool = False, progress: ProgressCallback | None = None,
-                   what: str = "solving") -> tuple[list[dict[str, Any]], int]:
+def _resume_or_run(tasks: Sequence[RunTask], journal: Path, phase: str, executor: Executor,
+                   on_result: Progress | None, score_only: bool = False,
+                   progress: ProgressCallback | None = None, what: str = "solving",
+                   contexts: dict[int, ScoringContext] | None = None,
+                   ) -> tuple[list[dict[str, Any]], int]:
     finished: dict[int, dict[str, Any]] = {}
     if journal.is_file():
         for line in journal.read_text(encoding="utf-8").splitlines():
@@ -520,6 +601,9 @@ def _resume_or_run(tasks: Sequence[RunTask], journal: Path, phase: str, workers:
     report(progress, stage, 0, len(todo))
 
     def record(rec: dict[str, Any]) -> None:
+        context = rec.pop(CONTEXT_KEY, None)
+        if contexts is not None and context is not None and len(contexts) < MAX_CONTEXTS:
+            contexts[int(rec["run_id"])] = context
         rec["phase"] = phase
         with journal.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(rec, sort_keys=True, default=_json_default) + "\n")
@@ -528,22 +612,26 @@ def _resume_or_run(tasks: Sequence[RunTask], journal: Path, phase: str, workers:
         finished_now[0] = min(finished_now[0] + 1, len(todo))
         report(progress, stage, finished_now[0], len(todo))
 
-    fresh = execute(todo, runner=run_scores if score_only else run_one, workers=workers,
-                    scheduler=scheduler, on_result=record)
+    fresh = execute(todo, runner=run_scores if score_only else run_one, on_result=record,
+                    executor=executor)
     merged = {t.run_id: finished[t.run_id] for t in tasks if t not in todo}
     merged.update({int(r["run_id"]): r for r in fresh})
     return [merged[t.run_id] for t in tasks], resumed
 
 
 def run_scores(task: RunTask) -> dict[str, Any]:
-    """Phase 2: score the candidates of one run (no optimisation)."""
+    """Phase 2: score the candidates of one run (no optimisation), on the run's
+    :class:`ScoringContext` if the task carries it, else on the run prepared again."""
     record: dict[str, Any] = {"run_id": task.run_id, "key": task.key}
     try:
-        inputs, travel = _shared(task)
-        prepared = prepare(Path(task.geodata_dir), Path(task.scenario_path)
-                           if task.scenario_path else None, task.overrides, inputs=inputs,
-                           travel=travel)
-        record["scores"] = _scores(prepared, task)
+        if task.context is not None and not task.named_options:
+            record["scores"] = candidate_scores(task.context, task.candidates)
+        else:
+            inputs, travel = _shared(task)
+            prepared = prepare(Path(task.geodata_dir), Path(task.scenario_path)
+                               if task.scenario_path else None, task.overrides, inputs=inputs,
+                               travel=travel)
+            record["scores"] = _scores(prepared, task)
     except SiteoptError as err:
         record["scores"] = {label: INF for label, _ in task.candidates}
         record["message"] = " | ".join(err.lines())

@@ -2,4 +2,5 @@
 
 from siteopt.cli import main
 
-main()
+if __name__ == "__main__":  # not again in the worker processes that spawn re-imports it in
+    main()

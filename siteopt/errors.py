@@ -63,6 +63,11 @@ class DataError(SiteoptError, ValueError):
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
 
+    def __reduce__(self) -> tuple[type[DataError], tuple[list[Problem]]]:
+        # pickled with its problems (not its message), so that it reaches the caller intact
+        # from a worker process (siteopt.runs.workers)
+        return (type(self), (self.problems,))
+
 
 class InfeasibleError(SiteoptError):
     """The model has no solution; the message says which limits conflict and by how much."""

@@ -17,7 +17,7 @@ the optimiser's public functions (:func:`siteopt.wards.solve.optimise`,
    when the space has at most ``enumerate_max_configurations``;
 4. the **Pareto frontier** (:mod:`siteopt.appraisal.frontier`), by the MILP or read off the
    enumeration, each checked against the other, and the frontier of the enumerated
-   configurations that pass the resilience and staffing hurdles (:func:`hurdle_frontier`);
+   configurations that pass the resilience and staffing hurdles (:func:`hurdle_choices`);
 5. options found twice (the same option at every site) are merged, every option is measured
    (:func:`siteopt.appraisal.measures.option_measures`), given its Green Book economic case
    against business as usual (:mod:`siteopt.appraisal.economics`) and put through the hurdles
@@ -37,6 +37,7 @@ import contextlib
 import dataclasses
 import time
 from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,27 +48,34 @@ from siteopt.appraisal.capital import option_schemes, reconcile
 from siteopt.appraisal.economics import economic_case, switching_values
 from siteopt.appraisal.enumeration import Enumerated, configuration_count, enumerate_space
 from siteopt.appraisal.frontier import frontier_matches, pareto_from_enumeration, pareto_frontier
-from siteopt.appraisal.longlist import next_best
 from siteopt.appraisal.measures import (
     OptionResult,
     annual_cost,
-    evaluate_choice,
     mean_travel,
     option_measures,
     zone_mean_travel,
 )
 from siteopt.appraisal.settings import AppraisalSettings
 from siteopt.appraisal.shortlist import DO_MINIMUM, decide, do_minimum_choice, hurdles
-from siteopt.appraisal.why import keep_site_effects
+from siteopt.appraisal.solves import (
+    ChainFutures,
+    Points,
+    choice_key,
+    end_task,
+    evaluate_task,
+    optimum_task,
+    predicted_chain,
+)
+from siteopt.appraisal.why import keep_site_choices, keep_site_effects
 from siteopt.errors import DataError, Problem
 from siteopt.progress import ProgressCallback, counted, report
-from siteopt.runs.pipeline import Prepared, evaluate_configuration
+from siteopt.runs.pipeline import Prepared
+from siteopt.runs.workers import PreparedPool
 from siteopt.wards.instance import FloatArray, Instance, ModelSettings
 from siteopt.wards.results import (
     Solution,
     objective_from_measures,
 )
-from siteopt.wards.solve import optimise
 
 Entry = tuple[str, str, Solution]
 """One option of the long list before merging: (name, source, solution)."""
@@ -112,6 +120,7 @@ def appraise(
     enumerate_configurations: bool = True,
     frontier_method: str = "auto",
     progress: ProgressCallback | None = None,
+    pool: PreparedPool | None = None,
 ) -> Appraisal:
     """Build the long list, measure every option, apply hurdles, discount and explain.
 
@@ -132,29 +141,83 @@ def appraise(
     progress : ProgressCallback, optional
         Hears each stage, and the count of the counted ones
         (:data:`siteopt.progress.ProgressCallback`).
+    pool : PreparedPool, optional
+        Worker processes holding ``prepared`` (:class:`siteopt.runs.workers.PreparedPool`);
+        the independent solves run side by side on them, with the same results as in one
+        process. Default: every solve here, one after another.
+
+    Notes
+    -----
+    With a pool the stage timings are the time this process waited for each stage's results,
+    in the order below; the solves overlap.
     """
+    if "status_quo" not in prepared.catalogue.configurations:
+        raise DataError([Problem("wards.csv", "the appraisal needs a 'status_quo' configuration",
+                                 field="configuration")])
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(PreparedPool(prepared, 1))
+        return _appraise(prepared, settings, user_options, pool, enumerate_configurations,
+                         frontier_method, progress)
+
+
+def _appraise(prepared: Prepared, settings: AppraisalSettings,
+              user_options: Mapping[str, Mapping[str, str]] | None, pool: PreparedPool,
+              enumerate_configurations: bool, frontier_method: str,
+              progress: ProgressCallback | None) -> Appraisal:
     timings: dict[str, float] = {}
     notes: list[str] = []
-    with stage(timings, "named_s", progress, "named options"):
-        entries = named_options(prepared, user_options)
-    with stage(timings, "optimal_and_next_best_s", progress,
-               f"the optimum and the {settings.next_best} next best distinct options"):
-        best = optimise(prepared.instance, prepared.scenario.model, prepared.scenario.solver)
-        entries += optimal_and_next_best(prepared, best, settings)
+    # everything that does not wait on another result is submitted at once: the optimum, the
+    # named options and their keep-a-site variants while the enumeration runs here, then the
+    # rest of the chain and the Pareto points
+    report(progress, f"the optimum, the {settings.next_best} next best distinct options, the "
+                     "named options and the Pareto frontier"
+                     + (f" ({pool.workers} processes)" if pool.parallel else ""))
+    first = pool.submit(optimum_task, ())
+    named = submit_named(pool, prepared, user_options)
+    early_why = submit_keep_variants(pool, prepared, [
+        (n, c) for n, src, c in named.entries if src.startswith("named") and n != "status_quo"])
     with stage(timings, "enumeration_s", progress, None):
         enum = enumerate_if_small(prepared, settings, enumerate_configurations, notes, progress)
+    chain = (predicted_chain(prepared, enum, settings.next_best) if enum is not None else None)
+    chain_futures = ChainFutures.start(pool, prepared, settings.next_best, chain, first)
+    points = Points(pool, named.choices + list(chain or []))
+    ends = (submit_ends(pool, prepared) if frontier_method != "milp" and enum is not None
+            else {})  # (only for a frontier read off the enumeration)
+    frontier_idx = (pareto_from_enumeration(enum, settings.pareto_cost_step_gbp_per_year)
+                    if enum is not None and frontier_method != "milp" else None)
+    if frontier_idx is not None and enum is not None:
+        report(progress, f"Pareto frontier: {len(frontier_idx)} points read off the enumeration")
+        points.add([(f"pareto_{i}", enum.choices[j]) for i, j in enumerate(frontier_idx, 1)])
+    resilient = hurdle_choices(prepared, settings, enum) if enum is not None else []
+    points.add([(f"pareto_resilient_{i}", c) for i, c in enumerate(resilient, 1)])
+
+    with stage(timings, "named_s", progress, None):
+        entries: list[Entry] = named.results()
+    with stage(timings, "optimal_and_next_best_s", progress, None):
+        found = chain_futures.result()
+        best = found[0]
+        entries.append(("optimal", "optimal", best))
+        entries += [(f"next_best_{i}", f"next best {i}", sol)
+                    for i, sol in enumerate(found[1:], start=1)]
     with stage(timings, "pareto_s", progress, None):
-        frontier_sols, check = frontier_options(prepared, settings, enum, best, frontier_method,
-                                                progress)
+        points.known.update({choice_key(sol.choice): sol for _, _, sol in entries})
+        if frontier_idx is None or enum is None:
+            frontier_sols, check = frontier_options(prepared, settings, enum, frontier_method,
+                                                    progress)
+        else:
+            frontier_sols = points.results([f"pareto_{i}"
+                                            for i in range(1, len(frontier_idx) + 1)])
+            check = end_check(prepared, enum, frontier_idx, best, ends)
         if check.get("checked") and not check.get("matches"):
             notes.append(f"Pareto frontier check failed: {check['detail']}")
         for i, sol in enumerate(frontier_sols, start=1):
             entries.append((f"pareto_{i}", f"Pareto point {i}", sol))
-        if enum is not None:
-            for i, sol in enumerate(hurdle_frontier(prepared, settings, enum, progress), start=1):
-                entries.append((f"pareto_resilient_{i}",
-                                f"Pareto point {i} of the options that pass the resilience and "
-                                "staffing hurdles", sol))
+        for i, sol in enumerate(points.results([f"pareto_resilient_{i}" for i in
+                                                range(1, len(resilient) + 1)]), start=1):
+            entries.append((f"pareto_resilient_{i}",
+                            f"Pareto point {i} of the options that pass the resilience and "
+                            "staffing hurdles", sol))
     merged, alias = merge_duplicates(entries)
     with stage(timings, "measures_s", progress, None):
         final, sq, zone_travel = measure_options(prepared, settings, merged, alias, progress)
@@ -164,7 +227,7 @@ def appraise(
         decision["schemes"] = {name: option_schemes(prepared, next(
             r.choice for r in final if r.name == name)) for name in decision["main_table"]}
     with stage(timings, "why_s", progress, "why each site loses beds"):
-        why = explain_lost_beds(prepared, settings, final, preferred, sq)
+        why = explain_lost_beds(prepared, settings, final, preferred, sq, pool, early_why)
 
     frontier_names = [alias[f"pareto_{i}"] for i in range(1, len(frontier_sols) + 1)]
     for r in final:
@@ -189,52 +252,50 @@ def stage(timings: dict[str, float], key: str, progress: ProgressCallback | None
     timings[key] = time.perf_counter() - clock
 
 
-def named_options(prepared: Prepared, user_options: Mapping[str, Mapping[str, str]] | None
-                  ) -> list[Entry]:
-    """Evaluate every configuration of ``wards.csv`` and of the user's options file.
-
-    Parameters
-    ----------
-    prepared : Prepared
-    user_options : mapping, optional
-        name -> site_id -> option_id.
+def named_tasks(prepared: Prepared, user_options: Mapping[str, Mapping[str, str]] | None
+                ) -> list[tuple[str, str, dict[str, str] | None]]:
+    """The named options to evaluate: every configuration of ``wards.csv`` (choice None: read
+    from the catalogue), the do minimum and the user's options.
 
     Returns
     -------
-    list of (name, source, Solution)
-
-    Raises
-    ------
-    DataError
-        If ``wards.csv`` has no ``status_quo`` configuration.
+    list of (name, source, choice or None)
     """
-    if "status_quo" not in prepared.catalogue.configurations:
-        raise DataError([Problem("wards.csv", "the appraisal needs a 'status_quo' configuration",
-                                 field="configuration")])
-    entries: list[Entry] = []
-    for name in prepared.catalogue.configurations:
-        entries.append((name, "named (wards.csv)", evaluate_configuration(prepared, name)))
-    entries.append((DO_MINIMUM, "do minimum (business as usual plus what must change)",
-                    evaluate_choice(prepared, DO_MINIMUM, do_minimum_choice(prepared))))
-    for name, choice in (user_options or {}).items():
-        entries.append((name, "named (options file)", evaluate_choice(prepared, name, choice)))
-    return entries
+    out: list[tuple[str, str, dict[str, str] | None]] = [
+        (name, "named (wards.csv)", None) for name in prepared.catalogue.configurations]
+    out.append((DO_MINIMUM, "do minimum (business as usual plus what must change)",
+                do_minimum_choice(prepared)))
+    out += [(name, "named (options file)", dict(choice))
+            for name, choice in (user_options or {}).items()]
+    return out
 
 
-def optimal_and_next_best(prepared: Prepared, best: Solution, settings: AppraisalSettings
-                          ) -> list[Entry]:
-    """The scenario's optimum ``best`` and the ``settings.next_best`` distinct options after it.
+@dataclass(frozen=True)
+class NamedFutures:
+    """The named options' evaluations in flight."""
 
-    Returns
-    -------
-    list of (name, source, Solution)
-        ``optimal`` first, then ``next_best_1``, ``next_best_2``, ...
-    """
-    entries: list[Entry] = [("optimal", "optimal", best)]
-    found = next_best(prepared, best, settings.next_best, prepared.scenario.solver)
-    for i, sol in enumerate(found, start=1):
-        entries.append((f"next_best_{i}", f"next best {i}", sol))
-    return entries
+    entries: list[tuple[str, str, dict[str, str]]]
+    futures: list[Future[Solution]]
+
+    def results(self) -> list[Entry]:
+        """(name, source, solution) of each named option, in the order of :func:`named_tasks`."""
+        return [(name, source, f.result())
+                for (name, source, _), f in zip(self.entries, self.futures, strict=True)]
+
+    @property
+    def choices(self) -> list[dict[str, str]]:
+        """Each named option's configuration."""
+        return [c for _, _, c in self.entries]
+
+
+def submit_named(pool: PreparedPool, prepared: Prepared,
+                 user_options: Mapping[str, Mapping[str, str]] | None) -> NamedFutures:
+    """Submit the evaluation of every named option (:func:`named_tasks`)."""
+    tasks = named_tasks(prepared, user_options)
+    return NamedFutures(
+        [(n, src, dict(c if c is not None else prepared.catalogue.configurations[n]))
+         for n, src, c in tasks],
+        [pool.submit(evaluate_task, n, c) for n, _, c in tasks])
 
 
 def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: bool,
@@ -267,21 +328,12 @@ def enumerate_if_small(prepared: Prepared, settings: AppraisalSettings, wanted: 
 
 
 def frontier_options(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated | None,
-                     best: Solution, method: str, progress: ProgressCallback | None = None
+                     method: str, progress: ProgressCallback | None = None
                      ) -> tuple[list[Solution], dict[str, Any]]:
-    """The Pareto frontier's points and the check of the frontier against the other method.
-
-    Parameters
-    ----------
-    prepared : Prepared
-    settings : AppraisalSettings
-        ``pareto_cost_step_gbp_per_year`` is the resolution in cost.
-    enum : Enumerated or None
-        The enumeration, if there is one.
-    best : Solution
-        The scenario's optimum (the MILP's least mean drive end for the enumeration's check).
-    method : {"auto", "milp", "enumeration"}
-        See :func:`appraise`.
+    """The Pareto frontier by the MILP's epsilon-constraint walk (``method`` ``milp``, or
+    ``auto`` without an enumeration), and its check against the enumeration if there is one.
+    (With an enumeration and ``auto`` or ``enumeration`` the frontier is read off it:
+    :func:`siteopt.appraisal.frontier.pareto_from_enumeration` and :func:`end_check`.)
 
     Returns
     -------
@@ -295,16 +347,12 @@ def frontier_options(prepared: Prepared, settings: AppraisalSettings, enum: Enum
     DataError
         If ``method`` is ``enumeration`` and there is no enumeration.
     """
-    check: dict[str, Any] = {"checked": False, "method": method}
-    if method == "milp" or (method == "auto" and enum is None):
-        check["method"] = "milp"
-        report(progress, "Pareto frontier (MILP epsilon-constraint walk)")
-        return milp_frontier(prepared, settings, enum, check), check
-    if enum is None:
+    if method == "enumeration":
         raise DataError([Problem("appraisal", "the enumeration frontier needs the "
                                  "configuration space enumerated", field="frontier")])
-    check["method"] = "enumeration"
-    return enumeration_frontier(prepared, settings, enum, best, check, progress), check
+    check: dict[str, Any] = {"checked": False, "method": "milp"}
+    report(progress, "Pareto frontier (MILP epsilon-constraint walk)")
+    return milp_frontier(prepared, settings, enum, check), check
 
 
 def milp_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated | None,
@@ -324,43 +372,44 @@ def milp_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumera
     return frontier_sols
 
 
-def enumeration_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated,
-                         best: Solution, check: dict[str, Any],
-                         progress: ProgressCallback | None = None) -> list[Solution]:
-    """The frontier read off the enumeration, both ends cross-checked with the MILP.
+def submit_ends(pool: PreparedPool, prepared: Prepared) -> dict[str, Future[Solution]]:
+    """Submit the MILP's exact optima of cost and of access (the latter unless the scenario's
+    optimum is it) for :func:`end_check`."""
+    ends = {"cost": pool.submit(end_task, "cost")}
+    if prepared.scenario.model.objective != "access":
+        ends["access"] = pool.submit(end_task, "access")
+    return ends
 
-    The least mean drive end is compared with the MILP's access optimum (``best`` when the
-    scenario's objective is access) and the least cost end with the MILP's cost optimum;
-    ``check`` is updated in place with ``checked``, ``matches`` and ``detail``.
+
+def end_check(prepared: Prepared, enum: Enumerated, idx: list[int], best: Solution,
+              ends: Mapping[str, Future[Solution]]) -> dict[str, Any]:
+    """The check of the frontier read off the enumeration: its least mean drive end against
+    the MILP's access optimum (``best`` when the scenario's objective is access) and its least
+    cost end against the MILP's cost optimum.
+
+    Returns
+    -------
+    dict
+        ``checked``, ``method`` (``enumeration``), ``matches`` and ``detail``.
     """
     inst_eval = prepared.evaluation_instance
-    idx = pareto_from_enumeration(enum, settings.pareto_cost_step_gbp_per_year)
-    frontier_sols = [evaluate_choice(prepared, f"pareto_{i}", enum.choices[j]) for i, j in
-                     enumerate(counted(progress, "Pareto frontier", list(idx)), start=1)]
-    report(progress, "checking the frontier's ends with the MILP")
-    # cross-check both ends with the MILP: least mean drive and least cost
-    exact = dataclasses.replace(prepared.scenario.solver, gap_rel=1e-9)
-    cheapest = optimise(prepared.instance,
-                        dataclasses.replace(prepared.scenario.model, objective="cost"), exact)
-    nearest = best if prepared.scenario.model.objective == "access" else optimise(
-        prepared.instance, dataclasses.replace(prepared.scenario.model, objective="access"),
-        exact)
-    ends = [(mean_travel(inst_eval, nearest), float(enum.mean_travel_min[idx[0]]),
-             "least mean drive"),
-            (annual_cost(inst_eval, cheapest.choice), float(enum.cost_gbp_per_year[idx[-1]]),
-             "least cost")]
-    bad = [f"{what}: MILP {a:.6f}, enumeration {b:.6f}" for a, b, what in ends
+    cheapest = ends["cost"].result()
+    nearest = ends["access"].result() if "access" in ends else best
+    pairs = [(mean_travel(inst_eval, nearest), float(enum.mean_travel_min[idx[0]]),
+              "least mean drive"),
+             (annual_cost(inst_eval, cheapest.choice), float(enum.cost_gbp_per_year[idx[-1]]),
+              "least cost")]
+    bad = [f"{what}: MILP {a:.6f}, enumeration {b:.6f}" for a, b, what in pairs
            if abs(a - b) > 1e-5 * max(1.0, abs(b))]
-    check.update({"checked": True, "matches": not bad,
-                  "detail": ("both ends of the frontier equal the MILP optima "
-                             "(least mean drive, least cost); the full MILP walk equals the "
-                             "enumeration in tests/test_appraisal.py")
-                  if not bad else "; ".join(bad)})
-    return frontier_sols
+    return {"checked": True, "method": "enumeration", "matches": not bad,
+            "detail": ("both ends of the frontier equal the MILP optima "
+                       "(least mean drive, least cost); the full MILP walk equals the "
+                       "enumeration in tests/test_appraisal.py")
+            if not bad else "; ".join(bad)}
 
 
-def hurdle_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated,
-                    progress: ProgressCallback | None = None) -> list[Solution]:
+def hurdle_choices(prepared: Prepared, settings: AppraisalSettings, enum: Enumerated
+                   ) -> list[dict[str, str]]:
     """The Pareto frontier of the enumerated configurations that pass the hurdles a
     configuration decides by itself: no isolated ward below ``isolated_ward_min_beds``, and
     registered nurses within the staffing hurdle.
@@ -392,9 +441,7 @@ def hurdle_frontier(prepared: Prepared, settings: AppraisalSettings, enum: Enume
         net_capital_gbp=enum.net_capital_gbp[idx], capex_gbp=enum.capex_gbp[idx],
         beds={v: b[idx] for v, b in enum.beds.items()}, sites_with_beds=enum.sites_with_beds[idx])
     points = pareto_from_enumeration(sub, settings.pareto_cost_step_gbp_per_year)
-    return [evaluate_choice(prepared, f"pareto_resilient_{i}", sub.choices[j]) for i, j in
-            enumerate(counted(progress, "Pareto frontier of the options that pass the "
-                                        "resilience and staffing hurdles", list(points)), start=1)]
+    return [dict(sub.choices[j]) for j in points]
 
 
 def merge_duplicates(entries: list[Entry]
@@ -483,17 +530,39 @@ def economics_vs_status_quo(m: Mapping[str, Any], status_quo: Mapping[str, Any],
     return econ
 
 
+def submit_keep_variants(pool: PreparedPool, prepared: Prepared,
+                         options: list[tuple[str, dict[str, str]]]) -> dict[str, Future[Solution]]:
+    """Submit the evaluation of each option's keep-a-site variants
+    (:func:`siteopt.appraisal.why.keep_site_choices`), by variant name."""
+    today = prepared.catalogue.configurations["status_quo"]
+    return {name: pool.submit(evaluate_task, name, choice) for option, option_choice in options
+            for name, choice in keep_site_choices(prepared, option, option_choice, today)}
+
+
 def explain_lost_beds(prepared: Prepared, settings: AppraisalSettings,
-                      final: list[OptionResult], preferred: str, sq: OptionResult
+                      final: list[OptionResult], preferred: str, sq: OptionResult,
+                      pool: PreparedPool | None = None,
+                      submitted: Mapping[str, Future[Solution]] | None = None
                       ) -> list[dict[str, Any]]:
     """:func:`siteopt.appraisal.why.keep_site_effects` of the preferred option, then of every
-    other named option but the status quo."""
+    other named option but the status quo (their keep-a-site variants evaluated side by side
+    on ``pool``; ``submitted``: those already on their way, by variant name)."""
     pref = next(r for r in final if r.name == preferred)
-    why = keep_site_effects(prepared, pref, sq, settings)
-    for r in final:
-        if r.name != preferred and r.name != sq.name and any(
-                s.startswith("named") for s in r.sources):
-            why += keep_site_effects(prepared, r, sq, settings)
+    explained = [pref] + [r for r in final if r.name != preferred and r.name != sq.name
+                          and any(s.startswith("named") for s in r.sources)]
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(PreparedPool(prepared, 1))
+        futures = dict(submitted or {})
+        wanted = [v for r in explained
+                  for v in keep_site_choices(prepared, r.name, r.choice, sq.choice)]
+        for name, choice in wanted:
+            if name not in futures:
+                futures[name] = pool.submit(evaluate_task, name, choice)
+        solved = {name: futures[name].result() for name, _ in wanted}
+    why: list[dict[str, Any]] = []
+    for r in explained:
+        why += keep_site_effects(prepared, r, sq, settings, solved)
     return why
 
 

@@ -30,7 +30,8 @@ from siteopt.appraisal.measures import (
 from siteopt.appraisal.settings import GBP_PER_M, AppraisalSettings
 from siteopt.appraisal.shortlist import do_minimum_choice, hurdles
 from siteopt.runs.pipeline import Prepared
-from siteopt.wards.instance import FloatArray
+from siteopt.wards.instance import FloatArray, Site
+from siteopt.wards.results import Solution
 
 CHANGE_TOL_MIN = 0.05
 """Per-zone changes in mean drive smaller than this (3 seconds) count as no change."""
@@ -56,23 +57,43 @@ def people_changes(weight: FloatArray, delta: FloatArray) -> dict[str, float]:
     }
 
 
-def keep_site_effects(prepared: Prepared, option: OptionResult, status_quo: OptionResult,
-                      settings: AppraisalSettings) -> list[dict[str, Any]]:
-    """For each site with fewer beds in ``option`` than today: what keeping them would cost
-    and change (see the module docstring)."""
-    inst = prepared.evaluation_instance
+def losing_sites(prepared: Prepared, choice: Mapping[str, str],
+                 status_quo_choice: Mapping[str, str]) -> list[Site]:
+    """The sites with fewer beds in ``choice`` than in the status quo."""
+    return [site for site in prepared.evaluation_instance.sites
+            if sum(site.option(choice[site.site_id]).beds.values())
+            < sum(site.option(status_quo_choice[site.site_id]).beds.values())]
+
+
+def keep_site_choices(prepared: Prepared, name: str, choice: Mapping[str, str],
+                      status_quo_choice: Mapping[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """(name, configuration) of option ``name`` with each losing site kept as in the do
+    minimum: the configurations :func:`keep_site_effects` measures."""
     keep_options = do_minimum_choice(prepared)
+    return [(f"{name}_keep_{site.site_id}", {**choice, site.site_id: keep_options[site.site_id]})
+            for site in losing_sites(prepared, choice, status_quo_choice)]
+
+
+def keep_site_effects(prepared: Prepared, option: OptionResult, status_quo: OptionResult,
+                      settings: AppraisalSettings,
+                      solved: Mapping[str, Solution] | None = None) -> list[dict[str, Any]]:
+    """For each site with fewer beds in ``option`` than today: what keeping them would cost
+    and change (see the module docstring).
+
+    ``solved`` holds the evaluations of :func:`keep_site_choices` by name, if already made
+    (e.g. side by side on worker processes); the others are evaluated here.
+    """
+    inst = prepared.evaluation_instance
     base_zone = zone_mean_travel(inst, option.solution)
     w = inst.zones.weight
     lads = np.asarray(inst.zones.lad_name)
     out = []
-    for site in inst.sites:
+    variants = dict(keep_site_choices(prepared, option.name, option.choice, status_quo.choice))
+    for site in losing_sites(prepared, option.choice, status_quo.choice):
         now = status_quo.measures["sites"][site.site_id]["beds"]
         then = option.measures["sites"][site.site_id]["beds"]
-        if sum(then.values()) >= sum(now.values()):
-            continue
-        choice = {**option.choice, site.site_id: keep_options[site.site_id]}
-        sol = evaluate_choice(prepared, f"{option.name}_keep_{site.site_id}", choice)
+        name = f"{option.name}_keep_{site.site_id}"
+        sol = (solved or {}).get(name) or evaluate_choice(prepared, name, variants[name])
         kept = option_measures(prepared, sol, settings)
         delta = zone_mean_travel(inst, sol) - base_zone
         in_lad = lads == site.lad_name

@@ -7,7 +7,8 @@ import re
 import sys
 import time
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from siteopt.cli.progress import StageProgress, accepts_progress, quiet_option
 from siteopt.errors import DataError, Problem
 from siteopt.outdir import RUN_MANIFEST
 from siteopt.progress import ProgressCallback, counted, report
+from siteopt.runs.workers import PreparedPool, default_workers
 
 APPRAISAL_SECTIONS = ("green_book.", "appraisal.")
 
@@ -56,25 +58,40 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
              measures: Mapping[str, Mapping[str, Any]] | None = None,
              static_names: Sequence[str] | None = None,
              titles: Mapping[str, str] | None = None,
-             progress: ProgressCallback | None = None) -> tuple[list[str], list[str]]:
-    """Draw the maps if the maps modules are installed; (files, notes).
+             progress: ProgressCallback | None = None,
+             pool: PreparedPool | None = None) -> tuple[list[str], list[str], Callable[[], None]]:
+    """Draw the maps if the maps modules are installed; (files, notes, wait).
 
     The interactive maps (:mod:`siteopt.outputs.maps`) get every option in ``solutions`` with its
     appraisal ``measures``; the print maps (:mod:`siteopt.outputs.print_maps`, PNG and PDF, the slow
     part) only ``static_names``. Each of the two is a stage of ``progress``, which is passed on
     to a map writer that takes a ``progress`` argument.
+
+    With a ``pool`` of worker processes the print maps are shared among the workers and drawn
+    while this process goes on: ``files`` lists them already, and ``wait()`` returns once
+    they are drawn (appending to ``notes`` if they failed). Without one, ``wait`` does nothing.
     """
     files: list[str] = []
     notes: list[str] = []
     static = {n: s for n, s in solutions.items()
               if static_names is None or n in static_names}
     named = {"titles": titles} if titles else {}
-    for module, func, sols, extra, stage in (
-            ("siteopt.outputs.maps", "write_maps", solutions,
-             {**({"measures": measures} if measures else {}), **named},
-             f"web maps of {len(solutions)} options"),
-            ("siteopt.outputs.print_maps", "write_static_maps", static, named,
-             f"print maps (PNG, PDF) of {len(static)} options")):
+    pending: list[Future[list[Path]]] = []
+    if pool is not None and pool.parallel:
+        from siteopt.outputs import print_maps
+
+        report(progress, f"print maps (PNG, PDF) of {len(static)} options, on "
+                         f"{pool.workers} processes")
+        pending = [pool.submit(print_maps.static_maps_task, dict(static), out_dir, titles,
+                               (k, pool.workers)) for k in range(pool.workers)]
+    writers: list[tuple[str, str, Mapping[str, Any], dict[str, Any], str]] = [
+        ("siteopt.outputs.maps", "write_maps", solutions,
+                {**({"measures": measures} if measures else {}), **named},
+                f"web maps of {len(solutions)} options")]
+    if not pending:
+        writers.append(("siteopt.outputs.print_maps", "write_static_maps", static, named,
+                        f"print maps (PNG, PDF) of {len(static)} options"))
+    for module, func, sols, extra, stage in writers:
         try:
             mod = __import__(module, fromlist=[func])
         except ImportError:
@@ -94,7 +111,23 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
             continue
         files += [str(Path(p).relative_to(out_dir)) if Path(p).is_relative_to(out_dir)
                   else str(p) for p in paths]
-    return files, notes
+    if pending:
+        from siteopt.outputs.print_maps import static_map_names
+
+        files += static_map_names(list(static))
+
+    def wait() -> None:
+        for future in pending:
+            try:
+                future.result()
+            except OSError:
+                raise
+            except Exception as err:  # as above
+                notes.append("maps failed in siteopt.outputs.print_maps.write_static_maps: "
+                             f"{type(err).__name__}: {err}")
+        pending.clear()
+
+    return files, notes, wait
 
 
 @click.command()
@@ -115,11 +148,15 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
               help="How the epsilon-constraint method finds each Pareto point: the MILP, or the "
                    "enumeration as exact oracle (auto: enumeration when the space is small).")
 @click.option("--no-maps", is_flag=True, help="Do not draw maps.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Processes for the solves and the print maps (default: the cores this "
+                   "process may use, at most 2; 1 solves everything here). The results are "
+                   "the same for any number.")
 @quiet_option
 def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str],
              travel_csv: Path | None, out_dir: Path | None, options_csv: Path | None,
              next_best: int | None, frontier_method: str, no_maps: bool,
-             cache_dir: Path | None, quiet: bool) -> None:
+             workers: int | None, cache_dir: Path | None, quiet: bool) -> None:
     """Appraise the options end to end: validate, travel times, options, appraisal, report.
 
     Builds the long list (status quo, STP proposal, your options, the optimum, the next best
@@ -153,6 +190,11 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         # the output folder is checked and locked before any work (the default folder is
         # named after the scenario, so that one once the scenario is read)
         run = stack.enter_context(run_folder(out_dir, inputs)) if out_dir is not None else None
+        # the workers start now and import while this process prepares the inputs
+        pool = stack.enter_context(PreparedPool(
+            workers=workers if workers is not None else default_workers(),
+            warm_modules=("siteopt.appraisal.solves",
+                          *(() if no_maps else ("siteopt.outputs.print_maps",)))))
         progress("preparing the inputs (validation, drive times, ward options)")
         with solver_chatter_to_stderr():
             prepared = prepare(geodata_dir, scenario_path, scenario_overrides,
@@ -165,6 +207,7 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         settings = AppraisalSettings.from_assumptions(prepared.data.assumptions.values,
                                                       appraisal_overrides)
         user = read_user_options(options_csv, prepared) if options_csv is not None else None
+        pool.bind(prepared)
         # appraise() reports its own stages once it takes a progress callback
         staged: dict[str, Any] = {}
         if accepts_progress(run_appraisal):
@@ -172,8 +215,10 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
         else:
             progress("appraisal (long list, Pareto frontier, measures, economic case)")
         result = run_appraisal(prepared, settings, user, frontier_method=frontier_method,
-                               **staged)
+                               pool=pool, **staged)
         map_files: list[str] = []
+        map_notes: list[str] = []
+        maps_drawn: Callable[[], None] | None = None
         if not no_maps:
             # maps for the named options, the preferred and the optimum (not the whole long
             # list); print maps for the named and preferred options only
@@ -184,13 +229,17 @@ def appraise(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[
                       if any(s.startswith("named") for s in o.sources)] + [result.preferred]
             titles = {o.name: option_label(result, o) for o in result.options
                       if o.name in names}
-            map_files, map_notes = run_maps(prepared, sols, run.staging, measures, static,
-                                            titles, progress)
-            result.notes.extend(map_notes)
-            for n in map_notes:
-                click.echo(f"note: {n}", err=True)
+            map_files, map_notes, maps_drawn = run_maps(prepared, sols, run.staging, measures,
+                                                        static, titles, progress, pool)
         progress("the report and tables")
-        files = render(result, map_files, run.staging)
+        noted = len(map_notes)
+        result.notes.extend(map_notes)
+        files = render(result, map_files, run.staging, maps_drawn)
+        if len(map_notes) > noted:  # the print maps failed while the rest was rendered
+            result.notes.extend(map_notes[noted:])
+            files = render(result, map_files, run.staging)
+        for n in map_notes:
+            click.echo(f"note: {n}", err=True)
         for name in counted(progress, "writing files", list(files)):
             run.write(name, files[name])
         run.commit()

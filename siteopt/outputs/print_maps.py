@@ -569,7 +569,8 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
                       baseline: str = "status_quo", formats: Sequence[str] = ("png", "pdf"),
                       compare: str | None = None,
                       only: Sequence[str] | None = None,
-                      titles: Mapping[str, str] | None = None) -> list[Path]:
+                      titles: Mapping[str, str] | None = None,
+                      part: tuple[int, int] = (0, 1)) -> list[Path]:
     """Write the print maps: one per option, a change map per non-baseline option and the
     side-by-side pages of :func:`siteopt.outputs.maps.map_plan`, in each format.
 
@@ -585,6 +586,9 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
     compare, only, titles : optional
         As in :func:`siteopt.outputs.maps.write_maps` (``titles``: option name -> title in
         words for the page titles and table headers).
+    part : (int, int)
+        ``(k, n)``: draw only the pages ``k, k + n, k + 2n, ...`` of the plan, so that ``n``
+        processes can share the work (:func:`static_map_names` lists every file in order).
     """
     from siteopt.outputs.maps import map_plan
 
@@ -603,18 +607,46 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
     views = option_views(prepared, sols, baseline, titles, names=[*needed, baseline])
     base = views[baseline]
     paths = []
-    for kind, names in map_plan(shown, baseline, compare):
-        stems = [path_stem(n) for n in names]
+    k, n = part
+    for page, (kind, names) in enumerate(map_plan(shown, baseline, compare)):
+        if page % n != k:
+            continue
         if kind == "option":
             fig = option_figure(prepared, views[names[0]])
-            stem = f"map_{stems[0]}"
         elif kind == "change":
             view = views[names[0]]
             fig = option_figure(prepared, view, view.change_min(base))
-            stem = f"change_{stems[0]}"
         else:
             fig = comparison_figure(prepared, views[names[0]], views[names[1]])
-            stem = f"compare_{stems[0]}_vs_{stems[1]}"
+        stem = page_stem(kind, names)
         for fmt in formats:
             paths.append(save_figure(fig, out / f"{stem}.{fmt}"))
     return paths
+
+
+def page_stem(kind: str, names: Sequence[str]) -> str:
+    """The file stem of a print-map page of :func:`siteopt.outputs.maps.map_plan`."""
+    stems = [path_stem(n) for n in names]
+    if kind == "option":
+        return f"map_{stems[0]}"
+    if kind == "change":
+        return f"change_{stems[0]}"
+    return f"compare_{stems[0]}_vs_{stems[1]}"
+
+
+def static_map_names(shown: Sequence[str], baseline: str = "status_quo",
+                     formats: Sequence[str] = ("png", "pdf"), compare: str | None = None
+                     ) -> list[str]:
+    """The file names :func:`write_static_maps` writes for the options ``shown``, in the order
+    it returns them (all parts together)."""
+    from siteopt.outputs.maps import map_plan
+
+    return [f"{page_stem(kind, names)}.{fmt}" for kind, names in
+            map_plan(list(shown), baseline, compare) for fmt in formats]
+
+
+def static_maps_task(prepared: Prepared, solutions: Mapping[str, Solution], out_dir: Path,
+                     titles: Mapping[str, str] | None, part: tuple[int, int]) -> list[Path]:
+    """:func:`write_static_maps` of one part, as a task for
+    :class:`siteopt.runs.workers.PreparedPool` (``fn(prepared, *args)``)."""
+    return write_static_maps(prepared, solutions, out_dir, titles=titles, part=part)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -297,11 +297,13 @@ def appraisal_document(a: Appraisal) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
-def render(a: Appraisal, map_files: Sequence[str] = (), map_dir: Path | None = None
-           ) -> dict[str, str | bytes]:
+def render(a: Appraisal, map_files: Sequence[str] = (), map_dir: Path | None = None,
+           maps_drawn: Callable[[], None] | None = None) -> dict[str, str | bytes]:
     """Every output file's name and content, computed before anything is written.
 
-    ``map_dir`` is where the maps were drawn (their PNGs are embedded in the Word report).
+    ``map_dir`` is where the maps were drawn (their PNGs are embedded in the Word report);
+    ``maps_drawn``, if given, is called (and waited for) just before the Word report reads
+    them, so that the maps can be drawn elsewhere while the rest is rendered.
     """
     tables = {
         "appraisal.csv": option_rows(a),
@@ -325,6 +327,8 @@ def render(a: Appraisal, map_files: Sequence[str] = (), map_dir: Path | None = N
     files["appraisal.json"] = json.dumps(appraisal_document(a), sort_keys=True, indent=1) + "\n"
     files["explorer.html"] = explorer_html(a)
     images = charts(a)
+    if maps_drawn is not None:
+        maps_drawn()
     pngs = [Path(map_dir) / f for f in map_files if f.endswith(".png")] if map_dir else []
     files["report.docx"] = report_docx(a, images, pngs, equality_input(a), date=about.date)
     names = [*files, "report.html", "datapackage.json"]

@@ -748,6 +748,7 @@ def optimise(
     extra_constraints: ExtraConstraints | None = None,
     initial_choice: Mapping[str, str] | None = None,
     polish_assignment: bool = True,
+    explain: bool = True,
 ) -> Solution:
     """Choose one option per site: check, build, solve, extract, verify.
 
@@ -762,6 +763,8 @@ def optimise(
         Under the ``cost`` objective the assignment is free among equally cheap ones; re-solve
         it for the least travel with the configuration fixed (same code path as
         :func:`evaluate`).
+    explain : bool
+        Explain a proven infeasibility (:func:`explain_infeasibility`; False: just say so).
 
     Raises
     ------
@@ -780,9 +783,9 @@ def optimise(
     model = build_model(instance, settings, extra_constraints=extra_constraints)
     outcome = solve_model(model, options, initial_choice=initial_choice)
     if outcome.status == STATUS_INFEASIBLE:
-        raise InfeasibleError(
-            explain_infeasibility(instance, settings, options, extra_constraints=extra_constraints)
-        )
+        raise InfeasibleError(explain_infeasibility(
+            instance, settings, options, extra_constraints=extra_constraints) if explain
+            else "The scenario is infeasible (proven by the solver).")
     if outcome.status not in SOLVED:
         raise SolverError(no_solution_message(options, outcome))
     outcome = break_ties(model, outcome, options)

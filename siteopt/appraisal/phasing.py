@@ -17,6 +17,13 @@ With ``phasing.choose_end_state`` it calls :func:`phase_jointly` instead, which 
 state with its phasing (:mod:`siteopt.wards.phasing_joint`) and reports the result as the
 phasing of that end state.
 
+**In the appraisal** (:func:`submit_phasing`, :func:`collect_phasing`): after the decision,
+the options of ``appraisal.phase_options`` (``preferred`` and ``stp_2016`` by default) are
+phased as tasks on the appraisal's worker pool (:func:`phase_task`), under the scenario's
+``[phasing]`` settings (defaults in ``assumptions.toml [phasing]``); a phasing that cannot be
+built (no ``scheme_phasing.csv``) or finds no programme within the envelopes is a note of the
+appraisal (with the phasing's own explanation of which envelope is short), never an error.
+
 The rules the numbers follow (stated in every report of the plan, :data:`RULES`):
 
 * years are financial years named by their first calendar year (2026 = 2026/27);
@@ -41,19 +48,21 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from siteopt.appraisal.economics import discount_factors, economic_case
-from siteopt.appraisal.settings import AppraisalSettings
+from siteopt.appraisal.settings import PREFERRED, AppraisalSettings
 from siteopt.catalogue.demand import bed_need
 from siteopt.catalogue.options import SchemeLine, scheme_lines
 from siteopt.data.phasing import SchemePhasing, read_scheme_phasing
-from siteopt.errors import DataError, Problem
+from siteopt.errors import DataError, Problem, SiteoptError
 from siteopt.runs.pipeline import Prepared
 from siteopt.runs.scenario import scenario_label
+from siteopt.runs.workers import PreparedPool
 from siteopt.solver_core import STATUS_INFEASIBLE
 from siteopt.wards.instance import Site
 from siteopt.wards.phasing_instance import (
@@ -90,6 +99,8 @@ OPTIMAL = "optimal"
 """The ``--option`` name of the scenario's optimum (solved first)."""
 JOINT = "joint"
 """The plan's name when the end state is chosen with its phasing."""
+STP_2016 = "stp_2016"
+"""The 2016 proposal's configuration name (its plan is compared with the STP's order)."""
 
 
 def fy(year: int) -> str:
@@ -241,10 +252,15 @@ def yearly_need(prepared: Prepared, years: Sequence[int]) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+def settings_problems(prepared: Prepared) -> list[Problem]:
+    """Every problem of the scenario's ``[phasing]`` settings (one line each)."""
+    scen = prepared.scenario
+    return scen.phasing.problems(prepared.demand.planning_year, scen.origin)
+
+
 def _start(prepared: Prepared) -> dict[str, str]:
     """Today's configuration, after checking the ``[phasing]`` settings."""
-    scen = prepared.scenario
-    problems = scen.phasing.problems(prepared.demand.planning_year, scen.origin)
+    problems = settings_problems(prepared)
     current = dict(prepared.catalogue.configurations.get("status_quo", {}))
     if not current:
         problems.append(Problem("wards.csv", "has no status_quo configuration, which phasing "
@@ -553,8 +569,8 @@ def _year_rows(prepared: Prepared, pi: PhaseInput, schedule: PhaseSchedule,
     by_mask = dict(zip(sorted(set(masks)), travel, strict=True))
     rows = []
     for t, year in enumerate(inst.years):
-        double = sum(float(inst.revenue_before[b]) for a, b in inst.precedence
-                     if f.switched[t, a] and not f.switched[t, b])
+        double = float(sum(float(inst.revenue_before[b]) for a, b in inst.precedence
+                           if f.switched[t, a] and not f.switched[t, b]))
         env = float(inst.envelope_gbp[t])
         mean = float(by_mask[masks[t]])
         rows.append(YearRow(
@@ -608,3 +624,81 @@ def compare_with_stp(plan: PhasePlan) -> list[str]:
                    f"{fy(s.stp_start_year or 0)}, {word}")
     out.append(f"{same} of {len(dated)} schemes start in the STP's year")
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# In the appraisal
+# ---------------------------------------------------------------------------------------------
+PhaseResult = PhasePlan | tuple[str, ...]
+"""A task's result: the plan, or the lines saying why no plan could be built."""
+
+
+def phase_task(prepared: Prepared, label: str, choice: dict[str, str],
+               appraisal: AppraisalSettings) -> PhaseResult:
+    """Phase one option of the appraisal (a task for :class:`PreparedPool`): the plan of the
+    move to ``choice`` (never the joint end state), or the problem lines when the phasing
+    cannot be built (e.g. no ``scheme_phasing.csv``)."""
+    scen = prepared.scenario
+    fixed = dataclasses.replace(prepared, scenario=dataclasses.replace(
+        scen, phasing=dataclasses.replace(scen.phasing, choose_end_state=False)))
+    try:
+        return phase_configuration(fixed, choice, appraisal, label=label)
+    except SiteoptError as err:
+        return tuple(err.lines())
+
+
+def options_to_phase(settings: AppraisalSettings, preferred: str,
+                     choices: Mapping[str, Mapping[str, str]], notes: list[str]
+                     ) -> dict[str, dict[str, str]]:
+    """Option name -> configuration of each ``phase_options`` entry on the long list
+    (``preferred``: the preferred option), once each; a note for any other entry."""
+    out: dict[str, dict[str, str]] = {}
+    for entry in settings.phase_options:
+        name = preferred if entry == PREFERRED else entry
+        if name in choices:
+            out.setdefault(name, dict(choices[name]))
+        else:
+            notes.append(f"phasing: '{entry}' (appraisal.phase_options) is not an option of "
+                         "the long list, so it is not phased")
+    return out
+
+
+def submit_phasing(pool: PreparedPool, options: Mapping[str, Mapping[str, str]],
+                   appraisal: AppraisalSettings) -> dict[str, Future[PhaseResult]]:
+    """Submit :func:`phase_task` for each option (name -> configuration)."""
+    return {name: pool.submit(phase_task, name, dict(choice), appraisal)
+            for name, choice in options.items()}
+
+
+def plan_words(decision: Mapping[str, Any], preferred: str) -> dict[str, str]:
+    """Option name -> the option in words for the phasing's sentences: ``Option D (the
+    preferred option)``, ``Option B (the 2016 proposal)``, or the name if not lettered."""
+    out = {}
+    for name in decision.get("titles", {}):
+        letter = decision.get("letters", {}).get(name)
+        words = f"Option {letter}" if letter else name
+        role = ("the preferred option" if name == preferred else
+                "the 2016 proposal" if name == STP_2016 else "")
+        out[name] = (f"{words} ({role})" if letter else role) if role else words
+    return out
+
+
+def collect_phasing(futures: Mapping[str, Future[PhaseResult]], words: Mapping[str, str],
+                    notes: list[str]) -> dict[str, PhasePlan]:
+    """The plans of the submitted phasings, in order; a note (in ``words[name]``, the option
+    in words) for each that could not be built, found no programme or failed its check."""
+    plans: dict[str, PhasePlan] = {}
+    for name, future in futures.items():
+        result = future.result()
+        what = words.get(name, name)
+        if not isinstance(result, PhasePlan):
+            notes.append(f"phasing of {what} not done: " + "; ".join(result))
+            continue
+        plans[name] = result
+        if not result.years:
+            notes.append(f"phasing of {what}: {result.status_text}"
+                         + (": " + " ".join(result.explanation) if result.explanation else ""))
+        elif result.violations:
+            notes.append(f"phasing of {what}: independent check: "
+                         + "; ".join(result.violations))
+    return plans

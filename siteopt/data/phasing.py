@@ -21,7 +21,10 @@ One row per scheme of ``capital_schemes.csv`` (the ``not_inpatient`` schemes may
 
 :func:`read_scheme_phasing` reads and checks the file against the schemes and sites; every
 problem is one :class:`~siteopt.errors.Problem` naming the file, the row, the field and the fix.
-The file is optional for the rest of siteopt: only phasing reads it.
+:func:`check_scheme_phasing` is the check :func:`siteopt.data.load.load_geodata` (so
+``siteopt validate`` and every run) makes when the file is present: the same rows, and a row
+for every ward scheme of ``capital_schemes.csv`` (kinds :data:`PHASED_KINDS`). The file is
+optional: without it phasing (``siteopt phase``, the appraisal's phasing) says what to add.
 """
 
 from __future__ import annotations
@@ -29,14 +32,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from siteopt.data import validate as v
-from siteopt.data.load import records
 from siteopt.errors import DataError, Problem
 
 SCHEME_PHASING_FILE = "scheme_phasing.csv"
+PHASED_KINDS = ("replace_space", "new_space", "on_closure")
+"""The kinds of ``capital_schemes.csv`` the phasing model schedules (every one needs a row)."""
 
 SCHEME_PHASING = v.TableSchema(SCHEME_PHASING_FILE, (
     v.Column("scheme_id", unique=True, is_id=True, hint="a scheme_id of capital_schemes.csv"),
@@ -79,6 +85,35 @@ def _int_or_none(raw: object) -> int | None:
     return int(float(str(raw)))
 
 
+def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): x for k, x in row.items()} for row in table.to_dict("records")]
+
+
+def check_scheme_phasing(directory: Path, schemes: pd.DataFrame | None,
+                         sites: pd.DataFrame | None) -> list[Problem]:
+    """Every problem of ``scheme_phasing.csv`` (none when the file is absent, or when
+    ``capital_schemes.csv`` or ``sites.csv`` could not be read: their own problems come first).
+
+    Parameters
+    ----------
+    directory : Path
+        The geodata folder.
+    schemes, sites : DataFrame or None
+        ``capital_schemes.csv`` and ``sites.csv`` as read.
+    """
+    if not (Path(directory) / SCHEME_PHASING_FILE).is_file() or schemes is None or sites is None:
+        return []
+    needed = [str(s) for s, kind in zip(schemes["scheme_id"], schemes["kind"], strict=True)
+              if kind in PHASED_KINDS]
+    try:
+        read_scheme_phasing(directory, dict(zip(schemes["scheme_id"].astype(str),
+                                                schemes["site_id"].astype(str), strict=True)),
+                            [str(s) for s in sites["site_id"]], needed=needed)
+    except DataError as err:
+        return list(err.problems)
+    return []
+
+
 def read_scheme_phasing(directory: Path, scheme_sites: Mapping[str, str],
                         site_ids: Sequence[str],
                         needed: Sequence[str] = ()) -> dict[str, SchemePhasing]:
@@ -115,7 +150,7 @@ def read_scheme_phasing(directory: Path, scheme_sites: Mapping[str, str],
     out: dict[str, SchemePhasing] = {}
     if table is not None:
         known = set(site_ids)
-        for row_no, r in enumerate(records(table), start=2):
+        for row_no, r in enumerate(_records(table), start=2):
             sid = str(r["scheme_id"])
             if sid not in scheme_sites:
                 problems.append(Problem(SCHEME_PHASING_FILE, f"scheme '{sid}' is not in "
@@ -136,8 +171,8 @@ def read_scheme_phasing(directory: Path, scheme_sites: Mapping[str, str],
     for sid in needed:
         if table is not None and sid not in out and sid in scheme_sites:
             problems.append(Problem(SCHEME_PHASING_FILE, f"has no row for scheme '{sid}', which "
-                                    "the phased configuration builds; add its build_years, "
-                                    "earliest_start_year and receipt_lag_years",
+                                    "capital_schemes.csv lists as a ward scheme; add its "
+                                    "build_years, earliest_start_year and receipt_lag_years",
                                     field="scheme_id"))
     if problems:
         raise DataError(problems)

@@ -14,18 +14,24 @@ workbook sheet. Every function takes a :class:`~siteopt.appraisal.phasing.PhaseP
   (:mod:`siteopt.outputs.html_text`), like :func:`siteopt.outputs.equality_report.
   equality_section_html`;
 * :func:`write_phasing_sheet`: the year table on an openpyxl worksheet;
-* :func:`write_phasing_files`: all of the above into a folder (a run's staging folder).
+* :func:`write_phasing_files`: all of the above into a folder (a run's staging folder);
+* in an appraisal's outputs: :func:`phasing_rows` (``phasing_<option>.csv`` and its workbook
+  sheet), :func:`plan_statements` (the sentences, every number a figure of the plan),
+  :func:`display_table`, :func:`appraisal_section_html` (the report's Phasing section) and
+  :func:`timeline_bytes` (the chart's PNG and PDF).
 """
 
 from __future__ import annotations
 
 import json
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from siteopt.appraisal.phasing import PhasePlan, fy
+from siteopt.appraisal.naming import gbp_m as money
+from siteopt.appraisal.naming import short_site_name
+from siteopt.appraisal.phasing import RULES, STP_2016, PhasePlan, fy
 from siteopt.fileio import csv_text, spreadsheet_safe, write_atomically
 from siteopt.outputs.html_text import esc, table
 
@@ -198,8 +204,9 @@ def write_phasing_sheet(ws: Worksheet, plan: PhasePlan) -> None:
     ws.freeze_panes = "B2"
 
 
-def timeline_chart(plan: PhasePlan, stem: Path) -> list[Path]:
-    """The timeline chart as ``stem.png`` and ``stem.pdf`` (see the module docstring)."""
+def timeline_figure(plan: PhasePlan, title: str | None = None) -> Any:
+    """The timeline chart as a matplotlib figure (see the module docstring); ``title`` names
+    the option in words (default: its name)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -217,8 +224,7 @@ def timeline_chart(plan: PhasePlan, stem: Path) -> list[Path]:
         ax.barh(i, s.build_years, left=s.start_year - 0.5, height=0.6, color="0.55",
                 edgecolor="black", hatch="//" if s.kind == "closure" else None)
         labels.append(f"{s.scheme_id} (£{s.capex_gbp / GBP_M:.2f}m)")
-    closing = {w.site_id for w in plan.wards if w.change == "closes"} - {
-        w.site_id for w in plan.wards if w.change == "opens"}
+    closing = closing_sites(plan)
     for j, (sid, year) in enumerate(moves, start=len(schemes)):
         ax.plot([year], [j], marker="X" if sid in closing else "D", color="black",
                 markersize=7, linestyle="none")
@@ -228,9 +234,9 @@ def timeline_chart(plan: PhasePlan, stem: Path) -> list[Path]:
     ax.invert_yaxis()
     ax.grid(axis="x", color="0.85", linewidth=0.6)
     fig.suptitle("\n".join(textwrap.wrap(
-        f"Phasing of {plan.option} ({plan.status_text}): schemes (bars over their build years; "
-        "hatched: closure schemes) and ward moves in the first year the new wards run "
-        "(diamond: wards change; cross: beds close)", 110)), fontsize=9)
+        f"Phasing of {title or plan.option}, {plan.status_text}: schemes (bars over their "
+        "build years; hatched: closure schemes) and ward moves in the first year the new wards "
+        "run (diamond: wards change; cross: beds close)", 110)), fontsize=9)
     gross = plan.capital_basis == "gross"
     net = [(r.capex_gbp if gross else r.net_capital_gbp) / GBP_M for r in plan.years]
     env = [r.envelope_gbp / GBP_M if r.envelope_gbp is not None else float("nan")
@@ -247,15 +253,43 @@ def timeline_chart(plan: PhasePlan, stem: Path) -> list[Path]:
     fig.text(0.01, 0.005, "\n".join(textwrap.wrap(SOURCE_LINE, 150)), fontsize=5.5, ha="left",
              va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 0.94))
-    out = []
+    return fig
+
+
+def timeline_bytes(plan: PhasePlan, title: str | None = None) -> dict[str, bytes]:
+    """The timeline chart as ``{"png": ..., "pdf": ...}`` bytes, the same bytes every run (no
+    dates or software versions in the files)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig = timeline_figure(plan, title)
+    out = {}
     for ext in ("png", "pdf"):
-        path = stem.with_suffix(f".{ext}")
-        tmp = path.with_suffix(f".tmp.{ext}")
-        fig.savefig(tmp, metadata={"CreationDate": None} if ext == "pdf" else {"Software": None})
-        tmp.replace(path)
-        out.append(path)
+        buf = io.BytesIO()
+        fig.savefig(buf, format=ext,
+                    metadata={"CreationDate": None} if ext == "pdf" else {"Software": None})
+        out[ext] = buf.getvalue()
     plt.close(fig)
     return out
+
+
+def timeline_chart(plan: PhasePlan, stem: Path, title: str | None = None) -> list[Path]:
+    """The timeline chart as ``stem.png`` and ``stem.pdf`` (see the module docstring)."""
+    out = []
+    for ext, data in timeline_bytes(plan, title).items():
+        path = stem.with_suffix(f".{ext}")
+        tmp = path.with_suffix(f".tmp.{ext}")
+        tmp.write_bytes(data)
+        tmp.replace(path)
+        out.append(path)
+    return out
+
+
+def closing_sites(plan: PhasePlan) -> set[str]:
+    """Sites whose wards only close (no ward opens there)."""
+    return ({w.site_id for w in plan.wards if w.change == "closes"}
+            - {w.site_id for w in plan.wards if w.change == "opens"})
 
 
 def write_phasing_files(plan: PhasePlan, folder: Path, stem: str = "phasing",
@@ -286,3 +320,175 @@ def _page(plan: PhasePlan) -> str:
 def names(paths: Sequence[Path]) -> list[str]:
     """File names of ``paths``."""
     return [p.name for p in paths]
+
+
+# ---------------------------------------------------------------------------------------------
+# In the appraisal's outputs (report.html, report.docx, appraisal.xlsx, phasing_<option>.csv)
+# ---------------------------------------------------------------------------------------------
+SECTION_INTRO = (
+    "When each capital scheme can start and each hospital's wards can move, within each year's "
+    "capital envelope (the scenario's [phasing] settings; defaults in assumptions.toml): beds "
+    "move only into finished wards, a hospital whose beds go elsewhere closes no earlier than "
+    "the ward that takes them opens, the shortfall of beds against each year's need is kept as "
+    "small as the envelopes allow, then the net present cost is least. The rest of the report "
+    "treats every option as if it happened at once.")
+
+
+def phasing_table_name(option: str) -> str:
+    """The CSV of an option's year table in an appraisal's run folder."""
+    return f"phasing_{option}.csv"
+
+
+def timeline_stem(option: str) -> str:
+    """The file stem of an option's timeline chart (``.png``, ``.pdf``)."""
+    return f"phasing_{option}_timeline"
+
+
+def phasing_rows(plan: PhasePlan) -> list[dict[str, Any]]:
+    """The year table (:func:`year_table`) as rows of plain dicts (column -> value)."""
+    header, rows = year_table(plan)
+    return [dict(zip(header, r, strict=True)) for r in rows]
+
+
+def _site(site_names: Mapping[str, str], site_id: str) -> str:
+    return short_site_name(site_names.get(site_id, site_id))
+
+
+def _envelope_words(plan: PhasePlan) -> str:
+    values = sorted({r.envelope_gbp for r in plan.years if r.envelope_gbp is not None})
+    if not values:
+        return f"no {plan.capital_basis} capital limit"
+    if len(values) == 1 and all(r.envelope_gbp is not None for r in plan.years):
+        return f"a {plan.capital_basis} capital envelope of {money(values[0])} a year"
+    return (f"{plan.capital_basis} capital envelopes of {money(values[0])} to "
+            f"{money(values[-1])} a year (each year's in the table)")
+
+
+def year_work(plan: PhasePlan, year: int, site_names: Mapping[str, str]) -> list[str]:
+    """What happens in a year, in words: the schemes whose work starts, the wards that move."""
+    closing = closing_sites(plan)
+    out = [f"{_site(site_names, s.site_id)} {'closure' if s.kind == 'closure' else 'ward'} "
+           f"scheme starts ({money(s.capex_gbp)})"
+           for s in sorted(plan.schemes, key=lambda s: s.scheme_id) if s.start_year == year]
+    out += [f"{_site(site_names, sid)} beds close" if sid in closing else
+            f"{_site(site_names, sid)} wards change"
+            for sid, y in sorted(plan.site_moves.items()) if y == year]
+    return out
+
+
+def plan_statements(plan: PhasePlan, words: str, site_names: Mapping[str, str]) -> list[str]:
+    """The plan in sentences, every number a figure of the plan's year table or Green Book
+    figures (``words``: the option in words, e.g. ``Option D (the preferred option)``)."""
+    span = f"{fy(plan.first_year)}-{fy(plan.last_year)}"
+    if not plan.years:
+        return [f"{words}: no programme ({plan.status_text}) under {span}'s envelopes.",
+                *plan.explanation]
+    lead = (f"{words} is phased over {span} under {_envelope_words(plan)}: the programme is "
+            f"{plan.status_text} and complete in {fy(plan.completion_year or plan.first_year)}.")
+    order = [f"{fy(r.year)}: {'; '.join(year_work(plan, r.year, site_names))}"
+             for r in plan.years if year_work(plan, r.year, site_names)]
+    out = [lead, "The order: " + ". ".join(order) + "."]
+    net = [r.net_capital_gbp for r in plan.years]
+    peak = max(range(len(net)), key=lambda i: (net[i], -i))
+    capex = sum(r.capex_gbp for r in plan.years)
+    receipts = sum(r.receipts_gbp for r in plan.years)
+    out.append(f"Capital over the horizon: {money(capex)} of capex and {money(receipts)} of "
+               f"receipts; the most net capital in one year is {money(net[peak])}, in "
+               f"{fy(plan.years[peak].year)}.")
+    short = [r for r in plan.years if r.shortfall_bed_days > 0.5]
+    out.append("Beds meet each year's need in every year." if not short else
+               f"Beds fall short of need by {plan.shortfall_bed_days or 0.0:,.0f} bed-days over "
+               f"the horizon, in {len(short)} of {len(plan.years)} years (from "
+               f"{fy(short[0].year)}).")
+    double = sum(r.double_running_gbp for r in plan.years)
+    if double > 0:
+        out.append(f"Running old and new wards side by side (double running) costs "
+                   f"{money(double)} over the horizon.")
+    diff = plan.npv_difference_gbp or 0.0
+    out.append(f"Green Book NPV against business as usual: {money(plan.npv_phased_gbp or 0.0)} "
+               f"phased, against {money(plan.npv_all_at_once_gbp)} all at once (the "
+               f"appraisal's figure, all capital in year 0): phasing "
+               f"{'lowers' if diff < 0 else 'raises'} the NPV by {money(abs(diff))}.")
+    return out
+
+
+def order_words(groups: Mapping[int, Sequence[str]]) -> str:
+    """``a (2018/19), then b and c (2019/20)``: schemes grouped by year, in year order."""
+    return ", then ".join(f"{' and '.join(sorted(ids))} ({fy(y)})"
+                          for y, ids in sorted(groups.items()))
+
+
+def stp_statement(plan: PhasePlan) -> str:
+    """The plan's order of schemes against the 2016 plan's (``stp_start_year`` of
+    scheme_phasing.csv), in one sentence (empty if no scheme has an STP year)."""
+    dated = [s for s in plan.schemes if s.stp_start_year is not None]
+    if not dated:
+        return ""
+    ours: dict[int, list[str]] = {}
+    stp: dict[int, list[str]] = {}
+    for s in dated:
+        ours.setdefault(s.start_year, []).append(s.scheme_id)
+        stp.setdefault(s.stp_start_year or 0, []).append(s.scheme_id)
+    same_order = ([sorted(v) for _, v in sorted(ours.items())]
+                  == [sorted(v) for _, v in sorted(stp.items())])
+    same = sum(1 for s in dated if s.start_year == s.stp_start_year)
+    return (f"Against the STP's own order (scheme_phasing.csv): the phased programme starts "
+            f"work on {order_words(ours)}; the STP on {order_words(stp)}. "
+            + ("The order is the STP's" if same_order else "The order differs from the STP's")
+            + f"; {same} of {len(dated)} schemes start in the STP's year.")
+
+
+def display_table(plan: PhasePlan, site_names: Mapping[str, str]
+                  ) -> tuple[list[str], list[list[str]]]:
+    """(header, rows) of the year table as the report shows it (money in £m)."""
+    services = list(plan.years[0].need_beds) if plan.years else []
+    header = ["Year", "Capex", "Receipts", "Net capital", "Envelope",
+              *[f"Beds {v} / need" for v in services], "Shortfall (bed-days)",
+              "Running cost", "Double running", "65+ mean drive (min)", "Work and moves"]
+    rows = []
+    for r in plan.years:
+        rows.append([fy(r.year), money(r.capex_gbp), money(r.receipts_gbp),
+                     money(r.net_capital_gbp),
+                     "none" if r.envelope_gbp is None else money(r.envelope_gbp),
+                     *[f"{r.usable_beds[v]:.0f} / {r.need_beds[v]:.1f}" for v in services],
+                     f"{r.shortfall_bed_days:,.0f}", money(r.revenue_gbp),
+                     money(r.double_running_gbp),
+                     "-" if r.mean_travel_min is None else f"{r.mean_travel_min:.2f}",
+                     "; ".join(year_work(plan, r.year, site_names))])
+    return header, rows
+
+
+def timeline_caption(plan: PhasePlan, words: str) -> str:
+    """The caption of a plan's timeline chart."""
+    return (f"Phasing of {words}: schemes over their build years and each hospital's move; "
+            f"below, each year's {plan.capital_basis} capital against the envelope.")
+
+
+def appraisal_section_html(plans: Mapping[str, PhasePlan], words: Mapping[str, str],
+                           site_names: Mapping[str, str], images: Mapping[str, str]
+                           ) -> list[str]:
+    """The report's Phasing section: per plan its sentences, year table, timeline chart
+    (``images``: option -> base64 PNG) and, with STP years, the comparison with the STP."""
+    if not plans:
+        return []
+    parts = ["<h2 id='phasing'>Phasing: the programme year by year</h2>",
+             f"<p>{esc(SECTION_INTRO)}</p>"]
+    for name, plan in plans.items():
+        what = words.get(name, name)
+        parts.append(f"<h3 id='phasing-{esc(name)}'>{esc('Phasing of ' + what)}</h3>")
+        parts.append("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in
+                                      plan_statements(plan, what, site_names)) + "</ul>")
+        if plan.years:
+            header, rows = display_table(plan, site_names)
+            parts.append(table(header, rows, "phasing"))
+        if name in images:
+            caption = timeline_caption(plan, what)
+            parts.append(f"<figure><img alt='{esc(caption)}' src='data:image/png;base64,"
+                         f"{images[name]}'><figcaption class='note'>{esc(caption)}"
+                         "</figcaption></figure>")
+        if name == STP_2016 and plan.stp_comparison:
+            parts.append(f"<p>{esc(stp_statement(plan))}</p><ul>"
+                         + "".join(f"<li>{esc(x)}</li>" for x in plan.stp_comparison[1:-1])
+                         + "</ul>")
+    parts.append("<p class='note'>" + esc(" ".join(RULES)) + "</p>")
+    return parts

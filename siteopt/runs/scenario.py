@@ -15,8 +15,9 @@ stage's settings::
                   # capital_limit_gbp_by_year = {2026 = 4e6, ...}, capital_basis, objective
 
 Resolution order (later wins): the defaults of the settings classes, the region's assumptions
-(the **base case**: ``[limits]``, net capital limit and maximum drive time, and ``[base_case]``,
-objective and mean-drive limit), the ``extends`` chain from the root
+(the **base case**: ``[limits]``, net capital limit and maximum drive time, ``[base_case]``,
+objective and mean-drive limit, and ``[phasing]``, the horizon and the annual capital envelope
+with its basis), the ``extends`` chain from the root
 down, the file itself, then ``--set section.key=value`` overrides (the value is read as TOML,
 so ``--set model.force_open='["oakham"]'`` and ``--set model.capital_limit_gbp=10e6`` work; a
 bare word is a string).
@@ -92,6 +93,10 @@ def assumption_defaults(assumptions: Assumptions | None) -> dict[str, Any]:
         "model.max_travel_min": float(assumptions["limits.max_travel_min"]),
         "model.objective": str(assumptions["base_case.objective"]),
         "model.max_mean_travel_min": float(assumptions["base_case.max_mean_travel_min"]),
+        "phasing.horizon_years": int(assumptions["phasing.horizon_years"]),
+        "phasing.capital_limit_other_years_gbp":
+            float(assumptions["phasing.capital_limit_gbp_per_year"]),
+        "phasing.capital_basis": str(assumptions["phasing.capital_basis"]),
     }
 
 

@@ -63,13 +63,17 @@ class PhasingSettings:
         ``first_year`` defaults to the demand's planning year; ``last_year`` to
         ``first_year + horizon_years - 1``. Every target move must be complete by ``last_year``.
     horizon_years : int
-        The horizon's length when ``last_year`` is not given (ten years: a ten-year programme).
+        The horizon's length when ``last_year`` is not given (default from
+        ``assumptions.toml [phasing] horizon_years``: ten years).
     capital_limit_gbp_by_year : dict of str to float
         The capital envelope per year (``{"2026" = 4e6, ...}``, TOML keys are text).
     capital_limit_other_years_gbp : float or None
-        The envelope of horizon years not in ``capital_limit_gbp_by_year`` (None: no limit).
+        The envelope of horizon years not in ``capital_limit_gbp_by_year`` (None or ``inf``:
+        no limit; a scenario's default is ``assumptions.toml [phasing]
+        capital_limit_gbp_per_year``, :func:`siteopt.runs.scenario.assumption_defaults`).
     capital_basis : {"net", "gross"}
-        ``net``: capex less the receipts realised that year; ``gross``: capex alone.
+        ``net``: capex less the receipts realised that year; ``gross``: capex alone (default
+        from ``assumptions.toml [phasing] capital_basis``).
     objective : {"npc", "completion", "access"}
         Least Green Book net present cost; earliest completion; least 65+ drive over the years.
         Bed need comes first (the shortfall in bed-days is minimised, then the objective, then
@@ -140,9 +144,9 @@ class PhasingSettings:
                 out.append(Problem(where("capital_limit_gbp_by_year"), f"{value!r} must be a "
                                    "number of pounds of 0 or more, e.g. 4e6", field=name))
         other = self.capital_limit_other_years_gbp
-        if other is not None and (not np.isfinite(other) or other < 0):
+        if other is not None and (np.isnan(other) or other < 0):
             out.append(Problem(where("capital_limit_other_years_gbp"), f"{other!r} must be a "
-                               "number of pounds of 0 or more (or none for no limit)",
+                               "number of pounds of 0 or more (inf for no limit)",
                                field="phasing.capital_limit_other_years_gbp"))
         return out
 

@@ -182,7 +182,7 @@ def _switches(m: JointModel) -> None:
                 continue
             allowed = set(_movable(inst, s, k))
             for t in range(n):
-                m.z[(s, k, t)] = pulp.LpVariable(f"jz_{s}_{k}_{t}", 0,
+                m.z[(s, k, t)] = m.prob.add_variable(f"jz_{s}_{k}_{t}", 0,
                                                  1 if t in allowed else 0, cat=pulp.LpInteger)
                 if t > 0:
                     m.prob += m.z[(s, k, t)] >= m.z[(s, k, t - 1)], f"j01_switch_{s}_{k}_{t}"
@@ -224,7 +224,7 @@ def _linked(m: JointModel, idx: int, lr: LinkedReceipt, lag: int, t: int) -> Any
     trig = pulp.lpSum(m.zv(lr.site_idx, k, t - lag) for k in lr.option_ids
                       if k != m.inst.today[lr.site_idx])
     closed = [m.closed(c, t - lag) for c in lr.closed_site_idx]
-    w = pulp.LpVariable(f"jw_{idx}_{t}", 0, 1)
+    w = m.prob.add_variable(f"jw_{idx}_{t}", 0, 1)
     m.prob += w <= trig, f"j03_receipt_{idx}_{t}"
     for c, term in zip(lr.closed_site_idx, closed, strict=True):
         m.prob += w <= term, f"j03_receipt_{idx}_{c}_{t}"
@@ -247,7 +247,7 @@ def _rows(m: JointModel, objective: PhaseObjective) -> None:
     short = []
     for t in range(n):
         for v, svc in enumerate(inst.instance.services):
-            h = pulp.LpVariable(f"jh_{t}_{v}", 0)
+            h = m.prob.add_variable(f"jh_{t}_{v}", 0)
             short.append(h)
             beds = pulp.lpSum((o.usable_beds.get(svc, 0.0) - inst.before_usable[s, v])
                               * m.z[(s, o.option_id, t)] for s, site in enumerate(sites)
@@ -263,7 +263,7 @@ def _rows(m: JointModel, objective: PhaseObjective) -> None:
     if objective == "completion":
         done = []
         for t in range(n):
-            a = pulp.LpVariable(f"ja_{t}", 0, 1)
+            a = m.prob.add_variable(f"ja_{t}", 0, 1)
             done.append(a)
             for s in range(len(sites)):
                 today = inst.today[s]

@@ -190,7 +190,7 @@ def _switch_and_start(m: PhasingModel) -> None:
         for t in range(n):
             up = 0 if t < closed_from[i] else 1
             low = 1 if t == n - 1 else 0
-            m.z[(i, t)] = pulp.LpVariable(f"z_{i}_{t}", low, up, cat=pulp.LpInteger)
+            m.z[(i, t)] = m.prob.add_variable(f"z_{i}_{t}", low, up, cat=pulp.LpInteger)
             if t > 0:
                 m.prob += m.z[(i, t)] >= m.z[(i, t - 1)], f"p01_switch_{i}_{t}"
     for k in inst.schemes:
@@ -198,7 +198,7 @@ def _switch_and_start(m: PhasingModel) -> None:
             continue
         for t in range(n):
             up = 0 if inst.years[t] < k.earliest_start_year else 1
-            m.s[(k.scheme_id, t)] = pulp.LpVariable(f"s_{k.scheme_id}_{t}", 0, up,
+            m.s[(k.scheme_id, t)] = m.prob.add_variable(f"s_{k.scheme_id}_{t}", 0, up,
                                                     cat=pulp.LpInteger)
             if t > 0:
                 m.prob += (m.s[(k.scheme_id, t)] >= m.s[(k.scheme_id, t - 1)],
@@ -223,7 +223,7 @@ def _realised(m: PhasingModel, r_idx: int, t: int) -> Term:
         return terms[0]
     if all(isinstance(x, int) for x in terms):
         return min(terms)
-    w = pulp.LpVariable(f"w_{r_idx}_{t}", 0, 1)
+    w = m.prob.add_variable(f"w_{r_idx}_{t}", 0, 1)
     for j, term in zip(r.site_idx, terms, strict=True):
         m.prob += w <= term, f"p05_receipt_{r_idx}_{j}_{t}"
     m.prob += w >= pulp.lpSum(terms) - (len(terms) - 1), f"p05_receipt_{r_idx}_{t}"
@@ -263,7 +263,7 @@ def _beds(m: PhasingModel) -> None:
     inst = m.instance
     for t in range(inst.n_years):
         for v, svc in enumerate(inst.services):
-            h = pulp.LpVariable(f"h_{t}_{v}", 0)
+            h = m.prob.add_variable(f"h_{t}_{v}", 0)
             m.shortfall[(t, v)] = h
             beds = pulp.lpSum((inst.usable_after[i, v] - inst.usable_before[i, v]) * m.z[(i, t)]
                               for i in range(inst.n_sites))
@@ -281,7 +281,7 @@ def _capital(m: PhasingModel) -> None:
             continue
         spend = m.capex[t] - (m.receipts[t] if inst.capital_basis == "net" else 0)
         if m.elastic:
-            m.slack[t] = pulp.LpVariable(f"sigma_{t}", 0)
+            m.slack[t] = m.prob.add_variable(f"sigma_{t}", 0)
             spend = spend - m.slack[t]
         m.prob += spend <= limit / GBP_PER_M, f"p07_capital_{t}"
     m.measures["slack"] = pulp.lpSum(m.slack.values())
@@ -292,7 +292,7 @@ def _completion(m: PhasingModel) -> None:
     inst = m.instance
     done = []
     for t in range(inst.n_years):
-        a = pulp.LpVariable(f"a_{t}", 0, 1)
+        a = m.prob.add_variable(f"a_{t}", 0, 1)
         done.append(a)
         for i in range(inst.n_sites):
             m.prob += a <= m.z[(i, t)], f"p08_done_{i}_{t}"
@@ -308,7 +308,7 @@ def _access(m: PhasingModel) -> None:
     for t in range(inst.n_years):
         ys = {}
         for c, mean in enumerate(inst.access_min):
-            ys[c] = pulp.LpVariable(f"y_{c}_{t}", 0, 1 if np.isfinite(mean) else 0,
+            ys[c] = m.prob.add_variable(f"y_{c}_{t}", 0, 1 if np.isfinite(mean) else 0,
                                     cat=pulp.LpInteger)
             if np.isfinite(mean):
                 terms.append(float(mean) * ys[c])

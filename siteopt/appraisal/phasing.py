@@ -665,8 +665,9 @@ def options_to_phase(settings: AppraisalSettings, preferred: str,
 
 def submit_phasing(pool: PreparedPool, options: Mapping[str, Mapping[str, str]],
                    appraisal: AppraisalSettings) -> dict[str, Future[PhaseResult]]:
-    """Submit :func:`phase_task` for each option (name -> configuration)."""
-    return {name: pool.submit(phase_task, name, dict(choice), appraisal)
+    """Submit :func:`phase_task` for each option (name -> configuration); a plan kept from an
+    earlier run of the same inputs is read back (:meth:`PreparedPool.submit_cached`)."""
+    return {name: pool.submit_cached(phase_task, name, dict(choice), appraisal)
             for name, choice in options.items()}
 
 

@@ -535,7 +535,7 @@ PHASING_SPECS = [
       "Revenue cost of the wards running in the year, double running included."),
     S("double_running_gbp", "Double running in the year", "gbp",
       "Running cost of wards kept open while the ward that takes their beds already runs."),
-    S("mean_travel_min", "65+ mean drive", "minutes",
+    S("mean_travel_min", "65+ mean drive to the nearest ward", "minutes",
       "People aged 65+ to the nearest site offering each service, weighted by the services' "
       "shares of need (not the appraisal's capacitated assignment)."),
     S("sites_moving", "Sites whose wards move", "text",

@@ -444,7 +444,8 @@ def display_table(plan: PhasePlan, site_names: Mapping[str, str]
     services = list(plan.years[0].need_beds) if plan.years else []
     header = ["Year", "Capex", "Receipts", "Net capital", "Envelope",
               *[f"Beds {v} / need" for v in services], "Shortfall (bed-days)",
-              "Running cost", "Double running", "65+ mean drive (min)", "Work and moves"]
+              "Running cost", "Double running", "65+ drive to the nearest ward (min)",
+              "Work and moves"]
     rows = []
     for r in plan.years:
         rows.append([fy(r.year), money(r.capex_gbp), money(r.receipts_gbp),

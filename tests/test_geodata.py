@@ -17,7 +17,8 @@ from siteopt.paths import DEFAULT_GEODATA_DIR
 
 DERIVED = ["sites.csv", "ward_spaces.csv", "wards.csv", "capital_schemes.csv", "zones.csv",
            "bed_day_rates.csv", "boundaries_lad.geojson", "boundaries_msoa.geojson",
-           "boundaries_lsoa.geojson", "zone_equality.csv", "stp_capital_programme.csv"]
+           "boundaries_lsoa.geojson", "zone_equality.csv", "stp_capital_programme.csv",
+           "scheme_phasing.csv"]
 
 
 def rows(path: Path) -> list[dict[str, str]]:

@@ -67,7 +67,9 @@ def test_report_renders_without_console_errors_and_images_load(report: Path,
                                                                tmp_path: Path) -> None:
     html_text = report.read_text(encoding="utf-8")
     n_images = len(re.findall(r"<img ", html_text))
-    assert n_images == 3
+    # three charts, and the timelines of the preferred option and the 2016 proposal's phasing
+    assert len(re.findall(r"<figure><img alt='Phasing of ", html_text)) == 2
+    assert n_images == 3 + 2
     assert "<script" not in html_text  # the report itself is static
     probe = tmp_path / "probe.html"
     probe.write_text(html_text.replace("</body>", CHECK_SCRIPT + "</body>"), encoding="utf-8")

@@ -76,7 +76,7 @@ x = 1
                                "keys of [model]: objective, travel_weight,")
     assert "capital_limit_gbp" in lines[0]
     assert lines[1] == ("bad.toml, field 'modle': unknown table or key; valid: extends, name, "
-                        "description, demand, catalogue, model, solver")
+                        "description, demand, catalogue, model, solver, phasing")
 
 
 def test_wrong_types_and_values_one_line_each() -> None:

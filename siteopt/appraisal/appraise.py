@@ -28,7 +28,10 @@ the optimiser's public functions (:func:`siteopt.wards.solve.optimise`,
    preferred option and runner-up by value for money, the benefit scores and their robustness,
    the receipts' switching values; then the capital reconciliation with the STP
    (:mod:`siteopt.appraisal.capital`) and :func:`siteopt.appraisal.why.keep_site_effects` for
-   the sites the preferred (and each named) option takes beds from.
+   the sites the preferred (and each named) option takes beds from;
+7. the **phasing** of the preferred option and the 2016 proposal (``appraisal.phase_options``,
+   :mod:`siteopt.appraisal.phasing`): submitted right after the decision, so that the workers
+   solve them while the why stage runs.
 """
 
 from __future__ import annotations
@@ -54,6 +57,14 @@ from siteopt.appraisal.measures import (
     mean_travel,
     option_measures,
     zone_mean_travel,
+)
+from siteopt.appraisal.phasing import (
+    PhasePlan,
+    collect_phasing,
+    options_to_phase,
+    plan_words,
+    settings_problems,
+    submit_phasing,
 )
 from siteopt.appraisal.settings import AppraisalSettings
 from siteopt.appraisal.shortlist import DO_MINIMUM, decide, do_minimum_choice, hurdles
@@ -104,6 +115,8 @@ class Appraisal:
     notes: list[str]
     decision: dict[str, Any] = dataclasses.field(default_factory=dict)
     """How the preferred option was chosen (:func:`siteopt.appraisal.shortlist.decide`)."""
+    phasing: dict[str, PhasePlan] = dataclasses.field(default_factory=dict)
+    """Option name -> its year-by-year programme (``appraisal.phase_options``, issue 19)."""
 
     def option(self, name: str) -> OptionResult:
         """The option called ``name``."""
@@ -155,6 +168,8 @@ def appraise(
     if "status_quo" not in prepared.catalogue.configurations:
         raise DataError([Problem("wards.csv", "the appraisal needs a 'status_quo' configuration",
                                  field="configuration")])
+    if settings.phase_options and settings_problems(prepared):
+        raise DataError(settings_problems(prepared))
     with contextlib.ExitStack() as stack:
         if pool is None:
             pool = stack.enter_context(PreparedPool(prepared, 1))
@@ -224,24 +239,37 @@ def _appraise(prepared: Prepared, settings: AppraisalSettings,
     with stage(timings, "measures_s", progress, None):
         final, sq, zone_travel = measure_options(prepared, settings, merged, alias, progress)
     with stage(timings, "decision_s", progress, "the short list and the preferred option"):
-        preferred, decision = decide(prepared, settings, final, alias, notes)
-        decision["capital_reconciliation"] = reconcile(prepared)
-        decision["schemes"] = {name: option_schemes(prepared, next(
-            r.choice for r in final if r.name == name)) for name in decision["main_table"]}
+        preferred, decision = decision_stage(prepared, settings, final, alias, notes)
+    phasing = submit_phasing(pool, options_to_phase(  # (they solve while the why stage runs)
+        settings, preferred, {r.name: r.choice for r in final}, notes), settings)
     with stage(timings, "why_s", progress, "why each site loses beds"):
         why = explain_lost_beds(prepared, settings, final, preferred, sq, pool, early_why)
+    with stage(timings, "phasing_s", progress,
+               f"phasing {len(phasing)} option(s) year by year" if phasing else None):
+        plans = collect_phasing(phasing, plan_words(decision, preferred), notes)
 
     frontier_names = [alias[f"pareto_{i}"] for i in range(1, len(frontier_sols) + 1)]
     for r in final:
         if any(v is not None for v in r.solution.violations) and not r.solution.evaluated:
             notes.append(f"independent check of '{r.name}': {'; '.join(r.solution.violations)}")
     return Appraisal(prepared, settings, final, preferred, frontier_names, enum, check, why,
-                     zone_travel, timings, notes, decision)
+                     zone_travel, timings, notes, decision, plans)
 
 
 # ---------------------------------------------------------------------------------------------
 # Stages of the appraisal
 # ---------------------------------------------------------------------------------------------
+def decision_stage(prepared: Prepared, settings: AppraisalSettings, final: list[OptionResult],
+                   alias: Mapping[str, str], notes: list[str]) -> tuple[str, dict[str, Any]]:
+    """The decision (:func:`siteopt.appraisal.shortlist.decide`) with the capital
+    reconciliation and the schemes of the main table's options."""
+    preferred, decision = decide(prepared, settings, final, alias, notes)
+    decision["capital_reconciliation"] = reconcile(prepared)
+    decision["schemes"] = {name: option_schemes(prepared, next(
+        r.choice for r in final if r.name == name)) for name in decision["main_table"]}
+    return preferred, decision
+
+
 @contextlib.contextmanager
 def stage(timings: dict[str, float], key: str, progress: ProgressCallback | None,
           text: str | None) -> Iterator[None]:

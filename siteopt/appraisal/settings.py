@@ -24,6 +24,8 @@ MAIN_TABLE_MAX_OPTIONS = 8
 """At most this many options in the report's main table (a panel reads about eight)."""
 REFUSAL_HURDLE_MODES = ("erlang", "always", "never")
 VALUE_FOR_MONEY_RULES = ("cost_per_benefit_point", "highest_npv")
+PREFERRED = "preferred"
+"""The name in ``appraisal.phase_options`` that stands for the preferred option."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,6 +73,9 @@ class AppraisalSettings:
         Measure -> [value scoring 0, value scoring 10].
     weight_samples, weight_seed : int
         Random weight vectors for the robustness of the ranking, and their seed.
+    phase_options : list of str
+        Options the appraisal phases year by year after the decision (issue 19): names of the
+        long list, ``preferred`` for the preferred option (``[]``: none).
     """
 
     discount_rate_years_0_30: float = 0.035
@@ -93,6 +98,7 @@ class AppraisalSettings:
     benefit_scales: dict[str, list[float]] = field(default_factory=dict)
     weight_samples: int = 1000
     weight_seed: int = 2016
+    phase_options: list[str] = field(default_factory=lambda: [PREFERRED, "stp_2016"])
 
     KEYS: ClassVar[dict[str, str]] = {
         "discount_rate_years_0_30": "green_book.discount_rate_years_0_30",
@@ -114,6 +120,7 @@ class AppraisalSettings:
         "benefit_scales": "appraisal.benefit_scales",
         "weight_samples": "appraisal.weight_samples",
         "weight_seed": "appraisal.weight_seed",
+        "phase_options": "appraisal.phase_options",
     }
 
     @classmethod
@@ -188,6 +195,11 @@ class AppraisalSettings:
                              field="value_for_money_rule"))
         if self.benefit_scales:
             p += check_benefit_settings(self.benefit_weights, self.benefit_scales)
+        if not isinstance(self.phase_options, list) or not all(
+                isinstance(x, str) and x for x in self.phase_options):
+            p.append(Problem("appraisal", "phase_options must be a list of option names, e.g. "
+                                          '["preferred", "stp_2016"], or [] for none',
+                             field="phase_options"))
         if self.residual_value_method not in ("straight_line", "none"):
             p.append(Problem("appraisal", "residual_value_method must be straight_line or none",
                              field="residual_value_method"))

@@ -31,6 +31,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("travel", "travel_check"),
     ("appraise", "appraise"),
     ("national", "national"),
+    ("phase", "phase"),
 ]
 
 

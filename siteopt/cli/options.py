@@ -41,7 +41,8 @@ def scenario_options(func: F) -> F:
     return click.option(
         "--scenario", "scenario_path",
         type=click.Path(dir_okay=False, path_type=Path), default=None,
-        help="Scenario file (TOML) with [demand], [catalogue], [model] and [solver] tables.",
+        help="Scenario file (TOML) with [demand], [catalogue], [model], [solver] and [phasing] "
+             "tables.",
     )(func)
 
 

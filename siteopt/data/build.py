@@ -111,9 +111,10 @@ CURATED_FILES = {
     "wards": "wards_stp2016.csv",
     "schemes": "capital_schemes_stp2016.csv",
 }
-CURATED_VERBATIM = ("stp_capital_programme.csv",)
+CURATED_VERBATIM = ("stp_capital_programme.csv", "scheme_phasing.csv")
 """Curated reference files copied as they are (the STP's published capital programme, which
-the appraisal reconciles the 2016 proposal's capital with)."""
+the appraisal reconciles the 2016 proposal's capital with; each scheme's build years, earliest
+start, receipt lag and STP year, which phasing reads)."""
 COORD_DECIMALS = 6
 
 

@@ -15,6 +15,8 @@ A geodata folder (the embedded LLR default is ``geodata/`` in the repository) ho
                              availability, health and rurality of each zone, for the equality
                              impact assessment (without it, equality figures are skipped)
 ``assumptions.toml``         every other parameter, each with its source
+``scheme_phasing.csv``       optional: each ward scheme's build years, earliest start and
+                             receipt lag, for phasing (:mod:`siteopt.data.phasing`)
 ``boundaries_*.geojson``     local authority and MSOA boundaries for maps (the LAD union is the
                              region's extent); optionally the LSOA (zone) boundaries
 ``roads/``                   optional: the road graph ``llr_roads.npz`` with ``parameters.csv``
@@ -48,6 +50,7 @@ import pandas as pd
 
 from siteopt.data import region
 from siteopt.data import validate as v
+from siteopt.data.phasing import check_scheme_phasing
 from siteopt.errors import DataError, Problem
 
 if TYPE_CHECKING:
@@ -236,6 +239,7 @@ def load_geodata(directory: Path) -> GeoData:
                                                v.SITES.filename)
         if schemes is not None:
             problems += v.check_receipt_dependencies(schemes, site_ids)
+    problems += check_scheme_phasing(directory, schemes, sites)
     if zones is not None:
         problems += v.check_coordinates(zones, v.ZONES.filename)
         problems += v.check_zone_population(zones)

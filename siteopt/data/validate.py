@@ -737,11 +737,15 @@ FIXED_KEYS: dict[str, Spec] = {
     "appraisal.benefit_scales": Spec("dict"),
     "appraisal.weight_samples": Spec("int", 10, 100000),
     "appraisal.weight_seed": Spec("int", 0, 2**31 - 1),
+    "appraisal.phase_options": Spec("list"),
     "base_case.objective": Spec("str"),
     "base_case.max_mean_travel_min": Spec("float", 1, 600),
     "equality.disproportion_ratio": Spec("float", 1, 100),
     "equality.min_population_change_min": Spec("float", 0, 60),
     "equality.most_affected_neighbourhoods": Spec("int", 1, 1000),
+    "phasing.horizon_years": Spec("int", 1, 60),
+    "phasing.capital_limit_gbp_per_year": Spec("float", 0, 1e10),
+    "phasing.capital_basis": Spec("str"),
 }
 GROWTH_METHODS = ("lpt_two_year", "stp_five_year", "none")
 CAPACITY_MODELS = ("occupancy", "erlang")
@@ -848,6 +852,9 @@ def check_assumptions(values: Mapping[str, Any], filename: str) -> list[Problem]
     if values["growth.method"] not in GROWTH_METHODS:
         problems.append(Problem(filename, f"'{values['growth.method']}' is not one of "
                                           f"{', '.join(GROWTH_METHODS)}", field="growth.method"))
+    if values["phasing.capital_basis"] not in ("net", "gross"):
+        problems.append(Problem(filename, f"'{values['phasing.capital_basis']}' is not net or "
+                                          "gross", field="phasing.capital_basis"))
     if values["capacity.model"] not in CAPACITY_MODELS:
         problems.append(Problem(filename, f"'{values['capacity.model']}' is not one of "
                                           f"{', '.join(CAPACITY_MODELS)}", field="capacity.model"))

@@ -70,6 +70,7 @@ KINDS: dict[str, Kind] = {
     "beds_fractional": Kind("number", "beds", "0.0"),
     "wards": Kind("integer", "wards", "0"),
     "count": Kind("integer", "", "#,##0"),
+    "bed_days": Kind("number", "bed-days", "#,##0"),
     "people": Kind("number", "people", "#,##0"),
     "wte": Kind("number", "WTE", "#,##0.0"),
     "erlangs": Kind("number", "Erlangs", "0.00"),
@@ -513,6 +514,38 @@ MOST_AFFECTED_SPECS = [
     S("mean_travel_min_after", "65+ mean drive in the option", "minutes", "In the option."),
 ]
 
+PHASING_SPECS = [
+    S("year", "Financial year", "id", "The financial year (2026/27: April 2026 to March 2027)."),
+    S("capex_gbp", "Capex", "gbp", "Capital spent in the year (a scheme's capex spread evenly "
+      "over its build years)."),
+    S("receipts_gbp", "Disposal receipts", "gbp",
+      "Disposal receipts realised in the year (their lag after the site is vacated)."),
+    S("net_capital_gbp", "Net capital", "gbp", "Capex less receipts in the year."),
+    S("envelope_gbp", "Capital envelope", "gbp",
+      "The year's capital envelope (blank: no limit), on the basis in envelope_basis."),
+    S("envelope_basis", "Envelope basis", "id",
+      "net: capex less the year's receipts must stay within the envelope; gross: capex alone."),
+    S("usable_beds_{service}", "Usable beds: {service}", "beds_fractional",
+      "Usable {service} beds of the wards running in the year."),
+    S("need_beds_{service}", "Bed need: {service}", "beds_fractional",
+      "The year's {service} bed need (the demand stage with that year as the planning year)."),
+    S("shortfall_bed_days", "Bed shortfall (bed-days)", "bed_days",
+      "Bed-days of need above the usable beds in the year (0: need met)."),
+    S("revenue_gbp", "Running cost in the year", "gbp",
+      "Revenue cost of the wards running in the year, double running included."),
+    S("double_running_gbp", "Double running in the year", "gbp",
+      "Running cost of wards kept open while the ward that takes their beds already runs."),
+    S("mean_travel_min", "65+ mean drive to the nearest ward", "minutes",
+      "People aged 65+ to the nearest site offering each service, weighted by the services' "
+      "shares of need (not the appraisal's capacitated assignment)."),
+    S("sites_moving", "Sites whose wards move", "text",
+      "Sites (ids) whose wards change to the option's in the year."),
+    S("schemes_starting", "Schemes starting", "text",
+      "Capital schemes (ids of capital_schemes.csv) whose work starts in the year."),
+]
+PHASING_TABLE = re.compile(r"phasing_(?P<option>[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*)\.csv")
+"""An option's phasing table (``phasing_<option>.csv``), described by :data:`PHASING_SPECS`."""
+
 TABLE_SPECS: dict[str, list[Spec]] = {
     "appraisal.csv": OPTION_SPECS,
     "access_by_group.csv": GROUP_SPECS,
@@ -561,7 +594,29 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
 
 def table_title(table: str) -> str:
     """The table's title in words (the file name without ``.csv`` if it has none)."""
+    m = PHASING_TABLE.fullmatch(table)
+    if m and table not in TABLE_TITLES:
+        return f"Phasing {m.group('option')}"
     return TABLE_TITLES.get(table, table.removesuffix(".csv").replace("_", " ").capitalize())
+
+
+def table_description(table: str) -> str:
+    """The table's description in words ("" if it has none)."""
+    m = PHASING_TABLE.fullmatch(table)
+    if m and table not in TABLE_DESCRIPTIONS:
+        return (f"The year-by-year programme of option {m.group('option')} (issue 19): capex, "
+                "receipts and net capital against the envelope, beds against need, the "
+                "shortfall, running costs with double running, the 65+ mean drive, and the "
+                "schemes and moves of each year.")
+    return TABLE_DESCRIPTIONS.get(table, "")
+
+
+def table_specs(table: str) -> list[Spec]:
+    """The column specs of a table (:data:`TABLE_SPECS`; a phasing table's
+    :data:`PHASING_SPECS`); empty if unknown."""
+    if table in TABLE_SPECS:
+        return TABLE_SPECS[table]
+    return PHASING_SPECS if PHASING_TABLE.fullmatch(table) else []
 
 
 def describe(table: str, column: str, vocab: Vocabulary | None = None,
@@ -584,7 +639,7 @@ def describe(table: str, column: str, vocab: Vocabulary | None = None,
     UnknownColumnError
         If no spec describes the column (or the table is unknown and ``extra`` is empty).
     """
-    specs = [*extra, *TABLE_SPECS.get(table, [])]
+    specs = [*extra, *table_specs(table)]
     if not specs:
         raise UnknownColumnError(
             f"{table}: no entry in the output data dictionary (siteopt/outputs/columns.py): "

@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from siteopt.outputs.columns import (
-    TABLE_DESCRIPTIONS,
     Vocabulary,
     columns_of,
     describe_table,
+    table_description,
     table_title,
 )
 
@@ -84,6 +84,23 @@ OTHER_FILES: dict[str, tuple[str, str, str]] = {
 
 ``appraisal.xlsx`` is not listed as a resource: a validator reads a workbook as a table (its
 first sheet, About, is not one); the package's description names it instead."""
+TIMELINE_FILE = re.compile(r"phasing_(?P<option>.+)_timeline\.(?P<ext>png|pdf)")
+"""An option's phasing timeline chart (:func:`siteopt.outputs.phasing.timeline_stem`)."""
+
+
+def other_file_info(file_name: str) -> tuple[str, str, str]:
+    """(format, media type, description) of a non-CSV file of a run."""
+    if file_name in OTHER_FILES:
+        return OTHER_FILES[file_name]
+    m = TIMELINE_FILE.fullmatch(file_name)
+    if m:
+        return (m.group("ext"), "image/png" if m.group("ext") == "png" else "application/pdf",
+                f"The phasing timeline of option {m.group('option')}: schemes over their build "
+                "years, each site's move, and each year's capital against the envelope "
+                "(print-ready).")
+    return file_name.rsplit(".", 1)[-1], "application/octet-stream", ""
+
+
 WORKBOOK_NOTE = ("appraisal.xlsx holds the same tables, with headers in words and number "
                  "formats, and an About sheet with this data dictionary.")
 
@@ -180,19 +197,18 @@ def datapackage(tables: Mapping[str, Sequence[Mapping[str, Any]]], title: str,
             resources.append({
                 "name": resource_name(file_name), "path": file_name,
                 "profile": "data-resource", "title": table_title(file_name),
-                "description": f"{TABLE_DESCRIPTIONS.get(file_name, '')} Empty in this run "
+                "description": f"{table_description(file_name)} Empty in this run "
                                "(no rows)".strip() + ".",
                 "format": "txt", "mediatype": "text/csv", "encoding": "utf-8"})
             continue
         resources.append({
             "name": resource_name(file_name), "path": file_name,
             "profile": "tabular-data-resource", "title": table_title(file_name),
-            "description": TABLE_DESCRIPTIONS.get(file_name, ""),
+            "description": table_description(file_name),
             "format": "csv", "mediatype": "text/csv", "encoding": "utf-8",
             "schema": table_schema(file_name, rows, vocab, cols)})
     for file_name in other_files:
-        fmt, media, words = OTHER_FILES.get(
-            file_name, (file_name.rsplit(".", 1)[-1], "application/octet-stream", ""))
+        fmt, media, words = other_file_info(file_name)
         resources.append({"name": resource_name(file_name + ".x"), "path": file_name,
                           "profile": "data-resource", "format": fmt, "mediatype": media,
                           "description": words})

@@ -3,9 +3,10 @@
 Reading order: the title; **Summary** (the statements of
 :func:`siteopt.appraisal.summary.summary_statements`, the first in bold, and the key figures);
 **The short list** (lettered options in words) and **Beds at each hospital** (site x option);
-**Equality** (the tables and sentences the caller passes: :class:`EqualityInput`); **Maps** (the
-print maps' PNGs embedded, each with a caption); **Charts**; **Sources and licences** (the data
-sources, licences and the run's facts).
+**Phasing** (each phased option's sentences, year table and timeline chart); **Equality** (the
+tables and sentences the caller passes: :class:`EqualityInput`); **Maps** (the print maps' PNGs
+embedded, each with a caption); **Charts**; **Sources and licences** (the data sources,
+licences and the run's facts).
 
 Everything is styled by *named* Word styles, never by direct formatting, so restyling the
 styles restyles the document: headings are ``Title``, ``Heading 1`` and ``Heading 2``; body
@@ -28,10 +29,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from siteopt.appraisal.naming import gbp_m as money
+from siteopt.appraisal.phasing import STP_2016, plan_words
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import summary_statements
 from siteopt.outputs.columns import UnknownColumnError, describe, vocabulary
 from siteopt.outputs.datapackage import run_date
+from siteopt.outputs.phasing import (
+    SECTION_INTRO,
+    display_table,
+    plan_statements,
+    stp_statement,
+    timeline_caption,
+)
 from siteopt.outputs.report_html import HURDLE_LABELS, option_label, role, short_list
 from siteopt.outputs.workbook import About, about_from_appraisal, pinned_zip
 
@@ -313,6 +322,30 @@ def image_blocks(images: Mapping[str, str | bytes],
     return out
 
 
+def phasing_blocks(a: Appraisal, pngs: Mapping[str, bytes]) -> list[Block]:
+    """The Phasing section: per phased option its sentences, year table and timeline chart
+    (``pngs``: option -> PNG bytes); nothing when no option was phased."""
+    if not a.phasing:
+        return []
+    words = plan_words(a.decision, a.preferred)
+    names = {s.site_id: s.name for s in a.prepared.evaluation_instance.sites}
+    out = [Block("heading", "Phasing: the programme year by year", 1),
+           Block("paragraph", SECTION_INTRO)]
+    for name, plan in a.phasing.items():
+        what = words.get(name, name)
+        out.append(Block("heading", f"Phasing of {what}", 2))
+        out += [Block("bullet", s) for s in plan_statements(plan, what, names)]
+        if name == STP_2016 and plan.stp_comparison:
+            out.append(Block("bullet", stp_statement(plan)))
+        if plan.years:
+            header, rows = display_table(plan, names)
+            out.append(Block("table", header=tuple(header),
+                             rows=tuple(tuple(r) for r in rows)))
+        if name in pngs:
+            out.append(Block("image", timeline_caption(plan, what), png=pngs[name]))
+    return out
+
+
 def sources_blocks(about: About) -> list[Block]:
     """Sources, licences and the run's facts."""
     out = [Block("heading", "Sources and licences", 1), Block("heading", "Data sources", 2)]
@@ -329,8 +362,10 @@ def sources_blocks(about: About) -> list[Block]:
 def report_content(a: Appraisal, images: Mapping[str, str | bytes] | None = None,
                    print_maps: Sequence[Path] | Mapping[str, Path] = (),
                    equality: EqualityInput | None = None,
-                   about: About | None = None) -> list[Block]:
-    """Every block of the Word report, in reading order (see the module docstring)."""
+                   about: About | None = None,
+                   phasing_pngs: Mapping[str, bytes] | None = None) -> list[Block]:
+    """Every block of the Word report, in reading order (see the module docstring);
+    ``phasing_pngs``: option -> its phasing timeline PNG."""
     about = about or about_from_appraisal(a)
     vocab = vocabulary(a)
     region = a.prepared.data.assumptions["meta.region"]
@@ -339,6 +374,7 @@ def report_content(a: Appraisal, images: Mapping[str, str | bytes] | None = None
                               f"scenario {about.scenario}; {about.date:%d %B %Y}.")]
     out += summary_blocks(a)
     out += shortlist_blocks(a)
+    out += phasing_blocks(a, phasing_pngs or {})
     out += equality_blocks(equality, vocab)
     out += image_blocks(images or {}, print_maps, vocab)
     out += sources_blocks(about)
@@ -495,7 +531,8 @@ def docx_bytes(blocks: Sequence[Block], title: str, date: dt.date) -> bytes:
 
 def report_docx(a: Appraisal, images: Mapping[str, str | bytes] | None = None,
                 print_map_paths: Sequence[Path] | Mapping[str, Path] = (),
-                equality: EqualityInput | None = None, date: dt.date | None = None) -> bytes:
+                equality: EqualityInput | None = None, date: dt.date | None = None,
+                phasing_pngs: Mapping[str, bytes] | None = None) -> bytes:
     """The consultation report as Word document bytes.
 
     Parameters
@@ -510,7 +547,10 @@ def report_docx(a: Appraisal, images: Mapping[str, str | bytes] | None = None,
         The equality section's sentences and tables (a note says it was not run if None).
     date : date, optional
         The run's date (:func:`siteopt.outputs.datapackage.run_date` if None).
+    phasing_pngs : mapping, optional
+        Option -> the PNG of its phasing timeline (:func:`siteopt.outputs.phasing.
+        timeline_bytes`), shown in the Phasing section with its table.
     """
     about = about_from_appraisal(a, date or run_date())
-    blocks = report_content(a, images, print_map_paths, equality, about)
+    blocks = report_content(a, images, print_map_paths, equality, about, phasing_pngs)
     return docx_bytes(blocks, about.title, about.date)

@@ -22,6 +22,9 @@ Files under the run folder (every one written atomically, after everything is co
                             10/20 min, the disproportion ratio and flag
 ``most_affected.csv``       the neighbourhoods whose drive rises most, with their deprivation,
                             car and connectivity figures
+``phasing_<option>.csv``    the year-by-year programme of each phased option (the preferred
+                            option and the 2016 proposal by default; issue 19), with its
+                            timeline chart ``phasing_<option>_timeline.png``/``.pdf``
 ``appraisal.json``          everything above, for machines
 ``explorer.html``           the offline option explorer: pick each site's option, see its
                             figures and hurdles (from the enumeration; no server)
@@ -32,6 +35,7 @@ Files under the run folder (every one written atomically, after everything is co
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
@@ -44,6 +48,7 @@ import numpy as np
 from siteopt.appraisal.appraise import Appraisal
 from siteopt.appraisal.benefits import CRITERIA, worst_refusal
 from siteopt.appraisal.equality import section_statements
+from siteopt.appraisal.phasing import plan_words
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import statements_as_dicts, summary_statements
@@ -53,6 +58,13 @@ from siteopt.outputs.datapackage import datapackage, datapackage_json
 from siteopt.outputs.docx_report import equality_input, report_docx
 from siteopt.outputs.equality_report import equality_rows, neighbourhood_rows
 from siteopt.outputs.explorer import explorer_html
+from siteopt.outputs.phasing import (
+    phasing_rows,
+    phasing_table_name,
+    plan_to_dict,
+    timeline_bytes,
+    timeline_stem,
+)
 from siteopt.outputs.report_html import charts, option_label, report_html, role
 from siteopt.outputs.workbook import about_from_appraisal, to_workbook, why_rows
 from siteopt.outputs.workbook import assumption_rows as flat_assumption_rows
@@ -286,6 +298,7 @@ def appraisal_document(a: Appraisal) -> dict[str, Any]:
         "settings": {k: getattr(a.settings, k) for k in a.settings.KEYS},
         "options": options,
         "why": a.why,
+        "phasing": {name: plan_to_dict(plan) for name, plan in a.phasing.items()},
         "notes": a.notes,
         "timings_s": a.timings_s,
         "manifest": manifest(a.prepared, {o.name: o.solution for o in a.options}),
@@ -318,25 +331,40 @@ def render(a: Appraisal, map_files: Sequence[str] = (), map_dir: Path | None = N
     if equality:
         tables["equality.csv"] = equality
         tables["most_affected.csv"] = neighbourhood_rows(a)
+    words = plan_words(a.decision, a.preferred)
+    sheet_titles = {}
+    for name, plan in a.phasing.items():
+        if plan.years:
+            tables[phasing_table_name(name)] = phasing_rows(plan)
+            sheet_titles[phasing_table_name(name)] = "Phasing " + words.get(name, name).split(
+                " (")[0]
     files: dict[str, str | bytes] = {name: to_csv(rows) for name, rows in tables.items()}
     vocab = vocabulary(a)
     about = about_from_appraisal(a)
     files["appraisal.xlsx"] = to_workbook(
         {**tables, "assumptions": flat_assumption_rows(a.prepared.data.assumptions)}, about,
-        vocab)
+        vocab, sheet_titles)
     files["appraisal.json"] = json.dumps(appraisal_document(a), sort_keys=True, indent=1) + "\n"
     files["explorer.html"] = explorer_html(a)
     images = charts(a)
+    timelines = {name: timeline_bytes(plan, words.get(name, name))
+                 for name, plan in a.phasing.items() if plan.years}
+    for name, chart in timelines.items():
+        for ext, data in chart.items():
+            files[f"{timeline_stem(name)}.{ext}"] = data
     if maps_drawn is not None:
         maps_drawn()
     pngs = [Path(map_dir) / f for f in map_files if f.endswith(".png")] if map_dir else []
-    files["report.docx"] = report_docx(a, images, pngs, equality_input(a), date=about.date)
+    files["report.docx"] = report_docx(a, images, pngs, equality_input(a), date=about.date,
+                                       phasing_pngs={n: c["png"] for n, c in timelines.items()})
     names = [*files, "report.html", "datapackage.json"]
-    files["report.html"] = report_html(a, images, names, map_files)
+    files["report.html"] = report_html(a, images, names, map_files, {
+        n: base64.b64encode(c["png"]).decode("ascii") for n, c in timelines.items()})
     files["datapackage.json"] = datapackage_json(datapackage(
         tables, f"{about.region}: community hospital inpatient beds, options appraisal, "
         f"scenario {about.scenario}", vocab, name=f"siteopt-appraisal-{a.prepared.scenario.name}",
-        other_files=["appraisal.json", "report.html", "report.docx", "explorer.html"]))
+        other_files=["appraisal.json", "report.html", "report.docx", "explorer.html",
+                     *[f"{timeline_stem(n)}.{ext}" for n, c in timelines.items() for ext in c]]))
     return files
 
 

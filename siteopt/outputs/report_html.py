@@ -9,7 +9,9 @@ Reading order (a panel member reads the first screen; an analyst reads on):
 3. **How the preferred option was chosen**: hurdles, benchmarks, dominance and the value for
    money rule; the non-financial benefits scores and their robustness to the weights.
 4. **Resilience**, **capital reconciled with the STP**, the **economic case** and switching
-   values, **why** each site loses beds, drive times by area and deprivation, charts.
+   values, the **phasing** of the preferred option and the 2016 proposal year by year
+   (:mod:`siteopt.outputs.phasing`), **why** each site loses beds, drive times by area and
+   deprivation, charts.
 5. **Assumptions, sources and licences**; the appendix with every option of the long list.
 
 Every data string is escaped; images are embedded PNGs; nothing is fetched from the network.
@@ -29,11 +31,13 @@ from siteopt.appraisal.economics import discount_factors
 from siteopt.appraisal.measures import OptionResult, weighted_assignment_rows
 from siteopt.appraisal.naming import ROLE_LABELS, short_site_name
 from siteopt.appraisal.naming import gbp_m as money
+from siteopt.appraisal.phasing import plan_words
 from siteopt.appraisal.settings import WITHIN_MIN
 from siteopt.appraisal.shortlist import HURDLES
 from siteopt.appraisal.summary import summary_statements
 from siteopt.outputs.equality_report import equality_section_html
 from siteopt.outputs.html_text import esc, table
+from siteopt.outputs.phasing import appraisal_section_html
 from siteopt.runs.scenario import scenario_label
 from siteopt.solver_core import GBP_PER_M
 
@@ -205,6 +209,7 @@ table.main td:nth-child(n+3),table.keyfig td{white-space:nowrap}
 .lead{font-size:1.15em}table.keyfig td:not(:first-child){text-align:right}
 img{max-width:100%;border:1px solid #d8dde0;margin:.5em 0}
 .note{font-size:.85em;color:#4c6272}
+table.phasing td:last-child{text-align:left;min-width:16em}
 """
 
 
@@ -593,7 +598,7 @@ def assumptions_section(a: Appraisal) -> list[str]:
     asm = a.prepared.data.assumptions
     keys = [k for k in asm.values if k.split(".")[0] in (
         "meta", "demand", "growth", "home_first", "capacity", "services", "staffing", "costs",
-        "limits", "green_book", "appraisal", "base_case")]
+        "limits", "green_book", "appraisal", "base_case", "phasing")]
     rows = [[k, v if isinstance(v, str) else repr(v), asm.sources.get(k, "")]
             for k, v in ((k, asm.values[k]) for k in keys)]
     scen = a.prepared.scenario
@@ -647,8 +652,11 @@ def appendix_section(a: Appraisal, files: Sequence[str], map_files: Sequence[str
 
 
 def report_html(a: Appraisal, images: Mapping[str, str], files: Sequence[str],
-                map_files: Sequence[str] = ()) -> str:
-    """The self-contained consultation report (every data string escaped)."""
+                map_files: Sequence[str] = (),
+                phasing_images: Mapping[str, str] | None = None) -> str:
+    """The self-contained consultation report (every data string escaped); ``phasing_images``:
+    option -> base64 PNG of its phasing timeline (:func:`siteopt.outputs.phasing.
+    timeline_bytes`)."""
     region = a.prepared.data.assumptions["meta.region"]
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -665,6 +673,8 @@ def report_html(a: Appraisal, images: Mapping[str, str], files: Sequence[str],
     parts += resilience_section(a)
     parts += capital_section(a)
     parts += economics_section(a)
+    parts += appraisal_section_html(a.phasing, plan_words(a.decision, a.preferred), {
+        s.site_id: s.name for s in a.prepared.evaluation_instance.sites}, phasing_images or {})
     parts += why_section(a)
     parts += groups_section(a)
     parts += equality_section_html(a)

@@ -310,7 +310,8 @@ def pinned_zip(data: bytes, date: dt.date) -> bytes:
 
 
 def to_workbook(sheets: Mapping[str, Sequence[Mapping[str, Any]]], about: About,
-                vocab: Vocabulary | None = None) -> bytes:
+                vocab: Vocabulary | None = None,
+                titles: Mapping[str, str] | None = None) -> bytes:
     """The workbook: About (with the data dictionary), then one sheet per table.
 
     Parameters
@@ -322,6 +323,9 @@ def to_workbook(sheets: Mapping[str, Sequence[Mapping[str, Any]]], about: About,
     about : About
     vocab : Vocabulary, optional
         For exact column labels (site names, option letters).
+    titles : mapping, optional
+        Table name -> its sheet's title where it is not :func:`table_title`'s (e.g. a phasing
+        table's ``Phasing Option D``); at most 31 characters are kept.
 
     Raises
     ------
@@ -338,7 +342,7 @@ def to_workbook(sheets: Mapping[str, Sequence[Mapping[str, Any]]], about: About,
     for table, rows in sheets.items():
         flat = flatten_rows(rows)
         infos = describe_table(table, flat, vocab)
-        title = table_title(table)[:31]
+        title = (titles or {}).get(table, table_title(table))[:31]
         write_table(wb.create_sheet(title), flat, infos)
         dictionary += [(title, i) for i in infos]
     write_about(about_ws, about, dictionary)

@@ -1,6 +1,6 @@
 """Scenarios: every model parameter in a TOML file, with inheritance and ``--set`` overrides.
 
-A scenario file has four tables, one per stage, whose keys are exactly the fields of that
+A scenario file has five tables, one per stage, whose keys are exactly the fields of that
 stage's settings::
 
     extends = "base.toml"          # optional: start from another scenario (relative path)
@@ -11,10 +11,13 @@ stage's settings::
     [catalogue]   # siteopt.catalogue.options.CatalogueSettings: module_beds, capacity_model, ...
     [model]       # siteopt.wards.instance.ModelSettings: objective, limits, locks, ...
     [solver]      # siteopt.wards.solve.SolverOptions: solver, time_limit_s, gap_rel, ...
+    [phasing]     # siteopt.wards.phasing_instance.PhasingSettings: first_year, last_year,
+                  # capital_limit_gbp_by_year = {2026 = 4e6, ...}, capital_basis, objective
 
 Resolution order (later wins): the defaults of the settings classes, the region's assumptions
-(the **base case**: ``[limits]``, net capital limit and maximum drive time, and ``[base_case]``,
-objective and mean-drive limit), the ``extends`` chain from the root
+(the **base case**: ``[limits]``, net capital limit and maximum drive time, ``[base_case]``,
+objective and mean-drive limit, and ``[phasing]``, the horizon and the annual capital envelope
+with its basis), the ``extends`` chain from the root
 down, the file itself, then ``--set section.key=value`` overrides (the value is read as TOML,
 so ``--set model.force_open='["oakham"]'`` and ``--set model.capital_limit_gbp=10e6`` work; a
 bare word is a string).
@@ -39,6 +42,7 @@ from siteopt.catalogue.options import CatalogueSettings
 from siteopt.data.load import Assumptions
 from siteopt.errors import DataError, Problem
 from siteopt.wards.instance import ModelSettings
+from siteopt.wards.phasing_instance import PhasingSettings
 from siteopt.wards.solve import SolverOptions
 
 SECTIONS: dict[str, type] = {
@@ -46,6 +50,7 @@ SECTIONS: dict[str, type] = {
     "catalogue": CatalogueSettings,
     "model": ModelSettings,
     "solver": SolverOptions,
+    "phasing": PhasingSettings,
 }
 TOP_LEVEL_KEYS = ("extends", "name", "description")
 MAX_EXTENDS_DEPTH = 20
@@ -61,6 +66,7 @@ class Scenario:
     catalogue: CatalogueSettings = field(default_factory=CatalogueSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     solver: SolverOptions = field(default_factory=SolverOptions)
+    phasing: PhasingSettings = field(default_factory=PhasingSettings)
     files: tuple[str, ...] = ()
     """The scenario files read, root first."""
     origin: Mapping[str, str] = field(default_factory=dict)
@@ -87,6 +93,10 @@ def assumption_defaults(assumptions: Assumptions | None) -> dict[str, Any]:
         "model.max_travel_min": float(assumptions["limits.max_travel_min"]),
         "model.objective": str(assumptions["base_case.objective"]),
         "model.max_mean_travel_min": float(assumptions["base_case.max_mean_travel_min"]),
+        "phasing.horizon_years": int(assumptions["phasing.horizon_years"]),
+        "phasing.capital_limit_other_years_gbp":
+            float(assumptions["phasing.capital_limit_gbp_per_year"]),
+        "phasing.capital_basis": str(assumptions["phasing.capital_basis"]),
     }
 
 

@@ -25,6 +25,9 @@ from siteopt.progress import ProgressCallback, counted, report
 from siteopt.runs.workers import PreparedPool, default_workers
 
 APPRAISAL_SECTIONS = ("green_book.", "appraisal.")
+PRINT_MAP_PARTS_PER_WORKER = 2
+"""The print maps are drawn in this many parts per worker (pages dealt round), so that a
+worker that finishes early takes the next part."""
 
 
 def split_overrides(overrides: Sequence[str]) -> tuple[list[str], dict[str, Any]]:
@@ -83,8 +86,9 @@ def run_maps(prepared: Any, solutions: Mapping[str, Any], out_dir: Path,
 
         report(progress, f"print maps (PNG, PDF) of {len(static)} options, on "
                          f"{pool.workers} processes")
+        parts = PRINT_MAP_PARTS_PER_WORKER * pool.workers  # smaller parts share out evenly
         pending = [pool.submit(print_maps.static_maps_task, dict(static), out_dir, titles,
-                               (k, pool.workers)) for k in range(pool.workers)]
+                               (k, parts)) for k in range(parts)]
     writers: list[tuple[str, str, Mapping[str, Any], dict[str, Any], str]] = [
         ("siteopt.outputs.maps", "write_maps", solutions,
                 {**({"measures": measures} if measures else {}), **named},

@@ -223,13 +223,15 @@ def timeline_figure(plan: PhasePlan, title: str | None = None) -> Any:
     for i, s in enumerate(schemes):
         ax.barh(i, s.build_years, left=s.start_year - 0.5, height=0.6, color="0.55",
                 edgecolor="black", hatch="//" if s.kind == "closure" else None)
-        labels.append(f"{s.scheme_id} (£{s.capex_gbp / GBP_M:.2f}m)")
+        site = next((w.site_name for w in plan.wards if w.site_id == s.site_id), s.site_id)
+        labels.append(f"{site}: {'closure' if s.kind == 'closure' else 'ward'} scheme "
+                      f"(£{s.capex_gbp / GBP_M:.2f}m)")
     closing = closing_sites(plan)
     for j, (sid, year) in enumerate(moves, start=len(schemes)):
         ax.plot([year], [j], marker="X" if sid in closing else "D", color="black",
                 markersize=7, linestyle="none")
         name = next((w.site_name for w in plan.wards if w.site_id == sid), sid)
-        labels.append(f"{name}: {'beds close' if sid in closing else 'wards move'}")
+        labels.append(f"{name}: {'beds close' if sid in closing else 'wards change'}")
     ax.set_yticks(range(n_rows), labels, fontsize=7)
     ax.invert_yaxis()
     ax.grid(axis="x", color="0.85", linewidth=0.6)
@@ -249,7 +251,9 @@ def timeline_figure(plan: PhasePlan, title: str | None = None) -> Any:
     ax2.set_ylabel("£m", fontsize=8)
     ax2.set_xlabel("financial year (2026 = 2026/27)", fontsize=8)
     ax2.set_xticks(years, [fy(y) for y in years], fontsize=7, rotation=45)
-    ax2.legend(fontsize=7, loc="upper right")
+    top = max([0.0, *net, *[e for e in env if e == e]])  # (NaN: no envelope that year)
+    ax2.set_ylim(top=1.6 * top if top > 0 else 1.0)  # room for the legend above the bars
+    ax2.legend(fontsize=7, loc="upper right", ncols=2, framealpha=1.0)
     fig.text(0.01, 0.005, "\n".join(textwrap.wrap(SOURCE_LINE, 150)), fontsize=5.5, ha="left",
              va="bottom")
     fig.tight_layout(rect=(0, 0.04, 1, 0.94))

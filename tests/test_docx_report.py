@@ -169,7 +169,8 @@ def test_real_report_has_every_section_sentence_table_and_image(
     h = headings(doc)
     assert h[0][0] == "Title"
     assert [t for s, t in h if s == "Heading 1"] == [
-        "Summary", "The short list", "Equality", "Maps", "Charts", "Sources and licences"]
+        "Summary", "The short list", "Phasing: the programme year by year", "Equality", "Maps",
+        "Charts", "Sources and licences"]
     assert ("Heading 2", "Beds at each hospital") in h
     paragraphs = [p.text for p in doc.paragraphs]
     for s in summary_statements(llr):

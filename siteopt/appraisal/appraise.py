@@ -186,9 +186,10 @@ def _appraise(prepared: Prepared, settings: AppraisalSettings,
     # everything that does not wait on another result is submitted at once: the optimum, the
     # named options and their keep-a-site variants while the enumeration runs here, then the
     # rest of the chain and the Pareto points
-    report(progress, f"the optimum, the {settings.next_best} next best distinct options, the "
-                     "named options and the Pareto frontier"
-                     + (f" ({pool.workers} processes)" if pool.parallel else ""))
+    report(progress, "the optimum, "
+           + (f"the {settings.next_best} next best distinct options, " if settings.next_best
+              else "") + "the named options and the Pareto frontier"
+           + (f" ({pool.workers} processes)" if pool.parallel else ""))
     first = pool.submit_cached(optimum_task, ())
     named = submit_named(pool, prepared, user_options)
     early_why = submit_keep_variants(pool, prepared, [

@@ -60,7 +60,6 @@ from siteopt.outputs.map_data import (
     mix_style,
     mix_words,
     option_views,
-    path_stem,
     service_mix,
     service_mixes,
     short_title,
@@ -625,13 +624,11 @@ def write_static_maps(prepared: Prepared, solutions: Mapping[str, Solution], out
 
 
 def page_stem(kind: str, names: Sequence[str]) -> str:
-    """The file stem of a print-map page of :func:`siteopt.outputs.maps.map_plan`."""
-    stems = [path_stem(n) for n in names]
-    if kind == "option":
-        return f"map_{stems[0]}"
-    if kind == "change":
-        return f"change_{stems[0]}"
-    return f"compare_{stems[0]}_vs_{stems[1]}"
+    """The file stem of a print-map page of :func:`siteopt.outputs.maps.map_plan`: the web
+    page's name (:func:`siteopt.outputs.maps.page_name`) without ``.html``."""
+    from siteopt.outputs.maps import page_name
+
+    return page_name(kind, names).removesuffix(".html")
 
 
 def static_map_names(shown: Sequence[str], baseline: str = "status_quo",

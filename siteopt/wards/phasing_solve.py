@@ -21,15 +21,9 @@ its envelope and the amount it is short, e.g. "2027's envelope (£4.00m net) is 
 from __future__ import annotations
 
 import dataclasses
-import tempfile
-import time
-import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import highspy
-import numpy as np
 import pulp
 
 from siteopt.solver_core import (
@@ -38,14 +32,11 @@ from siteopt.solver_core import (
     STATUS_INFEASIBLE,
     STATUS_NO_SOLUTION,
     STATUS_OPTIMAL,
-    highs_status_word,
-    quiet_highs_banner,
-    status_from_gap,
     status_text,
 )
 from siteopt.wards.phasing_instance import PhaseInstance, PhaseObjective, schedule_flows
 from siteopt.wards.phasing_model import PhasingModel, build_phasing_model
-from siteopt.wards.solve import SolverOptions, cbc_infeasibility_proven
+from siteopt.wards.solve import SolverOptions, solve_problem
 
 STAGE_TOL_REL = 1e-6
 """A later stage holds an earlier stage's measure within this relative tolerance (plus
@@ -99,44 +90,12 @@ class PhaseSchedule:
 
 
 def run_solver(prob: pulp.LpProblem, options: SolverOptions) -> StageResult:
-    """Solve ``prob`` with HiGHS or CBC and read the status honestly (see the module
-    docstring)."""
-    t0 = time.perf_counter()
-    if options.solver == "highs":
-        quiet_highs_banner(highspy.Highs)
-        prob.solve(pulp.HiGHS(msg=options.msg, timeLimit=options.time_limit_s,
-                              gapRel=options.gap_rel, threads=options.threads))
-        h = prob.solverModel
-        info = h.getInfo()
-        has_solution = info.primal_solution_status == 2
-        status = highs_status_word(h.getModelStatus(), has_solution)
-        gap: float | None = float(info.mip_gap) if np.isfinite(info.mip_gap) else None
-        if status == STATUS_OPTIMAL:
-            gap = 0.0 if gap is None or gap < 0 else gap
-            status = status_from_gap(gap)
-        elif status != STATUS_FEASIBLE:
-            gap = None
-        return StageResult("", status, gap, _objective(prob, status),
-                           time.perf_counter() - t0)
-    with tempfile.TemporaryDirectory(prefix="siteopt-phase-") as tmp:
-        log = Path(tmp) / "cbc.log"
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="PULP_CBC_CMD is deprecated")
-            solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=options.time_limit_s,
-                                       gapRel=options.gap_rel, threads=options.threads,
-                                       logPath=str(log), timeMode="elapsed")
-        prob.solve(solver)
-        text = log.read_text() if log.exists() else ""
-    if prob.sol_status == pulp.LpSolutionOptimal and prob.status == pulp.LpStatusOptimal:
-        status, gap = STATUS_OPTIMAL, 0.0
-    elif prob.sol_status == pulp.LpSolutionIntegerFeasible:
-        status, gap = STATUS_FEASIBLE, None
-    elif (prob.status == pulp.LpStatusInfeasible
-          and cbc_infeasibility_proven(text, options.time_limit_s)):
-        status, gap = STATUS_INFEASIBLE, None
-    else:
-        status, gap = STATUS_NO_SOLUTION, None
-    return StageResult("", status, gap, _objective(prob, status), time.perf_counter() - t0)
+    """Solve ``prob`` with HiGHS or CBC and read the status honestly: the ward model's
+    :func:`siteopt.wards.solve.solve_problem` (the objective read back from PuLP, constants
+    included)."""
+    outcome = solve_problem(prob, options)
+    return StageResult("", outcome.status, outcome.gap, _objective(prob, outcome.status),
+                       outcome.solve_time_s)
 
 
 def _objective(prob: pulp.LpProblem, status: str) -> float | None:

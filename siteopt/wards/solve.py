@@ -336,8 +336,14 @@ def solve_model(
         ``kInfeasible``; CBC as :func:`cbc_infeasibility_proven` reads its log); otherwise
         ``no solution`` (e.g. stopped at the time limit with nothing found).
     """
-    prob = model.prob
-    elapsed, log_text = _run_solver(prob, options, _start_values(model, initial_choice))
+    return solve_problem(model.prob, options, _start_values(model, initial_choice))
+
+
+def solve_problem(prob: pulp.LpProblem, options: SolverOptions = SolverOptions(),
+                  start: Mapping[Any, float] | None = None) -> SolveOutcome:
+    """Solve any PuLP problem (the ward model, the phasing model) with HiGHS or CBC and read
+    its status honestly, as :func:`solve_model` describes; ``start``: a partial MIP start."""
+    elapsed, log_text = _run_solver(prob, options, start)
     objective = pulp.value(prob.objective) if prob.objective is not None else None
     detail = (
         f"pulp status {pulp.LpStatus[prob.status]}, solution {pulp.LpSolution[prob.sol_status]}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,3 +58,14 @@ def cache_option(func: F) -> F:
         help=f"Cache drive-time matrices (and the appraisal's solves) here (default: "
              f"${CACHE_ENV}, else the user's cache folder, e.g. ~/.cache/siteopt).",
     )(func)
+
+
+def solver_overrides(solver: str | None, time_limit_s: float | None) -> list[str]:
+    """The ``--set`` overrides of the ``--solver`` and ``--time-limit`` options (none for an
+    option not given)."""
+    out = []
+    if solver:
+        out.append(f"solver.solver={json.dumps(solver)}")
+    if time_limit_s is not None:
+        out.append(f"solver.time_limit_s={time_limit_s}")
+    return out

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
-from siteopt.cli.options import cache_option, geodata_option, scenario_options
+from siteopt.cli.options import cache_option, geodata_option, scenario_options, solver_overrides
 from siteopt.cli.output import run_folder, scenario_inputs
 from siteopt.errors import DataError, Problem
 
@@ -72,10 +72,7 @@ def phase(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str
         extra.append("phasing.choose_end_state=true")
     if objective:
         extra.append(f"phasing.objective={json.dumps(objective)}")
-    if solver:
-        extra.append(f"solver.solver={json.dumps(solver)}")
-    if time_limit_s is not None:
-        extra.append(f"solver.time_limit_s={time_limit_s}")
+    extra += solver_overrides(solver, time_limit_s)
     with contextlib.ExitStack() as stack:
         inputs = {**scenario_inputs(geodata_dir, scenario_path, travel_csv),
                   "--options": options_csv}

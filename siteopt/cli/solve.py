@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from siteopt.cli.console import solver_chatter_to_stderr
-from siteopt.cli.options import cache_option, geodata_option, scenario_options
+from siteopt.cli.options import cache_option, geodata_option, scenario_options, solver_overrides
 from siteopt.cli.output import run_folder, scenario_inputs
 from siteopt.runs.pipeline import (
     Prepared,
@@ -63,10 +63,7 @@ def solve(geodata_dir: Path, scenario_path: Path | None, overrides: Sequence[str
     extra = list(overrides)
     if objective:
         extra.append(f"model.objective={json.dumps(objective)}")
-    if solver:
-        extra.append(f"solver.solver={json.dumps(solver)}")
-    if time_limit_s is not None:
-        extra.append(f"solver.time_limit_s={time_limit_s}")
+    extra += solver_overrides(solver, time_limit_s)
     with contextlib.ExitStack() as stack:
         # the output folder is checked and locked before any work
         run = (stack.enter_context(run_folder(out_dir, scenario_inputs(

@@ -144,10 +144,16 @@ class PreparedPool:
     def submit(self, fn: Callable[..., R], *args: Any) -> concurrent.futures.Future[R]:
         """``fn(prepared, *args)`` as a future. ``fn`` must be a module-level function and
         ``args`` picklable when the pool has workers."""
+        if self._pool is not None:
+            if self.prepared is None:
+                raise RuntimeError("PreparedPool.submit before bind(prepared)")
+            return self._pool.submit(_run, self._blob, fn, args)
+        return self._here(fn, *args)
+
+    def _here(self, fn: Callable[..., R], *args: Any) -> concurrent.futures.Future[R]:
+        """``fn(prepared, *args)`` run in this process, as a completed future."""
         if self.prepared is None:
             raise RuntimeError("PreparedPool.submit before bind(prepared)")
-        if self._pool is not None:
-            return self._pool.submit(_run, self._blob, fn, args)
         future: concurrent.futures.Future[R] = concurrent.futures.Future()
         try:
             future.set_result(fn(self.prepared, *args))
@@ -159,8 +165,19 @@ class PreparedPool:
         """:meth:`submit`, or the result kept from an earlier run of the same task on the same
         inputs with the same code (:class:`siteopt.runs.solve_cache.SolveCache`); a new
         result is kept once it arrives."""
+        return self._cached(self.submit, fn, args)
+
+    def call_cached(self, fn: Callable[..., R], *args: Any) -> R:
+        """``fn(prepared, *args)`` here, or its kept result (as :meth:`submit_cached`)."""
+        result: R = self._cached(self._here, fn, args).result()
+        return result
+
+    def _cached(self, start: Callable[..., concurrent.futures.Future[R]],
+                fn: Callable[..., R], args: tuple[Any, ...]) -> concurrent.futures.Future[R]:
+        """The kept result of ``fn(prepared, *args)`` as a completed future, else ``start``'s
+        future of it, kept once it arrives without an error."""
         if self.cache is None:
-            return self.submit(fn, *args)
+            return start(fn, *args)
         cache = self.cache
         key = cache.key(fn, args)
         hit, value = cache.get(key)
@@ -168,7 +185,7 @@ class PreparedPool:
             future: concurrent.futures.Future[R] = concurrent.futures.Future()
             future.set_result(value)
             return future
-        future = self.submit(fn, *args)
+        future = start(fn, *args)
 
         def keep(done: concurrent.futures.Future[R]) -> None:
             if not done.cancelled() and done.exception() is None:
@@ -176,17 +193,3 @@ class PreparedPool:
 
         future.add_done_callback(keep)
         return future
-
-    def call_cached(self, fn: Callable[..., R], *args: Any) -> R:
-        """``fn(prepared, *args)`` here, or its kept result (as :meth:`submit_cached`)."""
-        if self.prepared is None:
-            raise RuntimeError("PreparedPool.call_cached before bind(prepared)")
-        if self.cache is None:
-            return fn(self.prepared, *args)
-        key = self.cache.key(fn, args)
-        hit, value = self.cache.get(key)
-        if hit:
-            return value  # type: ignore[no-any-return]
-        result = fn(self.prepared, *args)
-        self.cache.put(key, result)
-        return result
